@@ -1,0 +1,15 @@
+"""rnnviz: a small define-by-run autograd and RNN library for seeing recurrent networks work.
+
+Chainer's names, so ``import rnnviz as chainer`` runs the tutorials' code.
+"""
+from .core import (Parameter, Variable, backend, config, force_backprop_mode, no_backprop_mode,
+                   using_config)
+from .core.function_node import FunctionNode, live_function_node_count, live_function_nodes
+from . import functions  # installs Variable's operators
+from . import gradient_check, links, optimizers, serializers
+from .links import Chain, ChainList, Link
+from .optimizers import hooks as optimizer_hooks
+
+optimizer = optimizers  # Chainer v1 spelled the hooks chainer.optimizer.WeightDecay
+
+__version__ = "0.1.0"

@@ -1,0 +1,97 @@
+"""The base class of every differentiable function.
+
+A subclass writes ``forward`` and ``backward`` on raw arrays, side by side, and keeps only what
+backward needs (``save_inputs`` / ``save_outputs`` or plain attributes). ``apply`` wraps arrays in
+Variables and, when backprop is enabled, records the node in the graph.
+"""
+import weakref
+
+import numpy
+
+from . import annotations, backend
+from .config import config
+from .variable import Variable, as_array
+
+_live_nodes = weakref.WeakSet()
+
+
+def live_function_nodes():
+    """The function nodes still alive (recorded and referenced by some graph)."""
+    return list(_live_nodes)
+
+
+def live_function_node_count():
+    """How many recorded function nodes are still alive; drops when history is freed."""
+    return len(_live_nodes)
+
+
+class FunctionNode:
+    """A node of the computational graph: inputs (Variables) -> forward -> outputs.
+
+    ``inputs`` holds the input Variables (strongly); ``outputs`` holds weak references, so a
+    graph is freed as soon as nothing refers to its end any more.
+    """
+
+    inputs = ()
+    outputs = ()
+    generation = 0
+    scope = None
+    xp = numpy
+
+    @property
+    def label(self):
+        return type(self).__name__
+
+    # -- what subclasses write ------------------------------------------------------------
+    def forward(self, *xs):
+        raise NotImplementedError
+
+    def backward(self, *gys):
+        raise NotImplementedError
+
+    def check_inputs(self, *xs):
+        """Raise a clear error for bad shapes or dtypes (optional)."""
+
+    # -- helpers for saving what backward needs -------------------------------------------
+    def save_inputs(self, *arrays):
+        self.saved_inputs = arrays
+
+    def save_outputs(self, *arrays):
+        self.saved_outputs = arrays
+
+    # -- the machinery --------------------------------------------------------------------
+    def apply(self, inputs):
+        """Run forward on the inputs' arrays; record the graph; return the output Variables."""
+        xs = [x if isinstance(x, Variable) else Variable(as_array(x, self.label), requires_grad=False)
+              for x in inputs]
+        arrays = [x.array for x in xs]
+        if len(arrays) > 1:
+            backend.check_same_device(self.label, arrays)
+        self.xp = backend.get_array_module(*arrays)
+        self.check_inputs(*arrays)
+        ys = self.forward(*arrays)
+        if not isinstance(ys, tuple):
+            ys = (ys,)
+        # NumPy returns scalars, not 0-d arrays, from ops on 0-d arrays (loss1 + loss2)
+        outputs = [Variable(numpy.asarray(y) if isinstance(y, numpy.generic) else y) for y in ys]
+        if config.enable_backprop:
+            gen = max(x.generation for x in xs)
+            self.generation = gen
+            for y in outputs:
+                y.creator = self
+                y.generation = gen + 1
+            self.inputs = tuple(xs)
+            self.outputs = tuple(weakref.ref(y) for y in outputs)
+            if len(outputs) > 1:  # so a dropped output can still get a zero gradient
+                self.output_specs = tuple((y.shape, y.dtype) for y in outputs)
+            self.scope = annotations._state.current
+            _live_nodes.add(self)
+        return outputs
+
+    def __repr__(self):
+        return f"<{self.label} gen={self.generation}>"
+
+
+def apply1(node, *inputs):
+    """Apply a single-output function node and return its one output Variable."""
+    return node.apply(inputs)[0]

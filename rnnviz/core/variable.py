@@ -1,0 +1,154 @@
+"""Variable: an array plus the history that made it.
+
+``creator`` is the function node that produced the variable (None for a leaf). Calling
+``backward()`` on a result fills ``.grad`` of the leaves it depends on.
+"""
+import numpy
+
+from . import backend
+
+
+def as_array(x, where="Variable"):
+    """Turn a Python scalar or sequence into an array; keep NumPy/CuPy arrays as they are."""
+    if isinstance(x, numpy.ndarray) or backend.is_cupy_array(x):
+        return x
+    if isinstance(x, Variable):
+        return x.array
+    if numpy.isscalar(x) or isinstance(x, (list, tuple)):
+        return numpy.asarray(x)
+    raise TypeError(f"{where}: expected a NumPy or CuPy array, got {type(x).__name__}")
+
+
+class Variable:
+    """An array with a gradient and a creator.
+
+    Attributes: ``array`` (alias ``data``), ``grad``, ``name``, ``creator``.
+    """
+
+    __slots__ = ("array", "grad", "name", "creator", "generation", "requires_grad",
+                 "unchained", "__weakref__", "__dict__")
+    __array_ufunc__ = None  # let `ndarray + Variable` call Variable.__radd__
+    __array_priority__ = 200
+
+    def __init__(self, array=None, name=None, requires_grad=True):
+        if array is not None and not (isinstance(array, numpy.ndarray) or backend.is_cupy_array(array)):
+            if isinstance(array, Variable):
+                raise TypeError("Variable: got a Variable; pass its .array to make a new leaf")
+            raise TypeError(
+                f"Variable: expected a NumPy or CuPy array, got {type(array).__name__}; "
+                "wrap it with numpy.asarray(..., dtype=numpy.float32)")
+        self.array = array
+        self.grad = None
+        self.name = name
+        self.creator = None
+        self.generation = 0
+        self.requires_grad = requires_grad
+        self.unchained = False
+
+    # -- array-like views ----------------------------------------------------------------
+    @property
+    def data(self):
+        return self.array
+
+    @data.setter
+    def data(self, value):
+        self.array = value
+
+    @property
+    def shape(self):
+        return self.array.shape
+
+    @property
+    def ndim(self):
+        return self.array.ndim
+
+    @property
+    def size(self):
+        return self.array.size
+
+    @property
+    def dtype(self):
+        return self.array.dtype
+
+    @property
+    def xp(self):
+        return backend.get_array_module(self.array)
+
+    @property
+    def T(self):
+        from ..functions import transpose
+        return transpose(self)
+
+    def __len__(self):
+        return len(self.array)
+
+    def __repr__(self):
+        if self.name:
+            return f"variable {self.name}({self.array!r})"
+        return f"variable({self.array!r})"
+
+    __hash__ = object.__hash__
+
+    # -- the graph ----------------------------------------------------------------------------
+    def backward(self, retain_grad=False):
+        """Back-propagate from this variable into every leaf it depends on.
+
+        ``self.grad`` defaults to ones when the variable has one element; otherwise set it
+        first. Intermediate gradients are dropped unless ``retain_grad=True``.
+        """
+        from .engine import run_backward
+        run_backward(self, retain_grad)
+
+    def cleargrad(self):
+        self.grad = None
+
+    def zerograd(self):
+        self.grad = self.xp.zeros_like(self.array)
+
+    def unchain(self):
+        """Forget the creator: this variable becomes a leaf (its value is kept)."""
+        if self.creator is not None:
+            self.creator = None
+            self.unchained = True
+
+    def unchain_backward(self):
+        """Cut every link in this variable's history, so that the history can be freed."""
+        stack = [self]
+        while stack:
+            v = stack.pop()
+            f = v.creator
+            if f is None:
+                continue
+            v.creator = None
+            v.unchained = True
+            stack.extend(f.inputs)
+
+    def reshape(self, *shape):
+        from ..functions import reshape
+        if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
+            shape = tuple(shape[0])
+        return reshape(self, shape)
+
+    def transpose(self, *axes):
+        from ..functions import transpose
+        return transpose(self, axes or None)
+
+    def __getitem__(self, index):
+        from ..functions import get_item
+        return get_item(self, index)
+
+
+class Parameter(Variable):
+    """A trainable leaf variable owned by a link (``W``, ``b``, ...)."""
+
+    __slots__ = ()
+
+    def __init__(self, array=None, name=None):
+        super().__init__(array, name=name, requires_grad=True)
+
+    def __repr__(self):
+        return f"parameter {self.name or ''}{tuple(self.shape) if self.array is not None else ''}"
+
+
+def as_variable(x):
+    return x if isinstance(x, Variable) else Variable(as_array(x), requires_grad=False)

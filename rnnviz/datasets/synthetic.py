@@ -1,0 +1,75 @@
+"""Synthetic sequence tasks for the lessons on truncated backpropagation.
+
+Each task has a known dependency length, so a learner can see a model fail when the truncation
+window (``bprop_len``) is shorter than the distance the answer travels, and succeed when it is
+longer. Everything is NumPy, seeded and deterministic: the same arguments give the same arrays.
+"""
+import numpy
+
+#: The target used where a task has no answer yet. It is Chainer's default ``ignore_label`` for
+#: ``softmax_cross_entropy`` and ``accuracy``, so those positions add nothing to the loss.
+IGNORE_LABEL = -1
+
+
+def _check_int(func, name, value, low):
+    if isinstance(value, bool) or not isinstance(value, (int, numpy.integer)) or value < low:
+        raise ValueError(f"{func}: {name} must be an int >= {low}, got {value!r}")
+    return int(value)
+
+
+def recall_batch(batch_size, length, lag, vocab_size=10, seed=0):
+    """Batched :func:`recall_task`: ``(inputs, targets)``, both int32 of shape ``(batch_size, length)``.
+
+    ``inputs`` are token ids drawn uniformly from ``range(vocab_size)``;
+    ``targets[:, t] = inputs[:, t - lag]`` for ``t >= lag`` and ``IGNORE_LABEL`` (-1) for
+    ``t < lag``, where nothing has been seen ``lag`` steps back. ``lag = 0`` is the copy task.
+    To feed a recurrent model step by step, take ``inputs[:, t]``: one id per sequence.
+    """
+    batch_size = _check_int("recall_batch", "batch_size", batch_size, 1)
+    length = _check_int("recall_batch", "length", length, 1)
+    lag = _check_int("recall_batch", "lag", lag, 0)
+    vocab_size = _check_int("recall_batch", "vocab_size", vocab_size, 1)
+    if lag >= length:
+        raise ValueError(
+            f"recall_batch: lag must be smaller than length (else no step has a target), "
+            f"got lag={lag}, length={length}"
+        )
+    rng = numpy.random.default_rng(seed)
+    inputs = rng.integers(0, vocab_size, size=(batch_size, length)).astype(numpy.int32)
+    targets = numpy.full((batch_size, length), IGNORE_LABEL, dtype=numpy.int32)
+    targets[:, lag:] = inputs[:, : length - lag]
+    return inputs, targets
+
+
+def recall_task(length, lag, vocab_size=10, seed=0):
+    """One sequence of the delayed-recall task: ``(inputs, targets)``, int32 of shape ``(length,)``.
+
+    The model must output, at step ``t``, the token it read ``lag`` steps earlier:
+    ``targets[t] = inputs[t - lag]`` for ``t >= lag``; ``targets[t] = IGNORE_LABEL`` (-1) for
+    ``t < lag``. Truncated BPTT with a window shorter than ``lag`` cannot learn it.
+    """
+    inputs, targets = recall_batch(1, length, lag, vocab_size=vocab_size, seed=seed)
+    return inputs[0], targets[0]
+
+
+def adding_task(batch_size, length, seed=0):
+    """The adding problem (Hochreiter and Schmidhuber, 1997), as float32 arrays.
+
+    Returns ``(values, markers, targets)``: ``values`` uniform in [0, 1) and ``markers`` 0 or 1, both
+    of shape ``(batch_size, length)``, with exactly two 1s per row, one in each half of the
+    sequence; ``targets`` of shape ``(batch_size, 1)`` is the sum of the two marked values. The
+    answer depends on a step about ``length / 2`` or more steps back.
+    """
+    batch_size = _check_int("adding_task", "batch_size", batch_size, 1)
+    length = _check_int("adding_task", "length", length, 2)
+    rng = numpy.random.default_rng(seed)
+    values = rng.random((batch_size, length)).astype(numpy.float32)
+    half = length // 2
+    first = rng.integers(0, half, size=batch_size)
+    second = rng.integers(half, length, size=batch_size)
+    markers = numpy.zeros((batch_size, length), dtype=numpy.float32)
+    rows = numpy.arange(batch_size)
+    markers[rows, first] = 1
+    markers[rows, second] = 1
+    targets = (values[rows, first] + values[rows, second]).astype(numpy.float32)[:, None]
+    return values, markers, targets

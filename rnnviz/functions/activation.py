@@ -1,0 +1,157 @@
+"""Activations, softmax, and the fused LSTM cell."""
+from ..core import FunctionNode, apply1
+from ._util import check_float
+
+
+def _sigmoid(xp, x):
+    return xp.tanh(x * 0.5) * 0.5 + 0.5  # stable for large |x|
+
+
+class Tanh(FunctionNode):
+    """y = tanh(x);  dy/dx = 1 - y**2"""
+
+    def forward(self, x):
+        check_float("tanh", x)
+        y = self.xp.tanh(x)
+        self.save_outputs(y)
+        return y
+
+    def backward(self, gy):
+        (y,) = self.saved_outputs
+        return gy * (1 - y * y)
+
+
+class Sigmoid(FunctionNode):
+    """y = 1 / (1 + exp(-x));  dy/dx = y (1 - y)"""
+
+    def forward(self, x):
+        check_float("sigmoid", x)
+        y = _sigmoid(self.xp, x)
+        self.save_outputs(y)
+        return y
+
+    def backward(self, gy):
+        (y,) = self.saved_outputs
+        return gy * y * (1 - y)
+
+
+class ReLU(FunctionNode):
+    """y = max(0, x);  dy/dx = 1 where x > 0, else 0"""
+
+    def forward(self, x):
+        check_float("relu", x)
+        y = self.xp.maximum(x, 0)
+        self.save_outputs(y)
+        return y
+
+    def backward(self, gy):
+        (y,) = self.saved_outputs
+        return gy * (y > 0)
+
+
+class LogSoftmax(FunctionNode):
+    """y = x - logsumexp(x);  dx = gy - softmax(x) * sum(gy)"""
+
+    def __init__(self, axis=1):
+        self.axis = axis
+
+    def forward(self, x):
+        check_float("log_softmax", x)
+        y = log_softmax_array(self.xp, x, self.axis)
+        self.save_outputs(y)
+        return y
+
+    def backward(self, gy):
+        (y,) = self.saved_outputs
+        return gy - self.xp.exp(y) * gy.sum(axis=self.axis, keepdims=True)
+
+
+class Softmax(FunctionNode):
+    """y = exp(x) / sum(exp(x));  dx = y * (gy - sum(gy * y))"""
+
+    def __init__(self, axis=1):
+        self.axis = axis
+
+    def forward(self, x):
+        check_float("softmax", x)
+        y = self.xp.exp(log_softmax_array(self.xp, x, self.axis))
+        self.save_outputs(y)
+        return y
+
+    def backward(self, gy):
+        (y,) = self.saved_outputs
+        gx = y * gy
+        return gx - y * gx.sum(axis=self.axis, keepdims=True)
+
+
+def log_softmax_array(xp, x, axis=1):
+    """log softmax on a raw array, stable: subtract the max before exp (log-sum-exp)."""
+    m = x.max(axis=axis, keepdims=True)
+    z = x - m
+    return z - xp.log(xp.exp(z).sum(axis=axis, keepdims=True))
+
+
+class LSTM(FunctionNode):
+    """The fused LSTM cell.  x holds the pre-activations of the 4 gates in blocks [i, f, g, o]:
+
+        i, f, o = sigmoid(.),  g = tanh(.),  c = f * c_prev + i * g,  h = o * tanh(c)
+
+    Block layout (the same as PyTorch's): x[:, 0:H] input gate, x[:, H:2H] forget gate,
+    x[:, 2H:3H] cell candidate, x[:, 3H:4H] output gate.
+    """
+
+    def check_inputs(self, c_prev, x):
+        check_float("lstm", c_prev, x)
+        if x.ndim != 2 or c_prev.ndim != 2 or x.shape[1] != 4 * c_prev.shape[1] or x.shape[0] != c_prev.shape[0]:
+            raise ValueError(f"lstm: expected c_prev of shape (B, H) and x of shape (B, 4H); got "
+                             f"c_prev {tuple(c_prev.shape)} and x {tuple(x.shape)}")
+
+    def forward(self, c_prev, x):
+        xp = self.xp
+        H = c_prev.shape[1]
+        i = _sigmoid(xp, x[:, :H])
+        f = _sigmoid(xp, x[:, H:2 * H])
+        g = xp.tanh(x[:, 2 * H:3 * H])
+        o = _sigmoid(xp, x[:, 3 * H:])
+        c = f * c_prev + i * g
+        tc = xp.tanh(c)
+        h = o * tc
+        self.saved = (c_prev, i, f, g, o, tc)
+        return c, h
+
+    def backward(self, gc, gh):
+        c_prev, i, f, g, o, tc = self.saved
+        H = c_prev.shape[1]
+        gc = gc + gh * o * (1 - tc * tc)           # c feeds h through tanh
+        gx = self.xp.empty((c_prev.shape[0], 4 * H), dtype=gc.dtype)
+        gx[:, :H] = gc * g * i * (1 - i)            # input gate
+        gx[:, H:2 * H] = gc * c_prev * f * (1 - f)  # forget gate
+        gx[:, 2 * H:3 * H] = gc * i * (1 - g * g)   # cell candidate
+        gx[:, 3 * H:] = gh * tc * o * (1 - o)       # output gate
+        return gc * f, gx
+
+
+def tanh(x):
+    return apply1(Tanh(), x)
+
+
+def sigmoid(x):
+    return apply1(Sigmoid(), x)
+
+
+def relu(x):
+    return apply1(ReLU(), x)
+
+
+def softmax(x, axis=1):
+    return apply1(Softmax(axis), x)
+
+
+def log_softmax(x, axis=1):
+    return apply1(LogSoftmax(axis), x)
+
+
+def lstm(c_prev, x):
+    """One LSTM step: returns ``(c, h)``. See ``LSTM`` for the gate layout [i, f, g, o]."""
+    c, h = LSTM().apply((c_prev, x))
+    return c, h

@@ -1,0 +1,83 @@
+"""Functions with weights: the affine map and the embedding lookup."""
+from ..core import FunctionNode, OuterProductGrad, ScatterRowsGrad, apply1
+from ._util import check_float, check_int
+
+
+class Linear(FunctionNode):
+    """y = x W^T + b;  dx = gy W,  dW = gy^T x,  db = sum_rows(gy)
+
+    dW is handed to the engine *deferred*: when W is used at many time steps, the engine
+    computes one large product for all of them instead of one small product per step.
+    """
+
+    def check_inputs(self, x, W, b=None):
+        check_float("linear", x, W)
+        if W.ndim != 2 or x.ndim != 2 or x.shape[1] != W.shape[1]:
+            raise ValueError(f"linear: x must have shape (batch, in_size) matching W (out_size, in_size); "
+                             f"got x {tuple(x.shape)} and W {tuple(W.shape)}")
+        if b is not None and b.shape != (W.shape[0],):
+            raise ValueError(f"linear: b must have shape ({W.shape[0]},), got {tuple(b.shape)}")
+
+    def forward(self, x, W, b=None):
+        self.save_inputs(x, W)
+        self.has_bias = b is not None
+        y = x @ W.T
+        if b is not None:
+            y += b
+        return y
+
+    def backward(self, gy):
+        x, W = self.saved_inputs
+        gx = gy @ W
+        gW = OuterProductGrad(gy, x)
+        if self.has_bias:
+            return gx, gW, gy.sum(axis=0)
+        return gx, gW
+
+
+class EmbedID(FunctionNode):
+    """y[n] = W[ids[n]];  dW[k] = sum of gy[n] over the n with ids[n] == k
+
+    Rows whose id equals ``ignore_label`` are zero and receive no gradient.
+    """
+
+    def __init__(self, ignore_label=None):
+        self.ignore_label = ignore_label
+
+    def check_inputs(self, ids, W):
+        check_int("embed_id", ids, "word ids")
+        check_float("embed_id", W)
+        if ids.size:
+            valid = ids if self.ignore_label is None else ids[ids != self.ignore_label]
+            if valid.size and (int(valid.min()) < 0 or int(valid.max()) >= W.shape[0]):
+                raise ValueError(f"embed_id: word ids must lie in [0, {W.shape[0]}) (the vocabulary size); "
+                                 f"got ids from {int(valid.min())} to {int(valid.max())}")
+
+    def forward(self, ids, W):
+        self.W_shape = W.shape
+        if self.ignore_label is None:
+            self.ids = ids
+            return W[ids]
+        ignored = ids == self.ignore_label
+        self.ids = self.xp.where(ignored, -1, ids)
+        y = W[self.xp.where(ignored, 0, ids)]
+        y[ignored] = 0
+        return y
+
+    def backward(self, gy):
+        return None, ScatterRowsGrad(self.ids, gy, self.W_shape)
+
+
+def linear(x, W, b=None, n_batch_axes=1):
+    """Affine map ``x W^T + b``; x with more than two axes is flattened after the batch axis."""
+    if x.ndim > 2 and n_batch_axes == 1:
+        from .array import reshape
+        x = reshape(x, (x.shape[0], -1))
+    if b is None:
+        return apply1(Linear(), x, W)
+    return apply1(Linear(), x, W, b)
+
+
+def embed_id(x, W, ignore_label=None):
+    """Look up rows of W by integer ids ``x``; the output has shape x.shape + (dim,)."""
+    return apply1(EmbedID(ignore_label), x, W)

@@ -1,0 +1,91 @@
+"""Losses and evaluation."""
+from ..core import FunctionNode, Variable, apply1, backend
+from ._util import check_float, check_int
+from .activation import log_softmax_array
+
+
+class SoftmaxCrossEntropy(FunctionNode):
+    """L = -mean_n log softmax(x_n)[t_n]   over the n with t_n != ignore_label;
+    dx_n = (softmax(x_n) - onehot(t_n)) * gL / count
+
+    Stable: log softmax is computed by log-sum-exp with the row maximum subtracted.
+    """
+
+    def __init__(self, ignore_label=-1, reduce="mean"):
+        self.ignore_label = ignore_label
+        self.reduce = reduce
+
+    def check_inputs(self, x, t):
+        check_float("softmax_cross_entropy", x)
+        check_int("softmax_cross_entropy", t, "labels")
+        if x.ndim != 2 or t.shape != (x.shape[0],):
+            raise ValueError(f"softmax_cross_entropy: expected x of shape (N, classes) and t of shape (N,); "
+                             f"got x {tuple(x.shape)} and t {tuple(t.shape)}")
+        valid = t[t != self.ignore_label]
+        if valid.size and (int(valid.min()) < 0 or int(valid.max()) >= x.shape[1]):
+            raise ValueError(f"softmax_cross_entropy: labels must lie in [0, {x.shape[1]}) or equal "
+                             f"ignore_label={self.ignore_label}; got {int(valid.min())} to {int(valid.max())}")
+
+    def forward(self, x, t):
+        xp = self.xp
+        logp = log_softmax_array(xp, x, axis=1)
+        mask = t != self.ignore_label
+        t_safe = xp.where(mask, t, 0)
+        picked = logp[xp.arange(len(t)), t_safe] * mask
+        self.count = max(int(mask.sum()), 1)
+        self.saved = (logp, t_safe, mask)
+        if self.reduce == "mean":
+            return xp.asarray(-picked.sum() / self.count, dtype=x.dtype)
+        return -picked
+
+    def backward(self, gy):
+        logp, t, mask = self.saved
+        xp = self.xp
+        gx = xp.exp(logp)
+        gx[xp.arange(len(t)), t] -= 1
+        if self.reduce == "mean":
+            gx *= (mask * (gy / self.count))[:, None]
+        else:
+            gx *= (gy * mask)[:, None]
+        return gx, None
+
+
+class MeanSquaredError(FunctionNode):
+    """L = mean((a - b)^2);  da = 2 (a - b) gL / n,  db = -da"""
+
+    def forward(self, a, b):
+        check_float("mean_squared_error", a, b)
+        if a.shape != b.shape:
+            raise ValueError(f"mean_squared_error: shapes differ: {tuple(a.shape)} and {tuple(b.shape)}")
+        self.diff = a - b
+        return self.xp.asarray((self.diff * self.diff).mean(), dtype=a.dtype)
+
+    def backward(self, gy):
+        ga = self.diff * (2.0 * gy / self.diff.size)
+        return ga, -ga
+
+
+def softmax_cross_entropy(x, t, ignore_label=-1, reduce="mean"):
+    """Cross-entropy of softmax(x) against integer labels t, averaged over the labels that count."""
+    return apply1(SoftmaxCrossEntropy(ignore_label, reduce), x, t)
+
+
+def mean_squared_error(a, b):
+    return apply1(MeanSquaredError(), a, b)
+
+
+def accuracy(y, t, ignore_label=None):
+    """Fraction of rows whose arg-max equals the label (not differentiable)."""
+    y = getattr(y, "array", y)
+    t = getattr(t, "array", t)
+    check_int("accuracy", t, "labels")
+    pred = y.argmax(axis=1).reshape(t.shape)
+    if ignore_label is not None:
+        mask = t != ignore_label
+        count = int(mask.sum())
+        correct = ((pred == t) & mask).sum()
+        value = correct / count if count else 0.0
+    else:
+        value = (pred == t).mean()
+    xp = backend.get_array_module(y)
+    return Variable(xp.asarray(value, dtype=y.dtype), requires_grad=False)

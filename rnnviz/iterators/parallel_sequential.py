@@ -1,0 +1,175 @@
+"""ParallelSequentialIterator: B cursors walking one long word stream, as in Chainer's PTB example.
+
+Truncated BPTT needs its data in order (the hidden state carries from one step to the next), yet a
+mini-batch wants B different examples. The answer is B cursors spread evenly over the stream:
+cursor ``i`` starts at ``i * len(dataset) // batch_size`` and every call moves all of them one word
+forward, wrapping at the end. Row ``i`` of consecutive batches is thus a continuous stretch of
+text.
+"""
+import numpy
+
+
+class ParallelSequentialIterator:
+    """Yield batches of ``(current word, next word)`` pairs read at ``batch_size`` offsets.
+
+    ``next(it)`` returns a list of ``batch_size`` pairs. After ``iteration`` calls the cursors have
+    moved ``iteration`` words, so ``epoch_detail = iteration * batch_size / len(dataset)`` and
+    ``epoch`` is its integer part; ``is_new_epoch`` is true on the call that crosses into a new
+    epoch. With ``repeat=False`` the iterator stops (StopIteration) once ``batch_size`` cursors
+    have together read ``len(dataset)`` words; as in Chainer, the last pair of a cursor at the end
+    of the stream takes its "next word" from the start.
+
+    The whole state is ``iteration`` (``epoch`` and ``is_new_epoch`` follow from it); save it with
+    :meth:`serialize` (Chainer style) or :meth:`state_dict` / :meth:`load_state_dict`.
+    """
+
+    def __init__(self, dataset, batch_size, repeat=True):
+        name = type(self).__name__
+        try:
+            length = len(dataset)
+        except TypeError:
+            raise TypeError(
+                f"{name}: dataset must be a sequence of word ids with a length, "
+                f"got {type(dataset).__name__}"
+            ) from None
+        if isinstance(batch_size, bool) or not isinstance(batch_size, (int, numpy.integer)):
+            raise TypeError(f"{name}: batch_size must be an int, got {batch_size!r}")
+        batch_size = int(batch_size)
+        if length == 0:
+            raise ValueError(f"{name}: the dataset is empty (length 0); there is nothing to read")
+        if batch_size <= 0:
+            raise ValueError(f"{name}: batch_size must be at least 1, got {batch_size}")
+        if batch_size > length:
+            raise ValueError(
+                f"{name}: batch_size ({batch_size}) is larger than the dataset ({length} words); "
+                "each of the batch_size cursors needs its own starting word"
+            )
+        self.dataset = dataset
+        self.batch_size = batch_size
+        self.repeat = bool(repeat)
+        self._length = length
+        self.offsets = [i * length // batch_size for i in range(batch_size)]
+        self._offsets = numpy.asarray(self.offsets, dtype=numpy.int64)
+        self.reset()
+
+    # -- reading -------------------------------------------------------------------------------
+
+    def __iter__(self):
+        return self
+
+    def __next__(self):
+        if not self.repeat and self.iteration * self.batch_size >= self._length:
+            raise StopIteration
+        cur_words = self._words_at(self.iteration)
+        self.iteration += 1
+        next_words = self._words_at(self.iteration)
+        epoch = self.iteration * self.batch_size // self._length
+        self.is_new_epoch = self.epoch < epoch
+        if self.is_new_epoch:
+            self.epoch = epoch
+        return list(zip(cur_words, next_words))
+
+    next = __next__
+
+    def _words_at(self, step):
+        positions = (self._offsets + step) % self._length
+        if isinstance(self.dataset, numpy.ndarray):
+            return list(self.dataset[positions])
+        return [self.dataset[int(p)] for p in positions]
+
+    # -- progress ------------------------------------------------------------------------------
+
+    @property
+    def epoch_detail(self):
+        """Epochs done as a float: ``iteration * batch_size / len(dataset)``."""
+        return self.iteration * self.batch_size / self._length
+
+    @property
+    def previous_epoch_detail(self):
+        """``epoch_detail`` before the last call, or None before the first."""
+        if self.iteration == 0:
+            return None
+        return (self.iteration - 1) * self.batch_size / self._length
+
+    def reset(self):
+        """Put every cursor back at its offset, as if freshly built."""
+        self.iteration = 0
+        self.epoch = 0
+        self.is_new_epoch = False
+
+    def finalize(self):
+        """Nothing to release; here for Chainer's Iterator interface."""
+
+    # -- saving and restoring ----------------------------------------------------------------------
+
+    def _restore(self, iteration, epoch=None):
+        name = type(self).__name__
+        if not _is_count(iteration):
+            raise ValueError(f"{name}: iteration must be an int >= 0, got {iteration!r}")
+        iteration = int(iteration)
+        expected = iteration * self.batch_size // self._length
+        if epoch is not None and (not _is_count(epoch) or int(epoch) != expected):
+            raise ValueError(
+                f"{name}: epoch {epoch} does not match iteration {iteration} with batch_size "
+                f"{self.batch_size} and a dataset of {self._length} words (expected epoch {expected})"
+            )
+        self.iteration = iteration
+        self.epoch = expected
+        self.is_new_epoch = (
+            iteration > 0 and (iteration - 1) * self.batch_size // self._length < expected
+        )
+
+    def serialize(self, serializer):
+        """Save or load the position with a Chainer-style serializer.
+
+        ``serializer(key, value)`` stores ``value`` when saving and returns the stored value when
+        loading; the keys are ``'iteration'`` and ``'epoch'``, as in Chainer's PTB example.
+        """
+        iteration = serializer("iteration", self.iteration)
+        epoch = serializer("epoch", self.epoch)
+        iteration = self.iteration if iteration is None else _scalar(iteration)
+        epoch = self.epoch if epoch is None else _scalar(epoch)
+        self._restore(iteration, epoch)
+
+    def state_dict(self):
+        """The position as plain Python numbers (the dataset itself is not included)."""
+        return {
+            "iteration": self.iteration,
+            "epoch": self.epoch,
+            "is_new_epoch": bool(self.is_new_epoch),
+            "epoch_detail": self.epoch_detail,
+            "batch_size": self.batch_size,
+            "dataset_length": self._length,
+        }
+
+    def load_state_dict(self, state):
+        """Continue from a :meth:`state_dict`; it must come from an iterator of the same shape."""
+        name = type(self).__name__
+        if "iteration" not in state:
+            raise ValueError(f"{name}.load_state_dict: the state has no 'iteration'")
+        for key, mine in (("batch_size", self.batch_size), ("dataset_length", self._length)):
+            if key in state and _scalar(state[key]) != mine:
+                raise ValueError(
+                    f"{name}.load_state_dict: the state was saved with {key}={_scalar(state[key])}, "
+                    f"but this iterator has {key}={mine}"
+                )
+        epoch = state.get("epoch")
+        self._restore(_scalar(state["iteration"]), None if epoch is None else _scalar(epoch))
+
+    def __repr__(self):
+        return (
+            f"{type(self).__name__}(batch_size={self.batch_size}, dataset_length={self._length}, "
+            f"repeat={self.repeat}, iteration={self.iteration}, epoch={self.epoch})"
+        )
+
+
+def _is_count(value):
+    """True for a whole number >= 0 (an int, or a float such as 3.0 read back from JSON)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, numpy.integer, numpy.floating)):
+        return False
+    return value >= 0 and float(value).is_integer()
+
+
+def _scalar(value):
+    """A Python int from an int, a NumPy scalar or a 0-d array (what a serializer hands back)."""
+    return numpy.asarray(value).item()

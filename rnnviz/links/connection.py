@@ -1,0 +1,60 @@
+"""Linear and EmbedID links."""
+import numpy
+
+from .. import functions as F
+from ..core import Parameter
+from .link import Link
+
+
+def _initial_array(initial, shape, scale, dtype=numpy.float32):
+    """An explicit initial array, a constant, or N(0, scale^2) from NumPy's global generator."""
+    if initial is None:
+        return (numpy.random.standard_normal(shape) * scale).astype(dtype)
+    if numpy.isscalar(initial):
+        return numpy.full(shape, initial, dtype=dtype)
+    array = numpy.asarray(initial, dtype=dtype)
+    if array.shape != tuple(shape):
+        raise ValueError(f"initial weights have shape {array.shape}, expected {tuple(shape)}")
+    return array.copy()
+
+
+class Linear(Link):
+    """y = x W^T + b with W of shape (out_size, in_size), b zeros.
+
+    ``Linear(out_size)`` or ``Linear(None, out_size)`` infers in_size at the first call.
+    W starts as N(0, 1/in_size) (LeCun normal), as in Chainer.
+    """
+
+    def __init__(self, in_size, out_size=None, nobias=False, initialW=None, initial_bias=None):
+        super().__init__()
+        if out_size is None:
+            in_size, out_size = None, in_size
+        self.out_size = out_size
+        self._initialW = initialW
+        with self.init_scope():
+            self.W = Parameter(None)
+            if in_size is not None:
+                self._initialize(in_size)
+            self.b = None if nobias else Parameter(_initial_array(0.0 if initial_bias is None else initial_bias,
+                                                                  (out_size,), 1.0))
+
+    def _initialize(self, in_size):
+        self.W.array = _initial_array(self._initialW, (self.out_size, in_size), 1.0 / numpy.sqrt(in_size))
+
+    def forward(self, x):
+        if self.W.array is None:
+            self._initialize(int(numpy.prod(x.shape[1:])))
+        return F.linear(x, self.W, self.b)
+
+
+class EmbedID(Link):
+    """y = W[ids] with W of shape (in_size, out_size), W ~ N(0, 1)."""
+
+    def __init__(self, in_size, out_size, initialW=None, ignore_label=None):
+        super().__init__()
+        self.ignore_label = ignore_label
+        with self.init_scope():
+            self.W = Parameter(_initial_array(initialW, (in_size, out_size), 1.0))
+
+    def forward(self, x):
+        return F.embed_id(x, self.W, ignore_label=self.ignore_label)

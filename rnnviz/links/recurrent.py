@@ -1,0 +1,155 @@
+"""Recurrent links, two ways.
+
+Stateful links (``RNN``, ``LSTM``, Chainer style) keep the state and advance one step per call:
+``h = lstm(x)``. Explicit-state cells (``RNNCell``, ``LSTMCell``, Flux and "Deep Learning from
+Scratch 2" style) take the state and return the new one: ``state, y = cell(state, x)``.
+"""
+import numpy
+
+from .. import functions as F
+from ..core import Variable
+from .connection import Linear
+from .link import Chain
+
+
+class _Stateful(Chain):
+    """What the stateful links share: a step counter, reset, truncate and moving the state."""
+
+    state_names = ("h",)
+
+    def _time_step(self):
+        return self.step
+
+    def reset_state(self):
+        """Forget the state: the next call starts from zeros (Flux's ``reset!``)."""
+        for name in self.state_names:
+            object.__setattr__(self, name, None)
+        self.step = 0
+
+    def truncate(self):
+        """Keep the state's values but cut its history (Flux's ``truncate!``)."""
+        for name in self.state_names:
+            v = getattr(self, name)
+            if v is not None:
+                v.unchain_backward()
+
+    def get_state(self):
+        return {n: getattr(self, n) for n in self.state_names}
+
+    def set_state(self, **state):
+        for name, value in state.items():
+            if name not in self.state_names:
+                raise ValueError(f"{type(self).__name__}.set_state: unknown state {name!r}; "
+                                 f"expected {self.state_names}")
+            if value is not None and not isinstance(value, Variable):
+                value = Variable(value)
+            object.__setattr__(self, name, value)
+
+    def _to_device_extra(self, device):
+        from ..core import backend
+        for name in self.state_names:
+            v = getattr(self, name)
+            if v is not None:
+                object.__setattr__(self, name, Variable(backend.to_device(v.array, device)))
+
+    def _copy_extra(self, mode):
+        self.reset_state()
+
+    def _advance(self):
+        self.step += 1
+
+
+class RNN(_Stateful):
+    """Stateful Elman layer:  h_t = tanh(W_x x_t + W_h h_{t-1} + b)."""
+
+    def __init__(self, in_size, out_size):
+        super().__init__()
+        with self.init_scope():
+            self.upward = Linear(in_size, out_size)
+            self.lateral = Linear(out_size, out_size, nobias=True)
+        self.reset_state()
+
+    def forward(self, x):
+        a = self.upward(x)
+        if self.h is not None:
+            a = a + self.lateral(self.h)
+        self.h = F.tanh(a)
+        self._advance()
+        return self.h
+
+
+class LSTM(_Stateful):
+    """Stateful LSTM layer (one step per call) around the fused ``F.lstm``.
+
+    gates = W_x x_t + W_h h_{t-1} + b, in blocks [i, f, g, o]; the forget-gate bias starts at 1.
+    ``h`` and ``c`` are readable; ``reset_state()`` zeroes them.
+    """
+
+    state_names = ("c", "h")
+
+    def __init__(self, in_size, out_size, forget_bias_init=1.0):
+        super().__init__()
+        self.state_size = out_size
+        with self.init_scope():
+            self.upward = Linear(in_size, 4 * out_size)
+            self.lateral = Linear(out_size, 4 * out_size, nobias=True)
+        self.upward.b.array[out_size:2 * out_size] = forget_bias_init
+        self.reset_state()
+
+    def forward(self, x):
+        gates = self.upward(x)
+        if self.h is not None:
+            gates = gates + self.lateral(self.h)
+        if self.c is None:
+            xp = gates.xp
+            self.c = Variable(xp.zeros((gates.shape[0], self.state_size), dtype=gates.dtype))
+        self.c, self.h = F.lstm(self.c, gates)
+        self._advance()
+        return self.h
+
+
+class RNNCell(Chain):
+    """Explicit-state Elman cell:  h' = tanh(W_x x + W_h h + b);  ``h', y = cell(h, x)`` with y = h'."""
+
+    def __init__(self, in_size, out_size):
+        super().__init__()
+        self.out_size = out_size
+        with self.init_scope():
+            self.upward = Linear(in_size, out_size)
+            self.lateral = Linear(out_size, out_size, nobias=True)
+
+    def initial_state(self, batch_size, dtype=numpy.float32):
+        return Variable(self.xp.zeros((batch_size, self.out_size), dtype=dtype))
+
+    def forward(self, h, x):
+        a = self.upward(x)
+        if h is not None:
+            a = a + self.lateral(h)
+        h = F.tanh(a)
+        return h, h
+
+
+class LSTMCell(Chain):
+    """Explicit-state LSTM cell:  ``(h', c'), y = cell((h, c), x)`` with y = h'. Gates as in ``LSTM``."""
+
+    def __init__(self, in_size, out_size, forget_bias_init=1.0):
+        super().__init__()
+        self.out_size = out_size
+        with self.init_scope():
+            self.upward = Linear(in_size, 4 * out_size)
+            self.lateral = Linear(out_size, 4 * out_size, nobias=True)
+        self.upward.b.array[out_size:2 * out_size] = forget_bias_init
+
+    def initial_state(self, batch_size, dtype=numpy.float32):
+        z = self.xp.zeros((batch_size, self.out_size), dtype=dtype)
+        return Variable(z), Variable(z.copy())
+
+    def forward(self, state, x):
+        gates = self.upward(x)
+        if state is None:
+            h, c = self.initial_state(gates.shape[0], gates.dtype)
+        else:
+            h, c = state
+            gates = gates + self.lateral(h)
+        c, h = F.lstm(c, gates)
+        return (h, c), h

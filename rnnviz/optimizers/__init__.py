@@ -1,0 +1,5 @@
+"""Optimizers (``rnnviz.optimizers``) and their hooks."""
+from .hooks import GradientClipping, WeightDecay, global_norm
+from .optimizer import SGD, Adam, MomentumSGD, Optimizer
+
+__all__ = ["Adam", "GradientClipping", "MomentumSGD", "Optimizer", "SGD", "WeightDecay", "global_norm"]

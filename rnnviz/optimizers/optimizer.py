@@ -1,0 +1,138 @@
+"""The optimizer base: setup, hooks, update, state saving.
+
+Gradients are never modified in place (arrays may be shared inside the graph); parameters are.
+"""
+import numpy
+
+from ..core import backend
+
+
+class Optimizer:
+    """Updates the parameters of one link from their gradients.
+
+    ``setup(link)``; ``update()`` uses the gradients already there; ``update(lossfun, *args)``
+    clears them, computes the loss, back-propagates, then updates. ``t`` counts updates.
+    """
+
+    def __init__(self):
+        self.target = None
+        self.t = 0
+        self.epoch = 0
+        self._hooks = []
+        self._states = {}
+
+    def setup(self, link):
+        self.target = link
+        self.t = 0
+        self._states = {}
+        return self
+
+    def add_hook(self, hook, name=None):
+        """Call ``hook(optimizer)`` before every update (WeightDecay, GradientClipping, ...)."""
+        if not callable(hook):
+            raise TypeError(f"add_hook: a hook must be callable, got {type(hook).__name__}")
+        self._hooks.append((name or getattr(hook, "name", type(hook).__name__), hook))
+
+    def remove_hook(self, name):
+        self._hooks = [(n, h) for n, h in self._hooks if n != name]
+
+    def _require_target(self):
+        if self.target is None:
+            raise RuntimeError(f"{type(self).__name__}: call setup(link) before update()")
+
+    def update(self, lossfun=None, *args, **kwargs):
+        self._require_target()
+        if lossfun is not None:
+            self.target.cleargrads()
+            loss = lossfun(*args, **kwargs)
+            loss.backward()
+            del loss
+        for _, hook in self._hooks:
+            hook(self)
+        self.t += 1
+        for name, param in self.target.namedparams(include_uninit=False):
+            if param.grad is None:
+                continue
+            state = self._states.get(name)
+            if state is None:
+                state = self._states[name] = self.init_state(param)
+            self.update_one(param, state)
+
+    def new_epoch(self):
+        self.epoch += 1
+
+    # -- what subclasses write ------------------------------------------------------------------
+    def init_state(self, param):
+        """The per-parameter state (a dict of arrays) before the first update."""
+        return {}
+
+    def update_one(self, param, state):
+        raise NotImplementedError
+
+    # -- saving ------------------------------------------------------------------------------------
+    def serialize(self, serializer):
+        self.t = int(serializer("t", self.t))
+        self.epoch = int(serializer("epoch", self.epoch))
+        if getattr(serializer, "loading", False) and self.target is not None:
+            for name, param in self.target.namedparams(include_uninit=False):
+                if name not in self._states:
+                    self._states[name] = self.init_state(param)
+        for name, state in sorted(self._states.items()):
+            sub = serializer[name.strip("/").replace("/", "__")]
+            for key in sorted(state):
+                state[key] = sub(key, state[key])
+
+
+class SGD(Optimizer):
+    """w <- w - lr * g"""
+
+    def __init__(self, lr=0.01):
+        super().__init__()
+        self.lr = lr
+
+    def update_one(self, param, state):
+        param.array -= self.lr * param.grad
+
+
+class MomentumSGD(Optimizer):
+    """v <- momentum * v - lr * g;  w <- w + v"""
+
+    def __init__(self, lr=0.01, momentum=0.9):
+        super().__init__()
+        self.lr = lr
+        self.momentum = momentum
+
+    def init_state(self, param):
+        return {"v": backend.get_array_module(param.array).zeros_like(param.array)}
+
+    def update_one(self, param, state):
+        v = state["v"]
+        v *= self.momentum
+        v -= self.lr * param.grad
+        param.array += v
+
+
+class Adam(Optimizer):
+    """m <- m + (1-b1)(g - m);  v <- v + (1-b2)(g^2 - v);
+    w <- w - alpha * sqrt(1-b2^t)/(1-b1^t) * m / (sqrt(v) + eps)"""
+
+    def __init__(self, alpha=0.001, beta1=0.9, beta2=0.999, eps=1e-8):
+        super().__init__()
+        self.alpha, self.beta1, self.beta2, self.eps = alpha, beta1, beta2, eps
+
+    def init_state(self, param):
+        xp = backend.get_array_module(param.array)
+        return {"m": xp.zeros_like(param.array), "v": xp.zeros_like(param.array)}
+
+    @property
+    def lr(self):
+        t = max(self.t, 1)
+        return self.alpha * numpy.sqrt(1 - self.beta2 ** t) / (1 - self.beta1 ** t)
+
+    def update_one(self, param, state):
+        g = param.grad
+        m, v = state["m"], state["v"]
+        m += (1 - self.beta1) * (g - m)
+        v += (1 - self.beta2) * (g * g - v)
+        xp = backend.get_array_module(param.array)
+        param.array -= (self.lr * m / (xp.sqrt(v) + self.eps)).astype(param.array.dtype, copy=False)
