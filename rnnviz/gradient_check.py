@@ -59,7 +59,10 @@ def check_backward(func, inputs, grad_outputs=None, eps=1e-3, atol=1e-5, rtol=1e
     """
     if not isinstance(inputs, (tuple, list)):
         inputs = (inputs,)
-    inputs = [backend.to_device(numpy.asarray(x) if not hasattr(x, "dtype") else x, "cpu") for x in inputs]
+    # C-contiguous copies: probing writes through reshape(-1), which copies a non-contiguous
+    # array (the probe would be lost), and the caller's arrays are left untouched
+    inputs = [numpy.array(backend.to_device(x, "cpu") if hasattr(x, "dtype") else x, order="C")
+              for x in inputs]
     xs = [Variable(x) for x in inputs]
     ys = func(*xs)
     if not isinstance(ys, (tuple, list)):

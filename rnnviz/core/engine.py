@@ -12,6 +12,8 @@ that is one (V x 35B) @ (35B x H) product instead of 35 small ones plus 35 addit
 import heapq
 import itertools
 
+import numpy
+
 from . import backend
 
 
@@ -82,6 +84,16 @@ def _add(a, b):
     return _value(a) + _value(b)
 
 
+def _own(gx, gys):
+    """gx as an array no other .grad shares: a backward may pass gy on unchanged (Add) or as a
+    view (Reshape), and an optimizer hook may update one leaf's .grad in place."""
+    if isinstance(gx, numpy.generic):  # NumPy gives scalars, not 0-d arrays, from 0-d ops
+        return numpy.asarray(gx)
+    if gx.base is not None or any(gx is gy for gy in gys):
+        return gx.copy()
+    return gx
+
+
 def run_backward(root, retain_grad=False):
     if root.creator is None:
         return
@@ -137,7 +149,7 @@ def run_backward(root, retain_grad=False):
                     else:
                         entry[1].append(gx)
                 else:
-                    x.grad = gx if x.grad is None else x.grad + gx
+                    x.grad = _own(gx, gys) if x.grad is None else _own(x.grad + gx, ())
             else:
                 key = id(x)
                 grads[key] = _add(grads.get(key), gx)

@@ -4,7 +4,13 @@ Names follow Chainer's ``chainer.datasets`` where Chainer has them (``get_ptb_wo
 ``get_ptb_words_vocabulary``). Every corpus is a flat int32 array of word ids with ``<eos>`` after
 each line, ready for :class:`rnnviz.iterators.ParallelSequentialIterator`.
 """
-from .kjv import get_kjv_lines, get_kjv_vocabulary, get_kjv_words, get_kjv_words_vocabulary, kjv_path
+from .kjv import (
+    get_kjv_lines,
+    get_kjv_vocabulary,
+    get_kjv_words,
+    get_kjv_words_vocabulary,
+    kjv_path,
+)
 from .ptb import dataset_root, download_ptb, get_ptb_words, get_ptb_words_vocabulary
 from .synthetic import IGNORE_LABEL, adding_task, recall_batch, recall_task
 

@@ -47,7 +47,7 @@ def read_bible(first=FIRST_VERSE, last=LAST_VERSE):
             ["bible", "-f", f"{first}-{last}"], check=True, capture_output=True, text=True
         )
     except FileNotFoundError:
-        sys.exit("_build_kjv: the `bible` program is missing; apt-get install bible-kjv bible-kjv-text")
+        sys.exit("_build_kjv: no `bible` program; apt-get install bible-kjv bible-kjv-text")
     return done.stdout.splitlines()
 
 

@@ -17,7 +17,9 @@ def decode_text(data, name):
     carriage return and tab (a NUL byte is the usual sign of a binary file).
     """
     if not data.strip():
-        raise ValueError(f"{name}: the corpus file is empty (expected lines of space-separated words)")
+        raise ValueError(
+            f"{name}: the corpus file is empty (expected lines of space-separated words)"
+        )
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as err:
@@ -36,7 +38,7 @@ def decode_text(data, name):
 
 
 def split_lines(text):
-    """The lines of ``text`` as a file opened in text mode yields them (``\\n``, ``\\r\\n``, ``\\r``)."""
+    """The lines of ``text``, split where a file opened in text mode would split them."""
     lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
     if lines and lines[-1] == "":
         lines.pop()

@@ -18,7 +18,7 @@ def _check_int(func, name, value, low):
 
 
 def recall_batch(batch_size, length, lag, vocab_size=10, seed=0):
-    """Batched :func:`recall_task`: ``(inputs, targets)``, both int32 of shape ``(batch_size, length)``.
+    """Batched :func:`recall_task`: ``(inputs, targets)``, int32, shape ``(batch_size, length)``.
 
     ``inputs`` are token ids drawn uniformly from ``range(vocab_size)``;
     ``targets[:, t] = inputs[:, t - lag]`` for ``t >= lag`` and ``IGNORE_LABEL`` (-1) for
@@ -55,8 +55,8 @@ def recall_task(length, lag, vocab_size=10, seed=0):
 def adding_task(batch_size, length, seed=0):
     """The adding problem (Hochreiter and Schmidhuber, 1997), as float32 arrays.
 
-    Returns ``(values, markers, targets)``: ``values`` uniform in [0, 1) and ``markers`` 0 or 1, both
-    of shape ``(batch_size, length)``, with exactly two 1s per row, one in each half of the
+    Returns ``(values, markers, targets)``: ``values`` uniform in [0, 1) and ``markers`` 0 or 1,
+    both of shape ``(batch_size, length)``, with exactly two 1s per row, one in each half of the
     sequence; ``targets`` of shape ``(batch_size, 1)`` is the sum of the two marked values. The
     answer depends on a step about ``length / 2`` or more steps back.
     """

@@ -14,7 +14,9 @@ def _stack(values):
 
 
 def concat_examples(batch, device=None):
-    """Stack a batch into arrays: ``[(x0, t0), (x1, t1), ...]`` -> ``(array([x0, x1, ...]), array([t0, t1, ...]))``.
+    """Stack a batch of examples into arrays, one per field.
+
+    ``[(x0, t0), (x1, t1), ...]`` -> ``(array([x0, x1, ...]), array([t0, t1, ...]))``.
 
     A batch of tuples gives a tuple with one array per field; a batch of plain values gives one
     array. NumPy values keep their dtype (the corpora are int32); Python ints become int32 and

@@ -111,7 +111,8 @@ class ParallelSequentialIterator:
         if epoch is not None and (not _is_count(epoch) or int(epoch) != expected):
             raise ValueError(
                 f"{name}: epoch {epoch} does not match iteration {iteration} with batch_size "
-                f"{self.batch_size} and a dataset of {self._length} words (expected epoch {expected})"
+                f"{self.batch_size} and a dataset of {self._length} words "
+                f"(expected epoch {expected})"
             )
         self.iteration = iteration
         self.epoch = expected
@@ -150,8 +151,8 @@ class ParallelSequentialIterator:
         for key, mine in (("batch_size", self.batch_size), ("dataset_length", self._length)):
             if key in state and _scalar(state[key]) != mine:
                 raise ValueError(
-                    f"{name}.load_state_dict: the state was saved with {key}={_scalar(state[key])}, "
-                    f"but this iterator has {key}={mine}"
+                    f"{name}.load_state_dict: the state was saved with "
+                    f"{key}={_scalar(state[key])}, but this iterator has {key}={mine}"
                 )
         epoch = state.get("epoch")
         self._restore(_scalar(state["iteration"]), None if epoch is None else _scalar(epoch))
@@ -165,7 +166,8 @@ class ParallelSequentialIterator:
 
 def _is_count(value):
     """True for a whole number >= 0 (an int, or a float such as 3.0 read back from JSON)."""
-    if isinstance(value, bool) or not isinstance(value, (int, float, numpy.integer, numpy.floating)):
+    numeric = (int, float, numpy.integer, numpy.floating)
+    if isinstance(value, bool) or not isinstance(value, numeric):
         return False
     return value >= 0 and float(value).is_integer()
 

@@ -31,3 +31,42 @@ class Classifier(Chain):
     def reset_state(self):
         if hasattr(self.predictor, "reset_state"):
             self.predictor.reset_state()
+
+
+class RNNLM(Chain):
+    """The tutorials' recurrent language model: embed -> recurrent layer(s) -> linear to the vocabulary.
+
+    ``RNNLM(1000, 100, 50)`` is the Chainer tutorial's model (EmbedID 1000x100, LSTM 100->50,
+    Linear 50->1000); ``cell='rnn'`` uses an Elman layer instead. Call it with a batch of word ids,
+    one time step per call; ``reset_state()`` starts new sequences.
+    """
+
+    def __init__(self, n_vocab, n_embed, n_hidden, n_layers=1, cell="lstm", dropout=0.0):
+        from .connection import EmbedID, Linear
+        from .recurrent import LSTM, RNN
+
+        super().__init__()
+        if cell not in ("lstm", "rnn"):
+            raise ValueError(f"RNNLM: cell must be 'lstm' or 'rnn', got {cell!r}")
+        layer = LSTM if cell == "lstm" else RNN
+        self.n_vocab = n_vocab
+        self.dropout = dropout
+        self.recurrent_names = []
+        with self.init_scope():
+            self.embed = EmbedID(n_vocab, n_embed)
+            sizes = [n_embed] + [n_hidden] * n_layers
+            for k in range(n_layers):
+                name = "mid" if n_layers == 1 else f"mid{k + 1}"
+                setattr(self, name, layer(sizes[k], sizes[k + 1]))
+                self.recurrent_names.append(name)
+            self.out = Linear(n_hidden, n_vocab)
+
+    def reset_state(self):
+        for name in self.recurrent_names:
+            getattr(self, name).reset_state()
+
+    def forward(self, word_ids):
+        h = self.embed(word_ids)
+        for name in self.recurrent_names:
+            h = getattr(self, name)(F.dropout(h, self.dropout) if self.dropout else h)
+        return self.out(F.dropout(h, self.dropout) if self.dropout else h)
