@@ -73,9 +73,17 @@ class TimeEmbedding:
         return self._out
 
     def backward(self, dx):
-        """dx (T*B, D) -> fills dW; an embedding has no input gradient"""
+        """dx (T*B, D) -> fills dW; an embedding has no input gradient
+
+        Rows of the same word are summed by sorting the ids and adding runs with reduceat,
+        which is several times faster than np.add.at for the same result.
+        """
+        ids = self._ids
+        order = np.argsort(ids, kind="stable")
+        sorted_ids = ids[order]
+        starts = np.flatnonzero(np.concatenate(([True], sorted_ids[1:] != sorted_ids[:-1])))
         self.dW.fill(0)
-        np.add.at(self.dW, self._ids, dx)
+        self.dW[sorted_ids[starts]] = np.add.reduceat(dx[order], starts, axis=0)
 
 
 class TimeLSTM:
@@ -103,7 +111,7 @@ class TimeLSTM:
         self._shift = np.full(4 * H, 0.5, dtype=dt)
         self._shift[2 * H : 3 * H] = 0.0
         # derivative of the activations, written in terms of the activations themselves:
-        #   sigmoid' = s - s^2,  tanh' = 1 - g^2   ->  der = act * P + Q - act^2
+        #   sigmoid' = s (1 - s),  tanh' = 1 - g^2   ->  der = act * (P - act) + Q
         self._P = np.ones(4 * H, dtype=dt)
         self._P[2 * H : 3 * H] = 0.0
         self._Q = np.zeros(4 * H, dtype=dt)
@@ -186,10 +194,9 @@ class TimeLSTM:
             np.multiply(dc, i, out=d[:, 2 * H : 3 * H])
             np.multiply(dh, tc[t], out=d[:, 3 * H :])
             dc *= f
-            np.multiply(a, P, out=der)
+            np.subtract(P, a, out=der)
+            der *= a
             der += Q
-            np.square(a, out=self._tmp4)
-            der -= self._tmp4
             d *= der
             np.matmul(d, Wh, out=dh_next)
         dA2 = dA.reshape(T * B, 4 * H)

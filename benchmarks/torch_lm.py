@@ -6,8 +6,9 @@ Two variants of the recurrent part:
     "fused" - nn.LSTM over the whole window in one call
 
 Everything else matches the NumPy reference: Embedding (V, D) -> LSTM (D -> H, gates i, f, g, o,
-forget bias 1) -> Linear (H -> V) -> mean cross entropy, SGD with clip_grad_norm_, and truncated
-BPTT by detaching the state between windows. torch is imported only when a trainer is made.
+forget bias 1, one trainable bias: PyTorch's second one, bias_hh, is frozen at zero) -> Linear
+(H -> V) -> mean cross entropy, SGD with clip_grad_norm_, and truncated BPTT by detaching the state
+between windows. torch is imported only when a trainer is made.
 """
 
 from __future__ import annotations
@@ -61,8 +62,11 @@ def _build(variant, vocab, embed, hidden):
                 for name, p in self.rnn.named_parameters():
                     if name.startswith("bias"):
                         p.zero_()
-                bias = self.rnn.bias_ih if variant == "cell" else self.rnn.bias_ih_l0
-                bias[hidden : 2 * hidden] = 1.0
+                sfx = "" if variant == "cell" else "_l0"
+                getattr(self.rnn, "bias_ih" + sfx)[hidden : 2 * hidden] = 1.0
+            # PyTorch's LSTM adds two bias vectors; the reference has one. Freezing the second at
+            # zero makes it the same model with the same SGD and clipping steps.
+            getattr(self.rnn, "bias_hh" + sfx).requires_grad_(False)
 
         def forward(self, x, state):
             """x (B, T) int64, state (h, c) each (B, H) -> logits (B*T, V), new state"""
@@ -95,8 +99,8 @@ def make_trainer(variant, vocab, embed, hidden, batch, bprop_len, lr, clip, seed
     F = torch.nn.functional
     torch.manual_seed(seed)
     model = _build(variant, vocab, embed, hidden)
-    opt = torch.optim.SGD(model.parameters(), lr=lr)
-    params = list(model.parameters())
+    params = [p for p in model.parameters() if p.requires_grad]
+    opt = torch.optim.SGD(params, lr=lr)
     zeros = (torch.zeros(batch, hidden), torch.zeros(batch, hidden))
     state = [zeros]
 

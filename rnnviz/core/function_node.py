@@ -65,9 +65,11 @@ class FunctionNode:
         xs = [x if isinstance(x, Variable) else Variable(as_array(x, self.label), requires_grad=False)
               for x in inputs]
         arrays = [x.array for x in xs]
-        if len(arrays) > 1:
-            backend.check_same_device(self.label, arrays)
-        self.xp = backend.get_array_module(*arrays)
+        for a in arrays:  # fast path: all NumPy arrays, nothing to check
+            if type(a) is not numpy.ndarray:
+                backend.check_same_device(self.label, arrays)
+                self.xp = backend.get_array_module(*arrays)
+                break
         self.check_inputs(*arrays)
         ys = self.forward(*arrays)
         if not isinstance(ys, tuple):
