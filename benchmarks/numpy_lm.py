@@ -19,7 +19,10 @@ bias starts at 1.
 
 Run this file to measure training throughput (words/s) of this model and of PyTorch on the CPU:
 
-    python benchmarks/numpy_lm.py [--seconds S] [--sizes tutorial,ptb] [--no-torch]
+    python benchmarks/numpy_lm.py [--seconds S] [--rounds R] [--sizes tutorial,ptb] [--no-torch]
+
+The implementations are timed interleaved, round-robin, so their ratios hold even when the
+machine's load changes during the run; the median and the best round are printed.
 """
 
 from __future__ import annotations
@@ -50,8 +53,9 @@ __all__ = [
 
 
 # --------------------------------------------------------------------------------------------
-# Time layers. Each owns views of the model's parameter and gradient arrays, keeps in `_cache`
-# exactly what its backward needs, and reuses its work buffers while the window shape is the same.
+# Time layers. Each holds the model's parameter and gradient arrays themselves (not copies), keeps
+# what its backward needs from the forward, and reuses its work buffers while the window shape
+# stays the same. Gradients are written, never accumulated: one backward per forward.
 # --------------------------------------------------------------------------------------------
 
 
@@ -450,24 +454,36 @@ SIZES = {
 }
 
 
-def _time(step, it, words_per_step, seconds, warmup=2):
-    for _ in range(warmup):
-        step(*next(it))
-    n = 0
-    t0 = time.perf_counter()
-    loss = float("nan")
-    while True:
-        loss = step(*next(it))
-        n += 1
-        el = time.perf_counter() - t0
-        if el >= seconds and n >= 3:
-            break
-    return n * words_per_step / el, n, loss
+def _measure(trainers, words_per_step, seconds, rounds=5, warmup=2):
+    """Time several trainers interleaved, round-robin, so that a change in machine load touches
+    all of them alike; returns name -> (median words/s, best words/s, windows, last loss)."""
+    for step, it in trainers.values():
+        for _ in range(warmup):
+            step(*next(it))
+    rates = {name: [] for name in trainers}
+    count = dict.fromkeys(trainers, 0)
+    last = {}
+    for _ in range(rounds):
+        for name, (step, it) in trainers.items():
+            n = 0
+            t0 = time.perf_counter()
+            while True:
+                last[name] = step(*next(it))
+                n += 1
+                el = time.perf_counter() - t0
+                if el >= seconds / rounds:
+                    break
+            rates[name].append(n * words_per_step / el)
+            count[name] += n
+    return {
+        k: (float(np.median(r)), max(r), count[k], last[k]) for k, r in rates.items()
+    }
 
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--seconds", type=float, default=5.0, help="time budget per measurement")
+    ap.add_argument("--seconds", type=float, default=10.0, help="time per implementation and size")
+    ap.add_argument("--rounds", type=int, default=5, help="interleaved rounds per measurement")
     ap.add_argument("--sizes", default="tutorial,ptb")
     ap.add_argument("--no-torch", action="store_true")
     ap.add_argument("--lr", type=float, default=1.0)
@@ -477,6 +493,10 @@ def main(argv=None):
     print(f"python {platform.python_version()}, numpy {np.__version__}, cpus {os.cpu_count()}")
     env = {k: v for k, v in os.environ.items() if k.startswith(("OPENBLAS", "OMP_", "MKL_"))}
     print(f"env: {env or '{}'}")
+    try:
+        print(f"load average before: {os.getloadavg()[0]:.2f}")
+    except OSError:
+        pass
 
     torch_lm = None
     if not args.no_torch:
@@ -489,28 +509,36 @@ def main(argv=None):
         else:
             print("torch: not importable, skipped")
 
-    print(f"{'size':<9} {'impl':<14} {'words/s':>10} {'windows':>8} {'last loss':>10}")
+    print(f"lr {args.lr}, clip {args.clip}; {args.rounds} interleaved rounds, "
+          f"{args.seconds:g} s per implementation")
+    print(f"{'size':<9} {'impl':<12} {'median w/s':>11} {'best w/s':>10} {'vs numpy':>9} "
+          f"{'windows':>8} {'last loss':>10}")
     for name in args.sizes.split(","):
         s = SIZES[name]
         V, B, T = s["vocab"], s["batch"], s["bprop_len"]
         stream = synthetic_stream(max(200_000, 50 * B * T), V, seed=0)
-        wps = B * T
 
         model = NumpyLSTMLM(V, s["embed"], s["hidden"], seed=0)
-        rate, n, loss = _time(
-            lambda xs, ts: train_step(model, xs, ts, args.lr, args.clip),
-            windows(stream, B, T), wps, args.seconds,
-        )
-        print(f"{name:<9} {'numpy':<14} {rate:>10,.0f} {n:>8} {loss:>10.3f}", flush=True)
 
+        def numpy_step(xs, ts, model=model):
+            return train_step(model, xs, ts, args.lr, args.clip)
+
+        trainers = {"numpy": (numpy_step, windows(stream, B, T))}
         if torch_lm is not None:
-            for variant in ("cell", "fused"):
+            for variant in torch_lm.VARIANTS:
                 step = torch_lm.make_trainer(
                     variant, V, s["embed"], s["hidden"], B, T, args.lr, args.clip
                 )
-                rate, n, loss = _time(step, windows(stream, B, T), wps, args.seconds)
-                label = f"torch-{variant}"
-                print(f"{name:<9} {label:<14} {rate:>10,.0f} {n:>8} {loss:>10.3f}", flush=True)
+                trainers[f"torch-{variant}"] = (step, windows(stream, B, T))
+        res = _measure(trainers, B * T, args.seconds, args.rounds)
+        ref = res["numpy"][0]
+        for impl, (med, best, n, loss) in res.items():
+            print(f"{name:<9} {impl:<12} {med:>11,.0f} {best:>10,.0f} {med / ref:>9.2f} "
+                  f"{n:>8} {loss:>10.3f}", flush=True)
+    try:
+        print(f"load average after: {os.getloadavg()[0]:.2f}")
+    except OSError:
+        pass
 
 
 if __name__ == "__main__":

@@ -3,6 +3,8 @@
 Forward values are checked against NumPy written out independently here; gradients with
 ``rnnviz.gradient_check.check_backward``, which is itself tested at the end of this file.
 """
+import gc
+
 import numpy
 import pytest
 from hypothesis import given, settings, strategies as st
@@ -400,10 +402,13 @@ def test_dropout_gradient_check(rng):
 
 def test_dropout_is_the_identity_at_test_time(rng):
     x = Variable(randn(rng, 3, 4))
+    gc.collect()
     before = rnnviz.live_function_node_count()
     with rnnviz.using_config("train", False):
         y = F.dropout(x, ratio=0.5)
     numpy.testing.assert_array_equal(y.array, x.array)
+    assert y.creator is None
+    gc.collect()
     assert rnnviz.live_function_node_count() == before
     assert rnnviz.config.train is True
 

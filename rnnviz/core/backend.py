@@ -66,7 +66,8 @@ def to_device(obj, device):
     """Copy an array to ``'cpu'`` or ``'gpu'``; move a Link or Variable in place and return it."""
     if device not in ("cpu", "gpu"):
         raise ValueError(f"to_device: device must be 'cpu' or 'gpu', got {device!r}")
-    if hasattr(obj, "to_device"):
+    is_array = isinstance(obj, numpy.ndarray) or is_cupy_array(obj)
+    if not is_array and hasattr(obj, "to_device"):  # NumPy 2 arrays have a to_device of their own
         return obj.to_device(device)
     if device == "cpu":
         if is_cupy_array(obj):

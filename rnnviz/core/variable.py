@@ -102,6 +102,13 @@ class Variable:
     def cleargrad(self):
         self.grad = None
 
+    def to_device(self, device):
+        """Move the array (and gradient) to ``'cpu'`` or ``'gpu'`` in place; return self."""
+        self.array = backend.to_device(self.array, device)
+        if self.grad is not None:
+            self.grad = backend.to_device(self.grad, device)
+        return self
+
     def zerograd(self):
         self.grad = self.xp.zeros_like(self.array)
 
@@ -121,6 +128,13 @@ class Variable:
                 continue
             v.creator = None
             v.unchained = True
+            # the node's other outputs (an LSTM's c beside h) must let go of it too, or the node
+            # and everything it saved stay alive
+            for ref in f.outputs:
+                y = ref()
+                if y is not None and y.creator is f:
+                    y.creator = None
+                    y.unchained = True
             stack.extend(f.inputs)
 
     def reshape(self, *shape):

@@ -12,6 +12,7 @@ from .kjv import (
     kjv_path,
 )
 from .ptb import dataset_root, download_ptb, get_ptb_words, get_ptb_words_vocabulary
+from .text import get_text_words
 from .synthetic import IGNORE_LABEL, adding_task, recall_batch, recall_task
 
 __all__ = [
@@ -25,6 +26,7 @@ __all__ = [
     "get_kjv_words_vocabulary",
     "get_ptb_words",
     "get_ptb_words_vocabulary",
+    "get_text_words",
     "kjv_path",
     "recall_batch",
     "recall_task",

@@ -49,9 +49,12 @@ class History:
     def serialize(self, serializer):
         for part_name, part in (("train", self.train), ("valid", self.valid)):
             for key in part:
-                stored = serializer[part_name](key, numpy.asarray(part[key], dtype=numpy.float64))
-                if getattr(serializer, "loading", False):
-                    part[key] = [float(v) for v in numpy.asarray(stored).ravel()]
+                if getattr(serializer, "loading", False):  # any length: the history grows
+                    stored = serializer[part_name](key, None)
+                    if stored is not None:
+                        part[key] = [float(v) for v in numpy.asarray(stored).ravel()]
+                else:
+                    serializer[part_name](key, numpy.asarray(part[key], dtype=numpy.float64))
 
     def __repr__(self):
         last = self.valid["val_perplexity"][-1] if self.valid["val_perplexity"] else None

@@ -1,0 +1,53 @@
+"""Full vs truncated BPTT: per-parameter cosine similarity and relative error against bprop_len."""
+import numpy
+
+
+class TruncationView:
+    """``cos``, ``rel_err``: arrays (n_params, n_bprop) over ``bprop_lens``. ``update(cos, rel_err,
+    bprop_len)`` moves the lines and the marker in place."""
+
+    def __init__(self, ax_cos, ax_err, bprop_lens, names, cos, rel_err, bprop_len=None):
+        self.bprop_lens = numpy.asarray(bprop_lens)
+        self.cos_lines, self.err_lines = [], []
+        for i, name in enumerate(names):
+            (a,) = ax_cos.plot(self.bprop_lens, cos[i], marker="o", ms=3, lw=1.2, label=name)
+            (b,) = ax_err.plot(self.bprop_lens, rel_err[i], marker="o", ms=3, lw=1.2, color=a.get_color())
+            self.cos_lines.append(a)
+            self.err_lines.append(b)
+        ax_cos.set_ylabel("cosine(truncated, full)", fontsize=8)
+        ax_cos.set_ylim(-1.05, 1.05)
+        ax_cos.axhline(1.0, color="#999999", lw=0.6, ls=":")
+        ax_cos.set_title("truncated vs full gradient, per parameter", fontsize=9)
+        ax_err.set_ylabel("relative error", fontsize=8)
+        ax_err.set_xlabel("bprop_len (steps between cuts)", fontsize=8)
+        ax_err.set_yscale("symlog", linthresh=1e-3)
+        for ax in (ax_cos, ax_err):
+            ax.tick_params(labelsize=7)
+            ax.grid(alpha=0.3)
+        ax_cos.legend(fontsize=6.5, loc="lower right", ncol=2)
+        self.ax_err = ax_err
+        x0 = bprop_len if bprop_len is not None else self.bprop_lens[-1]
+        self.marker_cos = ax_cos.axvline(x0, color="#cc0000", lw=1.2, ls="--")
+        self.marker_err = ax_err.axvline(x0, color="#cc0000", lw=1.2, ls="--")
+        self.readout = ax_cos.text(0.02, 0.04, "", transform=ax_cos.transAxes, fontsize=7.5,
+                                   va="bottom", bbox=dict(fc="white", ec="#cccccc", alpha=0.9))
+        self.update(cos, rel_err, x0)
+
+    def update(self, cos=None, rel_err=None, bprop_len=None):
+        if cos is not None:
+            for line, row in zip(self.cos_lines, cos):
+                line.set_ydata(row)
+            self.cos = numpy.asarray(cos)
+        if rel_err is not None:
+            for line, row in zip(self.err_lines, rel_err):
+                line.set_ydata(row)
+            self.rel_err = numpy.asarray(rel_err)
+            hi = float(numpy.nanmax(self.rel_err)) if numpy.isfinite(self.rel_err).any() else 1.0
+            self.ax_err.set_ylim(-0.0005, max(1e-2, hi) * 1.5)
+        if bprop_len is not None:
+            self.marker_cos.set_xdata([bprop_len, bprop_len])
+            self.marker_err.set_xdata([bprop_len, bprop_len])
+            k = int(numpy.argmin(numpy.abs(self.bprop_lens - bprop_len)))
+            worst = int(numpy.nanargmin(self.cos[:, k])) if numpy.isfinite(self.cos[:, k]).any() else 0
+            self.readout.set_text(f"bprop_len={self.bprop_lens[k]}: lowest cosine "
+                                  f"{self.cos[worst, k]:.3f} ({self.cos_lines[worst].get_label()})")

@@ -1,0 +1,238 @@
+"""Draw a traced Graph (rnnviz.graph data model) with matplotlib: data in, artists out.
+
+Functions are squares, link boxes (grouped functions) are large rounded squares, variables are
+circles, parameters are yellow diamonds, and a variable whose history was cut is a red circle with
+a dashed ring and a scissors mark. ``GraphPlot.update`` changes colours, visibility and the
+highlighted node in place.
+"""
+import math
+
+import numpy
+from matplotlib import colors as mcolors
+from matplotlib.cm import ScalarMappable
+from matplotlib.collections import LineCollection
+from matplotlib.lines import Line2D
+
+KIND_COLORS = {
+    "function": "#6fa8dc",
+    "group": "#9fc5e8",
+    "variable": "#d9d9d9",
+    "param": "#ffd966",
+    "cut": "#e06666",
+}
+NO_DATA = (0.93, 0.93, 0.93, 1.0)
+
+
+def _marker_size(n, extent):
+    """Marker area in points^2 that keeps ~n markers apart on a typical axes."""
+    return float(numpy.clip(9000.0 / max(1.0, extent), 12.0, 260.0))
+
+
+class GraphPlot:
+    """The view of one graph on ``ax``. ``update(mode=..., visible=..., highlight=...)``.
+
+    ``mode``: None (colour by kind), ``'values'`` (variables coloured by |value|) or
+    ``'gradients'`` (variables coloured by |grad|, log scale; grey: no gradient).
+    """
+
+    def __init__(self, ax, graph, layout, mode=None, labels="auto", title=None, legend=True,
+                 colorbar=True):
+        self.ax, self.graph, self.layout = ax, graph, layout
+        n = len(graph.nodes)
+        self.x, self.y = numpy.asarray(layout.x, float), numpy.asarray(layout.y, float)
+        nodes = graph.nodes
+        self.is_fn = numpy.array([nd.kind == "function" for nd in nodes], bool)
+        self.is_group = numpy.array([nd.kind == "group" for nd in nodes], bool)
+        self.is_param = numpy.array([nd.is_param for nd in nodes], bool)
+        self.is_cut = numpy.array([nd.cut for nd in nodes], bool)
+        self.is_var = ~(self.is_fn | self.is_group | self.is_param | self.is_cut)
+        xs = self.x if n else numpy.zeros(1)
+        ys = self.y if n else numpy.zeros(1)
+        extent = max(1.0, (xs.max() - xs.min() + 1) * 0.5 + (ys.max() - ys.min() + 1))
+        dense = n > 400
+        size = _marker_size(n, extent)
+        self.size = size
+        # edges
+        segs = numpy.zeros((len(graph.edges), 2, 2))
+        if graph.edges:
+            src = numpy.array([e.src for e in graph.edges])
+            dst = numpy.array([e.dst for e in graph.edges])
+            segs[:, 0, 0], segs[:, 0, 1] = self.x[src], self.y[src]
+            segs[:, 1, 0], segs[:, 1, 1] = self.x[dst], self.y[dst]
+            self.edge_src, self.edge_dst = src, dst
+        else:
+            self.edge_src = self.edge_dst = numpy.zeros(0, int)
+        self.edge_rgba = numpy.tile(mcolors.to_rgba("#888888", 0.35 if dense else 0.6), (len(segs), 1))
+        self.edges = LineCollection(segs, colors=self.edge_rgba, linewidths=0.5 if dense else 0.9,
+                                    zorder=1)
+        ax.add_collection(self.edges)
+        # node collections, one per shape
+        self.sets = {}
+        spec = [("function", self.is_fn, "s", 1.0), ("group", self.is_group, "s", 2.6),
+                ("variable", self.is_var, "o", 0.7), ("param", self.is_param, "D", 0.8),
+                ("cut", self.is_cut, "o", 1.1)]
+        for kind, mask, marker, scale in spec:
+            idx = numpy.flatnonzero(mask)
+            base = numpy.tile(mcolors.to_rgba(KIND_COLORS[kind]), (len(idx), 1))
+            coll = ax.scatter(self.x[idx], self.y[idx], s=size * scale, marker=marker, c=base if len(idx) else None,
+                              edgecolors="#333333" if kind != "cut" else "#b00000",
+                              linewidths=0.6 if kind != "cut" else 1.2, zorder=3 if kind != "group" else 2)
+            self.sets[kind] = (idx, coll, base)
+        cut_idx = numpy.flatnonzero(self.is_cut)
+        self.cut_ring = ax.scatter(self.x[cut_idx], self.y[cut_idx], s=size * 3.2, marker="o",
+                                   facecolors="none", edgecolors="#cc0000", linewidths=1.2,
+                                   linestyles="--", zorder=4)
+        self.cut_texts = [ax.text(self.x[i], self.y[i] + 0.42, "✂", color="#cc0000", ha="center",
+                                  va="bottom", fontsize=11, zorder=5) for i in cut_idx[:200]]
+        self.highlight = ax.scatter([], [], s=size * 5, facecolors="none", edgecolors="#ff8800",
+                                    linewidths=2.5, zorder=6)
+        # labels: functions and groups (and named parameters) when there is room
+        self.texts, self.text_idx = [], []
+        if labels == "auto":
+            labels = n <= 160
+        if labels:
+            fs = 7 if n > 60 else 8
+            for nd in nodes:
+                if nd.kind in ("function", "group") or nd.is_param:
+                    text = nd.label if nd.kind != "group" else nd.label
+                    if nd.is_param and nd.link:
+                        text = nd.link.rsplit("/", 1)[-1] + "." + nd.label
+                    dy = -0.34 if nd.kind != "group" else -0.45
+                    self.texts.append(ax.text(self.x[nd.id], self.y[nd.id] + dy, text, ha="center",
+                                              va="top", fontsize=fs, zorder=5, clip_on=True))
+                    self.text_idx.append(nd.id)
+        self.text_idx = numpy.asarray(self.text_idx, int)
+        # axes: bands and time steps for the unrolled layout
+        pad = 0.9
+        if n:
+            ax.set_xlim(self.x.min() - pad, self.x.max() + pad)
+            ax.set_ylim(self.y.min() - pad, self.y.max() + pad)
+        if layout.kind == "unrolled":
+            ax.set_yticks([r[0] for r in layout.rows], [r[1] for r in layout.rows], fontsize=8)
+            cols = layout.columns
+            stride = max(1, int(math.ceil(len(cols) / 18)))
+            ax.set_xticks([c[0] for c in cols[::stride]], [f"t={c[1]}" for c in cols[::stride]], fontsize=8)
+            ax.tick_params(length=0)
+            for side in ("top", "right", "left", "bottom"):
+                ax.spines[side].set_visible(False)
+            self.step_lines = [ax.axvline(c[0] + layout.step_width / 2.0, color="#eeeeee", lw=0.8, zorder=0)
+                               for c in cols[:-1]]
+        else:
+            ax.set_axis_off()
+        if title:
+            ax.set_title(title, fontsize=10)
+        self.note = ax.text(0.01, 0.01, graph.note, transform=ax.transAxes, fontsize=8, color="#a61c00",
+                            va="bottom", zorder=7)
+        self.mappable = ScalarMappable(norm=mcolors.Normalize(0, 1), cmap="viridis")
+        self.colorbar = None
+        if colorbar:
+            self.colorbar = ax.figure.colorbar(self.mappable, ax=ax, fraction=0.025, pad=0.01)
+            self.colorbar.ax.tick_params(labelsize=7)
+            self.colorbar.ax.set_visible(False)
+        if legend:
+            self._legend()
+        self.mode = None
+        self.visible = numpy.ones(n, bool)
+        self.update(mode=mode)
+
+    def _legend(self):
+        handles = []
+        present = [(k, m) for k, m in (("function", self.is_fn), ("group", self.is_group),
+                                       ("variable", self.is_var), ("param", self.is_param),
+                                       ("cut", self.is_cut))]
+        names = {"function": "function", "group": "link (grouped functions)", "variable": "variable",
+                 "param": "parameter", "cut": "✂ cut: history removed"}
+        markers = {"function": "s", "group": "s", "variable": "o", "param": "D", "cut": "o"}
+        for kind, mask in present:
+            if mask.any():
+                handles.append(Line2D([], [], ls="none", marker=markers[kind], ms=8,
+                                      mfc=KIND_COLORS[kind], mec="#b00000" if kind == "cut" else "#333333",
+                                      label=names[kind]))
+        if handles:
+            self.ax.legend(handles=handles, loc="upper left", fontsize=7, framealpha=0.85,
+                           ncol=len(handles), bbox_to_anchor=(0.0, 1.0), borderaxespad=0.2)
+
+    # -- colours -------------------------------------------------------------------------------
+    def _stat_colors(self, mode):
+        """RGBA per node for 'values' / 'gradients'; None entries keep the kind colour."""
+        vals = numpy.full(len(self.graph.nodes), numpy.nan)
+        for nd in self.graph.nodes:
+            st = nd.value if mode == "values" else nd.grad
+            if st is not None:
+                vals[nd.id] = st.norm
+        ok = numpy.isfinite(vals) & (vals > 0)
+        if mode == "gradients":
+            if ok.any():
+                lo, hi = vals[ok].min(), vals[ok].max()
+                norm = mcolors.LogNorm(lo, hi if hi > lo else lo * 10)
+            else:
+                norm = mcolors.LogNorm(1e-3, 1)
+            cmap = "magma_r"
+        else:
+            if ok.any():
+                lo, hi = vals[ok].min(), vals[ok].max()
+                norm = mcolors.Normalize(lo, hi if hi > lo else lo + 1)
+            else:
+                norm = mcolors.Normalize(0, 1)
+            cmap = "viridis"
+        self.mappable.set_norm(norm)
+        self.mappable.set_cmap(cmap)
+        rgba = numpy.empty((len(vals), 4))
+        rgba[:] = NO_DATA
+        if ok.any():
+            rgba[ok] = self.mappable.to_rgba(vals[ok])
+        return rgba, ok
+
+    def update(self, mode="same", visible=None, highlight="same", graph=None):
+        """Change colours (``mode``), which nodes show (``visible``: bool mask) and the highlighted
+        node id, in place. ``graph``: a new trace of the same structure (new statistics)."""
+        if graph is not None:
+            self.graph = graph
+            mode = self.mode if mode == "same" else mode
+            self.mode = "__force__"
+        if mode != "same" and mode != self.mode:
+            self.mode = mode
+            stat = self._stat_colors(mode) if mode in ("values", "gradients") else None
+            for kind, (idx, coll, base) in self.sets.items():
+                cols = base.copy()
+                if stat is not None:
+                    rgba, ok = stat
+                    sel = ok[idx]
+                    cols[sel] = rgba[idx][sel]
+                    if kind in ("variable", "param"):
+                        cols[~sel] = NO_DATA
+                self.sets[kind] = (idx, coll, base)
+                coll._rnnviz_colors = cols
+            if self.colorbar is not None:
+                self.colorbar.ax.set_visible(stat is not None)
+                if stat is not None:
+                    self.colorbar.set_label("|value| (L2)" if mode == "values" else "|grad| (L2, log)",
+                                            fontsize=8)
+            visible = self.visible if visible is None else visible
+        if visible is not None:
+            self.visible = numpy.asarray(visible, bool)
+            for kind, (idx, coll, base) in self.sets.items():
+                cols = getattr(coll, "_rnnviz_colors", base).copy()
+                if len(idx):
+                    cols[:, 3] *= self.visible[idx]
+                    coll.set_facecolors(cols)
+                    edge = numpy.tile(mcolors.to_rgba("#b00000" if kind == "cut" else "#333333"), (len(idx), 1))
+                    edge[:, 3] = self.visible[idx]
+                    coll.set_edgecolors(edge)
+            if len(self.edge_src):
+                e = self.edge_rgba.copy()
+                e[:, 3] *= self.visible[self.edge_src] & self.visible[self.edge_dst]
+                self.edges.set_color(e)
+            for t, i in zip(self.texts, self.text_idx):
+                t.set_visible(bool(self.visible[i]))
+            cut_idx = numpy.flatnonzero(self.is_cut)
+            ring = numpy.tile(mcolors.to_rgba("#cc0000"), (len(cut_idx), 1))
+            ring[:, 3] = self.visible[cut_idx]
+            self.cut_ring.set_edgecolors(ring)
+            for t, i in zip(self.cut_texts, cut_idx):
+                t.set_visible(bool(self.visible[i]))
+        if highlight != "same":
+            if highlight is None:
+                self.highlight.set_offsets(numpy.zeros((0, 2)))
+            else:
+                self.highlight.set_offsets([[self.x[highlight], self.y[highlight]]])

@@ -1,0 +1,68 @@
+"""The hidden state over time: a units x time heatmap that fills in, and chosen units as lines."""
+import numpy
+from matplotlib import colors as mcolors
+
+
+class HiddenStateView:
+    """``states``: array (units, T). ``update(t)`` shows steps 0..t, in place.
+
+    ``words``: optional labels of the T steps (the input words) for the x axis.
+    """
+
+    def __init__(self, ax_heat, ax_lines, states, units=(0, 1, 2), words=None, colorbar=True):
+        states = numpy.asarray(states, dtype=float)
+        if states.ndim != 2:
+            raise ValueError(f"HiddenStateView: expected states of shape (units, T), got {states.shape}")
+        self.states = states
+        H, T = states.shape
+        self.units = [u for u in units if 0 <= u < H]
+        lim = float(max(1e-6, numpy.abs(states).max()))
+        # one precomputed frame per t: future steps are NaN (drawn blank)
+        self.frames = []
+        for t in range(T):
+            f = numpy.full_like(states, numpy.nan)
+            f[:, :t + 1] = states[:, :t + 1]
+            self.frames.append(f)
+        cmap = mcolors.Colormap.copy(__import__("matplotlib").colormaps["RdBu_r"])
+        cmap.set_bad("#f4f4f4")
+        self.image = ax_heat.imshow(self.frames[-1], aspect="auto", cmap=cmap, vmin=-lim, vmax=lim,
+                                    interpolation="nearest", origin="lower")
+        ax_heat.set_ylabel("hidden unit", fontsize=8)
+        ax_heat.set_title("hidden state h_t (colour = activation)", fontsize=9)
+        ax_heat.tick_params(labelsize=7)
+        if colorbar:
+            cb = ax_heat.figure.colorbar(self.image, ax=ax_heat, fraction=0.03, pad=0.01)
+            cb.ax.tick_params(labelsize=7)
+        self.cursor = ax_heat.axvline(T - 1, color="#222222", lw=1.2)
+        steps = numpy.arange(T)
+        self.lines = []
+        for u in self.units:
+            (line,) = ax_lines.plot(steps, states[u], marker="o", ms=3, lw=1.3, label=f"unit {u}")
+            self.lines.append(line)
+        ax_lines.set_xlim(-0.5, T - 0.5)
+        ax_lines.set_ylim(-lim * 1.1, lim * 1.1)
+        ax_lines.axhline(0, color="#bbbbbb", lw=0.6)
+        ax_lines.set_ylabel("activation", fontsize=8)
+        ax_lines.tick_params(labelsize=7)
+        if self.units:
+            ax_lines.legend(fontsize=7, loc="upper left", ncol=len(self.units))
+        if words is not None:
+            labels = [str(w) for w in words][:T]
+            stride = max(1, T // 18 + 1) if T > 18 else 1
+            ax_lines.set_xticks(steps[::stride], labels[::stride], rotation=40, ha="right", fontsize=7)
+            ax_lines.set_xlabel("input word at step t", fontsize=8)
+        else:
+            ax_lines.set_xlabel("time step t", fontsize=8)
+        ax_heat.set_xticks([])
+        self.cursor2 = ax_lines.axvline(T - 1, color="#222222", lw=1.0)
+        self.t = T - 1
+
+    def update(self, t):
+        t = int(numpy.clip(t, 0, self.states.shape[1] - 1))
+        self.t = t
+        self.image.set_data(self.frames[t])
+        x = numpy.arange(t + 1)
+        for u, line in zip(self.units, self.lines):
+            line.set_data(x, self.states[u, :t + 1])
+        self.cursor.set_xdata([t, t])
+        self.cursor2.set_xdata([t, t])

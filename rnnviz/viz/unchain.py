@@ -1,0 +1,86 @@
+"""Where truncated BPTT cuts the history: step shading (alive / freed), cut marks, and the live
+function nodes and bytes held over the run. Data in (measured by the caller), artists out."""
+import numpy
+from matplotlib.lines import Line2D
+from matplotlib.patches import Patch, Rectangle
+
+ALIVE, FREED, NOT_RUN = "#b6d7a8", "#e6e6e6", "#ffffff"
+
+
+class UnchainView:
+    """Decorates a GraphPlot of the full unrolled graph (``plot``) and draws a timeline on
+    ``ax_time``. ``update(status, live_per_step, cuts, timeline, bytes_timeline, ...)``:
+
+    * ``status[s]``: 0 not run yet, 1 alive (its function nodes still exist), 2 freed;
+    * ``live_per_step[s]``: live function nodes of step s; ``cuts``: steps s whose state h_s was cut;
+    * ``timeline[i]``, ``bytes_timeline[i]``: live nodes and bytes after loop step i.
+    """
+
+    def __init__(self, plot, ax_time, n_steps):
+        self.plot = plot
+        ax = plot.ax
+        lay = plot.layout
+        self.n = n_steps
+        cols = dict((s, x) for x, s in lay.columns)
+        w = lay.step_width
+        y0, y1 = ax.get_ylim()
+        self.x_of = numpy.array([cols.get(s, s * w) for s in range(n_steps)], float)
+        self.rects = []
+        for s in range(n_steps):
+            r = Rectangle((self.x_of[s] - w / 2.0, y0), w, y1 - y0, facecolor=NOT_RUN, edgecolor="none",
+                          zorder=0)
+            ax.add_patch(r)
+            self.rects.append(r)
+        self.cut_lines = [ax.axvline(self.x_of[s] + w / 2.0, color="#cc0000", ls="--", lw=1.6, zorder=6,
+                                     visible=False) for s in range(n_steps)]
+        self.cut_marks = [ax.text(self.x_of[s] + w / 2.0, y1, "✂", color="#cc0000", ha="center", va="top",
+                                  fontsize=13, zorder=7, visible=False) for s in range(n_steps)]
+        self.counts = [ax.text(self.x_of[s], y0 + 0.05, "", ha="center", va="bottom", fontsize=7,
+                               color="#38761d", zorder=7) for s in range(n_steps)]
+        ax.legend(handles=[Patch(fc=ALIVE, label="alive: function nodes still in memory"),
+                           Patch(fc=FREED, label="freed by unchain_backward()"),
+                           Patch(fc=NOT_RUN, ec="#bbbbbb", label="not run yet"),
+                           Line2D([], [], color="#cc0000", ls="--", label="✂ cut (state unchained)")],
+                  loc="upper left", fontsize=7, ncol=4, bbox_to_anchor=(0.0, 1.12), framealpha=0.9)
+        steps = numpy.arange(1, n_steps + 1)
+        (self.live_line,) = ax_time.step(steps, numpy.zeros(n_steps), where="mid", color="#38761d",
+                                         lw=1.5, label="live function nodes")
+        ax_time.set_xlim(0.5, n_steps + 0.5)
+        ax_time.set_xlabel("loop step (after forward of step i, before its backward/cut)", fontsize=8)
+        ax_time.set_ylabel("live function nodes", fontsize=8, color="#38761d")
+        ax_time.tick_params(labelsize=7)
+        self.ax_time = ax_time
+        self.ax_bytes = ax_time.twinx()
+        (self.bytes_line,) = self.ax_bytes.plot(steps, numpy.zeros(n_steps), color="#674ea7", lw=1.2,
+                                                ls=":", marker=".", label="bytes held")
+        self.ax_bytes.set_ylabel("KiB held by live nodes", fontsize=8, color="#674ea7")
+        self.ax_bytes.tick_params(labelsize=7)
+        self.summary = ax_time.text(0.01, 0.97, "", transform=ax_time.transAxes, va="top", fontsize=8,
+                                    bbox=dict(fc="white", ec="#cccccc", alpha=0.9))
+
+    def update(self, status, live_per_step, cuts, timeline, bytes_timeline, summary=""):
+        visible = numpy.zeros(len(self.plot.graph.nodes), bool)
+        for nd in self.plot.graph.nodes:
+            visible[nd.id] = nd.step is None or (nd.step < len(status) and status[nd.step] != 0)
+        self.plot.update(visible=visible)
+        cutset = set(int(c) for c in cuts)
+        for s in range(self.n):
+            st = status[s] if s < len(status) else 0
+            self.rects[s].set_facecolor({0: NOT_RUN, 1: ALIVE, 2: FREED}[int(st)])
+            on = s in cutset
+            self.cut_lines[s].set_visible(on)
+            self.cut_marks[s].set_visible(on)
+            c = live_per_step[s] if s < len(live_per_step) else 0
+            self.counts[s].set_text(str(int(c)) if st == 1 else "")
+        k = len(timeline)
+        y = numpy.full(self.n, numpy.nan)
+        y[:k] = timeline
+        self.live_line.set_ydata(y)
+        b = numpy.full(self.n, numpy.nan)
+        b[:k] = numpy.asarray(bytes_timeline, float) / 1024.0
+        self.bytes_line.set_ydata(b)
+        top = max(1.0, float(numpy.nanmax(y)) if k else 1.0)
+        self.ax_time.set_ylim(0, top * 1.25)
+        btop = max(1e-3, float(numpy.nanmax(b)) if k else 1.0)
+        self.ax_bytes.set_ylim(0, btop * 1.25)
+        self.summary.set_text(summary)

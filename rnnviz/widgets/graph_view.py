@@ -1,0 +1,134 @@
+"""GraphView: any Variable's graph, grouped by link or expanded, coloured by values or gradients."""
+import ipywidgets as W
+
+from .. import graph as G
+from ..core import Variable
+from ..viz import GraphPlot
+from . import experiments as E
+from ._base import FigureWidget
+
+
+def _demo_loss(n_steps=8):
+    model = E.demo_model()
+    xs, ts, _ = E.demo_data(n_steps)
+    sm = E.StepModel(model)
+    sm.reset()
+    loss = 0
+    for i in range(n_steps):
+        loss = loss + model(xs[i], ts[i])
+    model.cleargrads()
+    loss.backward(retain_grad=True)
+    return loss, model
+
+
+class GraphView(FigureWidget):
+    """The computational graph behind a Variable.
+
+    ``GraphView()`` shows the built-in tiny LSTM language model's loss over 8 steps, after
+    ``backward(retain_grad=True)`` so every variable has a gradient.
+
+    ``GraphView(variable, grouped=True, mode='values', depth=None, max_nodes=1500,
+    layout='auto', figsize=(11, 5))``:
+
+    * ``variable``: the output to trace back from (a loss, a hidden state, ...);
+    * ``grouped``: start with each link's functions collapsed into one box per time step;
+      ``depth``: which link depth to group at (default: the recurrent link's own depth);
+    * ``mode``: colour variables by ``'values'`` or by ``'gradients'`` (|grad|, log scale);
+    * ``max_nodes``: bigger graphs are grouped, then sampled near the output, with a message;
+    * ``layout``: ``'auto'`` (unrolled in time when there are time steps), ``'unrolled'``, ``'layered'``.
+
+    Controls: ``group_toggle``, ``mode``, ``node_select`` (the node whose shape and statistics
+    ``info`` shows), ``message``; ``redraw()``.
+    """
+
+    who = "GraphView"
+
+    def __init__(self, variable=None, grouped=True, mode="values", depth=None, max_nodes=1500,
+                 layout="auto", figsize=(11, 5)):
+        super().__init__()
+        self._setup_figure(figsize)
+        self.max_nodes, self.depth, self.layout_kind = max_nodes, depth, layout
+        self.group_toggle = W.ToggleButtons(options=[("grouped by link", True), ("every function", False)],
+                                            value=bool(grouped), description="show")
+        self.mode = W.ToggleButtons(options=["values", "gradients"],
+                                    value=mode if mode in ("values", "gradients") else "values",
+                                    description="colour")
+        self.node_select = W.Dropdown(options=[("(none)", -1)], value=-1, description="node")
+        self.info = W.HTML(value="")
+        self.plot = None
+        self._full = None
+        self._cache = {}
+        self.variable = None
+        if variable is None:
+            variable, self._model = _demo_loss()
+        if not isinstance(variable, Variable):
+            self.show_message(f"GraphView: expected an rnnviz Variable (e.g. a loss), got "
+                              f"{type(variable).__name__}")
+            self._show_blank("nothing to show: see the message above")
+        else:
+            self.variable = variable
+            self._full = G.trace(variable)
+            if len(self._full) > max_nodes and not grouped:
+                self.group_toggle.value = True
+        self.children = [W.HBox([self.group_toggle, self.mode]), self.node_select, self.info,
+                         self.message, self.output]
+        self.group_toggle.observe(self._on_group, names="value")
+        self.mode.observe(self._on_change, names="value")
+        self.node_select.observe(self._on_change, names="value")
+        self._rebuild()
+        self._refresh()
+
+    # -- building -----------------------------------------------------------------------------------
+    def _shown_graph(self, grouped):
+        if grouped not in self._cache:
+            g = G.prepare(self._full, grouped=grouped, depth=self.depth, max_nodes=self.max_nodes)
+            self._cache[grouped] = (g, G.layout(g, self.layout_kind, self.depth))
+        return self._cache[grouped]
+
+    def _rebuild(self):
+        if self._full is None:
+            return
+        g, lay = self._shown_graph(self.group_toggle.value)
+        self.graph, self.graph_layout = g, lay
+        fig = self.figure
+        fig.clf()
+        ax = fig.add_axes([0.08, 0.1, 0.86, 0.8])
+        title = (f"graph of {self._full.n_functions} functions, {self._full.n_variables} variables"
+                 f" — showing {len(g)} nodes")
+        self.plot = GraphPlot(ax, g, lay, mode=self.mode.value, title=title)
+        notes = [g.note] if g.note else []
+        if g.steps and self._full.cuts:
+            notes.append(f"{len(self._full.cuts)} variable(s) with cut history (✂)")
+        self.show_message("; ".join(notes), level="warning" if g.note else "info")
+        options = [("(none)", -1)]
+        for nd in g.nodes:
+            step = f" t={nd.step}" if nd.step is not None else ""
+            where = f" [{nd.link}]" if nd.link else ""
+            options.append((f"{nd.id}: {nd.label}{step}{where}", nd.id))
+        with self.node_select.hold_trait_notifications():
+            self.node_select.options = options
+            self.node_select.value = -1
+        self.info.value = ""
+
+    def _on_group(self, change):
+        try:
+            self._rebuild()
+        except Exception as exc:
+            self.show_message(f"GraphView: {type(exc).__name__}: {exc}")
+        self.redraw()
+
+    def _update_views(self):
+        if self.plot is None:
+            return
+        nid = self.node_select.value
+        self.plot.update(mode=self.mode.value, highlight=None if nid is None or nid < 0 else nid)
+        if nid is not None and nid >= 0:
+            nd = self.graph.nodes[nid]
+            if nd.kind == "group":
+                text = (f"<b>{nd.label}</b> (link <code>{nd.link}</code>) at step {nd.step}: "
+                        f"{nd.members} nodes grouped; choose 'every function' to expand")
+            else:
+                text = self.graph.describe(nid).replace("; ", "<br>")
+            self.info.value = f'<div style="font-family:monospace;font-size:12px">{text}</div>'
+        else:
+            self.info.value = ""
