@@ -109,31 +109,36 @@ def run_backward(root, retain_grad=False):
 
     grads = {id(root): root.grad}   # gradients of non-leaf variables still to be consumed
     pending = {}                    # id(leaf) -> (leaf, [deferred gradients])
-    heap = []
-    queued = set()
+    queued = {id(root.creator)}
     tie = itertools.count()         # deterministic order among nodes of one generation
+    heap = [(-root.creator.generation, next(tie), root.creator)]
+    heappush, heappop = heapq.heappush, heapq.heappop
 
-    def schedule(f):
-        if id(f) not in queued:
-            queued.add(id(f))
-            heapq.heappush(heap, (-f.generation, next(tie), f))
-
-    schedule(root.creator)
     while heap:
-        f = heapq.heappop(heap)[2]
-        outputs = [r() for r in f.outputs]
-        gys = [None if y is None else grads.pop(id(y), None) for y in outputs]
-        if all(g is None for g in gys):
-            continue
-        gys = [_value(g) for g in gys]
-        if retain_grad:
-            for y, gy in zip(outputs, gys):
-                if y is not None and y is not root:
-                    y.grad = gy
-        if len(gys) > 1 and any(g is None for g in gys):
+        f = heappop(heap)[2]
+        if len(f.outputs) == 1:                       # the common case, kept short
+            y = f.outputs[0]()
+            gy = None if y is None else grads.pop(id(y), None)
+            if gy is None:
+                continue
+            if type(gy) in DEFERRED:
+                gy = gy.materialize()
+            if retain_grad and y is not root:
+                y.grad = gy
+            gys = (gy,)
+        else:
+            outputs = [r() for r in f.outputs]
+            gys = [None if y is None else grads.pop(id(y), None) for y in outputs]
+            if all(g is None for g in gys):
+                continue
+            gys = [_value(g) for g in gys]
+            if retain_grad:
+                for y, gy in zip(outputs, gys):
+                    if y is not None and y is not root:
+                        y.grad = gy
             gys = [f.xp.zeros(*spec) if g is None else g for spec, g in zip(f.output_specs, gys)]
         gxs = f.backward(*gys)
-        if not isinstance(gxs, tuple):
+        if type(gxs) is not tuple:
             gxs = (gxs,)
         if len(gxs) != len(f.inputs):
             raise RuntimeError(f"{f.label}.backward returned {len(gxs)} gradients for "
@@ -141,8 +146,9 @@ def run_backward(root, retain_grad=False):
         for x, gx in zip(f.inputs, gxs):
             if gx is None or not x.requires_grad:
                 continue
-            if x.creator is None:                     # a leaf: accumulate into .grad
-                if isinstance(gx, DEFERRED):
+            creator = x.creator
+            if creator is None:                       # a leaf: accumulate into .grad
+                if type(gx) in DEFERRED:
                     entry = pending.get(id(x))
                     if entry is None:
                         pending[id(x)] = (x, [gx])
@@ -152,8 +158,11 @@ def run_backward(root, retain_grad=False):
                     x.grad = _own(gx, gys) if x.grad is None else _own(x.grad + gx, ())
             else:
                 key = id(x)
-                grads[key] = _add(grads.get(key), gx)
-                schedule(x.creator)
+                g = grads.get(key)
+                grads[key] = gx if g is None else _add(g, gx)
+                if id(creator) not in queued:
+                    queued.add(id(creator))
+                    heappush(heap, (-creator.generation, next(tie), creator))
 
     for leaf, items in pending.values():
         total = None

@@ -75,7 +75,7 @@ class FunctionNode:
         if not isinstance(ys, tuple):
             ys = (ys,)
         # NumPy returns scalars, not 0-d arrays, from ops on 0-d arrays (loss1 + loss2)
-        outputs = [Variable(numpy.asarray(y) if isinstance(y, numpy.generic) else y) for y in ys]
+        outputs = [_new_variable(numpy.asarray(y) if isinstance(y, numpy.generic) else y) for y in ys]
         if config.enable_backprop:
             gen = max(x.generation for x in xs)
             self.generation = gen
@@ -92,6 +92,20 @@ class FunctionNode:
 
     def __repr__(self):
         return f"<{self.label} gen={self.generation}>"
+
+
+def _new_variable(array):
+    """A Variable for a function's output: the array is known to be good, skip the checks."""
+    v = _variable_new(Variable)
+    v.array = array
+    v.grad = v.name = v.creator = None
+    v.generation = 0
+    v.requires_grad = True
+    v.unchained = False
+    return v
+
+
+_variable_new = object.__new__
 
 
 def apply1(node, *inputs):

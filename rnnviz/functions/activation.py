@@ -109,10 +109,9 @@ class LSTM(FunctionNode):
     def forward(self, c_prev, x):
         xp = self.xp
         H = c_prev.shape[1]
-        i = _sigmoid(xp, x[:, :H])
-        f = _sigmoid(xp, x[:, H:2 * H])
-        g = xp.tanh(x[:, 2 * H:3 * H])
-        o = _sigmoid(xp, x[:, 3 * H:])
+        a = _sigmoid(xp, x)                  # i, f and o in one pass; g is overwritten below
+        a[:, 2 * H:3 * H] = xp.tanh(x[:, 2 * H:3 * H])
+        i, f, g, o = a[:, :H], a[:, H:2 * H], a[:, 2 * H:3 * H], a[:, 3 * H:]
         c = f * c_prev + i * g
         tc = xp.tanh(c)
         h = o * tc

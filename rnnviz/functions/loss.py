@@ -1,7 +1,6 @@
 """Losses and evaluation."""
 from ..core import FunctionNode, Variable, apply1, backend
 from ._util import check_float, check_int
-from .activation import log_softmax_array
 
 
 class SoftmaxCrossEntropy(FunctionNode):
@@ -21,32 +20,43 @@ class SoftmaxCrossEntropy(FunctionNode):
         if x.ndim != 2 or t.shape != (x.shape[0],):
             raise ValueError(f"softmax_cross_entropy: expected x of shape (N, classes) and t of shape (N,); "
                              f"got x {tuple(x.shape)} and t {tuple(t.shape)}")
-        valid = t[t != self.ignore_label]
-        if valid.size and (int(valid.min()) < 0 or int(valid.max()) >= x.shape[1]):
-            raise ValueError(f"softmax_cross_entropy: labels must lie in [0, {x.shape[1]}) or equal "
-                             f"ignore_label={self.ignore_label}; got {int(valid.min())} to {int(valid.max())}")
 
     def forward(self, x, t):
         xp = self.xp
-        logp = log_softmax_array(xp, x, axis=1)
-        mask = t != self.ignore_label
-        t_safe = xp.where(mask, t, 0)
-        picked = logp[xp.arange(len(t)), t_safe] * mask
-        self.count = max(int(mask.sum()), 1)
-        self.saved = (logp, t_safe, mask)
+        n = len(t)
+        mask = None
+        if self.ignore_label is not None and bool((t == self.ignore_label).any()):
+            mask = t != self.ignore_label
+            t = xp.where(mask, t, 0)
+        if n and (int(t.min()) < 0 or int(t.max()) >= x.shape[1]):
+            bad = t[(t < 0) | (t >= x.shape[1])]
+            raise ValueError(f"softmax_cross_entropy: labels must lie in [0, {x.shape[1]}) or equal "
+                             f"ignore_label={self.ignore_label}; got {int(bad[0])}")
+        # log-sum-exp with the row maximum subtracted: z = x - max, loss_n = log sum exp z_n - z_n[t_n]
+        z = x - x.max(axis=1, keepdims=True)
+        rows = xp.arange(n)
+        picked = z[rows, t]
+        e = xp.exp(z, out=z)
+        s = e.sum(axis=1)
+        picked -= xp.log(s)               # log softmax(x_n)[t_n]
+        if mask is not None:
+            picked *= mask
+        self.count = max(int(mask.sum()), 1) if mask is not None else max(n, 1)
+        self.saved = (e, s, rows, t, mask)
         if self.reduce == "mean":
             return xp.asarray(-picked.sum() / self.count, dtype=x.dtype)
         return -picked
 
     def backward(self, gy):
-        logp, t, mask = self.saved
-        xp = self.xp
-        gx = xp.exp(logp)
-        gx[xp.arange(len(t)), t] -= 1
+        e, s, rows, t, mask = self.saved
         if self.reduce == "mean":
-            gx *= (mask * (gy / self.count))[:, None]
+            scale = (gy / self.count) / s    # per row: gL / (count * sum exp)
+            if mask is not None:
+                scale = scale * mask
         else:
-            gx *= (gy * mask)[:, None]
+            scale = (gy if mask is None else gy * mask) / s
+        gx = e * scale[:, None]              # softmax(x) scaled
+        gx[rows, t] -= scale * s             # minus onehot(t), scaled alike
         return gx, None
 
 

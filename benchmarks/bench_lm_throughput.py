@@ -1,0 +1,91 @@
+"""Training throughput of the tutorial's LSTM language model: rnnviz against the NumPy limit.
+
+    python benchmarks/bench_lm_throughput.py [--seconds 10] [--sizes tutorial,ptb] [--no-torch]
+
+Words per second of forward + backward + clipped SGD update with truncated BPTT, on one synthetic
+word stream, for rnnviz (define-by-run, one step per call), the hand-written NumPy model of
+``numpy_lm.py`` (backward derived by hand, one large matrix product per window: the NumPy limit),
+and PyTorch CPU with 2 threads where installed. All run interleaved in one process, and the table
+gives each as a ratio to the hand-written NumPy model measured in the same run.
+Targets: rnnviz >= 0.5x at the tutorial's size, >= 0.6x at the PTB size.
+"""
+import argparse
+import os
+import sys
+
+import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+import numpy_lm  # noqa: E402
+
+import rnnviz.links as L  # noqa: E402
+from rnnviz import optimizers  # noqa: E402
+
+
+def make_rnnviz_trainer(vocab, embed, hidden, lr, clip, seed=0):
+    """One truncated-BPTT window per call, written as the Chainer tutorial writes it."""
+    np.random.seed(seed)
+    model = L.Classifier(L.RNNLM(vocab, embed, hidden))
+    model.compute_accuracy = False
+    opt = optimizers.SGD(lr=lr)
+    opt.setup(model)
+    opt.add_hook(optimizers.GradientClipping(clip))
+
+    def step(xs, ts):
+        loss = 0
+        for k in range(xs.shape[1]):
+            loss += model(xs[:, k], ts[:, k])
+        model.cleargrads()
+        loss.backward()
+        loss.unchain_backward()
+        opt.update()
+        return float(loss.array) / xs.shape[1]
+
+    return step
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--seconds", type=float, default=10.0, help="time per implementation and size")
+    ap.add_argument("--rounds", type=int, default=5)
+    ap.add_argument("--sizes", default="tutorial,ptb")
+    ap.add_argument("--no-torch", action="store_true")
+    ap.add_argument("--lr", type=float, default=1.0)
+    ap.add_argument("--clip", type=float, default=5.0)
+    args = ap.parse_args(argv)
+
+    torch_lm = None
+    if not args.no_torch:
+        import torch_lm as _tl
+        if _tl.available():
+            torch_lm = _tl
+    print(f"numpy {np.__version__}, cpus {os.cpu_count()}, load {os.getloadavg()[0]:.2f}, "
+          f"torch {torch_lm.version() if torch_lm else 'absent'}")
+    print(f"{'size':<9} {'impl':<14} {'median w/s':>11} {'best w/s':>10} {'vs numpy':>9} {'last loss':>10}")
+    for name in args.sizes.split(","):
+        s = numpy_lm.SIZES[name]
+        V, B, T = s["vocab"], s["batch"], s["bprop_len"]
+        stream = numpy_lm.synthetic_stream(max(200_000, 50 * B * T), V, seed=0)
+        ref = numpy_lm.NumpyLSTMLM(V, s["embed"], s["hidden"], seed=0)
+        trainers = {
+            "numpy-by-hand": (lambda xs, ts, m=ref: numpy_lm.train_step(m, xs, ts, args.lr, args.clip),
+                              numpy_lm.windows(stream, B, T)),
+            "rnnviz": (make_rnnviz_trainer(V, s["embed"], s["hidden"], args.lr, args.clip),
+                       numpy_lm.windows(stream, B, T)),
+        }
+        if torch_lm is not None:
+            for variant in torch_lm.VARIANTS:
+                trainers[f"torch-{variant}"] = (
+                    torch_lm.make_trainer(variant, V, s["embed"], s["hidden"], B, T, args.lr, args.clip),
+                    numpy_lm.windows(stream, B, T))
+        res = numpy_lm._measure(trainers, B * T, args.seconds, args.rounds)
+        base = res["numpy-by-hand"][0]
+        for impl, (med, best, _, loss) in res.items():
+            print(f"{name:<9} {impl:<14} {med:>11,.0f} {best:>10,.0f} {med / base:>9.2f} {loss:>10.3f}",
+                  flush=True)
+
+
+if __name__ == "__main__":
+    main()
