@@ -1,13 +1,19 @@
 """The backward engine: walks the graph from one output back to the leaves.
 
-Nodes are visited in order of decreasing generation with a heap, never by recursion, so a
-10,000-step unrolled graph works. A node runs once, after every consumer of its outputs has
-delivered its gradient.
+A pre-pass counts, for every function node reachable from the output, how many edges lead into
+it; a node becomes *ready* once all its consumers have run. Ready nodes are taken highest
+generation first from a heap, never by recursion, so a 10,000-step unrolled graph works.
 
-Parameter gradients may arrive *deferred* (``OuterProductGrad``, ``ScatterRowsGrad``): a
-description of a product rather than its value. The engine sums all deferred gradients of one
-leaf in one large operation at the end of the pass: for an output layer used at 35 time steps
-that is one (V x 35B) @ (35B x H) product instead of 35 small ones plus 35 additions.
+Some gradients arrive *deferred*, as a description of a matrix product rather than its value,
+so that the products of one weight at many time steps become one large product:
+
+- ``OuterProductGrad`` (dW = gy^T x) and ``ScatterRowsGrad`` (an embedding's rows) for a
+  parameter: summed at the end of the pass, one (V x TB) @ (TB x H) product for an output layer
+  used at T steps, instead of T small ones plus T additions.
+- ``MatmulGrad`` (dx = gy W) for an input: a node whose incoming gradient still holds one waits
+  while other ready nodes run; when only waiting nodes are left, the one of highest generation is
+  taken and every pending product with the same W is computed in one (TB x V) @ (V x H) product.
+  For a language model this reads the output layer's W once per window instead of once per step.
 """
 import heapq
 import itertools
@@ -15,6 +21,30 @@ import itertools
 import numpy
 
 from . import backend
+
+
+class MatmulGrad:
+    """Stands for ``gy @ W`` (an input's gradient through a linear map); batched per W by the engine."""
+
+    __slots__ = ("gy", "W")
+
+    def __init__(self, gy, W):
+        self.gy = gy
+        self.W = W
+
+    def materialize(self):
+        return self.gy @ self.W
+
+
+class _Pending:
+    """A variable's gradient still being summed: a computed part plus products not yet computed."""
+
+    __slots__ = ("value", "count", "weights")
+
+    def __init__(self, value):
+        self.value = value
+        self.count = 0        # products still to be computed
+        self.weights = []     # the W of each (to know which batches to compute)
 
 
 class OuterProductGrad:
@@ -71,10 +101,11 @@ class ScatterRowsGrad:
 
 
 DEFERRED = (OuterProductGrad, ScatterRowsGrad)
+_LAZY = (OuterProductGrad, ScatterRowsGrad, MatmulGrad)
 
 
 def _value(g):
-    return g.materialize() if isinstance(g, DEFERRED) else g
+    return g.materialize() if type(g) in _LAZY else g
 
 
 def _add(a, b):
@@ -107,64 +138,122 @@ def run_backward(root, retain_grad=False):
         raise ValueError(f"backward: .grad has shape {tuple(root.grad.shape)} but the "
                          f"variable has shape {tuple(root.shape)}")
 
-    grads = {id(root): root.grad}   # gradients of non-leaf variables still to be consumed
-    pending = {}                    # id(leaf) -> (leaf, [deferred gradients])
-    queued = {id(root.creator)}
+    grads = {id(root): root.grad}   # id(variable) -> gradient (array or _Pending) to be consumed
+    pending_leaf = {}               # id(leaf) -> (leaf, [deferred parameter gradients])
+    products = {}                   # id(W) -> [(_Pending, MatmulGrad)] not yet computed
+    deps = _count_consumers(root.creator)
     tie = itertools.count()         # deterministic order among nodes of one generation
-    heap = [(-root.creator.generation, next(tie), root.creator)]
+    ready, waiting = [(-root.creator.generation, next(tie), root.creator)], []
     heappush, heappop = heapq.heappush, heapq.heappop
 
-    while heap:
-        f = heappop(heap)[2]
+    def compute_products(wid):
+        items = products.pop(wid)
+        if len(items) == 1:
+            results = [items[0][1].materialize()]
+        else:
+            xp = backend.get_array_module(items[0][1].gy)
+            stacked = xp.concatenate([m.gy for _, m in items]) @ items[0][1].W
+            bounds = list(itertools.accumulate(len(m.gy) for _, m in items))[:-1]
+            results = xp.split(stacked, bounds)
+        for (p, _), r in zip(items, results):
+            p.value = r if p.value is None else p.value + r
+            p.count -= 1
+
+    def finish(g):
+        """The value of a _Pending gradient, computing the batches of products it waits for."""
+        for wid in g.weights:
+            if g.count and wid in products:
+                compute_products(wid)
+        return g.value
+
+    def take(y):
+        g = grads.pop(id(y), None)
+        return finish(g) if type(g) is _Pending else g
+
+    def is_waiting(f):
+        for r in f.outputs:
+            y = r()
+            if y is not None:
+                g = grads.get(id(y))
+                if type(g) is _Pending and g.count:
+                    return True
+        return False
+
+    while ready or waiting:
+        f = heappop(ready)[2] if ready else heappop(waiting)[2]
         if len(f.outputs) == 1:                       # the common case, kept short
             y = f.outputs[0]()
             gy = None if y is None else grads.pop(id(y), None)
-            if gy is None:
-                continue
-            if type(gy) in DEFERRED:
-                gy = gy.materialize()
-            if retain_grad and y is not root:
+            if type(gy) is _Pending:
+                gy = finish(gy)
+            if gy is not None and retain_grad and y is not root:
                 y.grad = gy
-            gys = (gy,)
+            gys = None if gy is None else (gy,)
         else:
             outputs = [r() for r in f.outputs]
-            gys = [None if y is None else grads.pop(id(y), None) for y in outputs]
+            gys = [None if y is None else take(y) for y in outputs]
             if all(g is None for g in gys):
-                continue
-            gys = [_value(g) for g in gys]
-            if retain_grad:
-                for y, gy in zip(outputs, gys):
-                    if y is not None and y is not root:
-                        y.grad = gy
-            gys = [f.xp.zeros(*spec) if g is None else g for spec, g in zip(f.output_specs, gys)]
-        gxs = f.backward(*gys)
-        if type(gxs) is not tuple:
-            gxs = (gxs,)
-        if len(gxs) != len(f.inputs):
-            raise RuntimeError(f"{f.label}.backward returned {len(gxs)} gradients for "
-                               f"{len(f.inputs)} inputs")
-        for x, gx in zip(f.inputs, gxs):
-            if gx is None or not x.requires_grad:
-                continue
-            creator = x.creator
-            if creator is None:                       # a leaf: accumulate into .grad
-                if type(gx) in DEFERRED:
-                    entry = pending.get(id(x))
-                    if entry is None:
-                        pending[id(x)] = (x, [gx])
-                    else:
-                        entry[1].append(gx)
-                else:
-                    x.grad = _own(gx, gys) if x.grad is None else _own(x.grad + gx, ())
+                gys = None
             else:
-                key = id(x)
-                g = grads.get(key)
-                grads[key] = gx if g is None else _add(g, gx)
-                if id(creator) not in queued:
-                    queued.add(id(creator))
-                    heappush(heap, (-creator.generation, next(tie), creator))
+                if retain_grad:
+                    for y, gy in zip(outputs, gys):
+                        if y is not None and y is not root:
+                            y.grad = gy
+                gys = [f.xp.zeros(*spec) if g is None else g for spec, g in zip(f.output_specs, gys)]
+        if gys is None:                               # no gradient reached this node
+            gxs = (None,) * len(f.inputs)
+        else:
+            gxs = f.backward(*gys)
+            if type(gxs) is not tuple:
+                gxs = (gxs,)
+            if len(gxs) != len(f.inputs):
+                raise RuntimeError(f"{f.label}.backward returned {len(gxs)} gradients for "
+                                   f"{len(f.inputs)} inputs")
+        for x, gx in zip(f.inputs, gxs):
+            creator = x.creator
+            if gx is not None and x.requires_grad:
+                if creator is None:                   # a leaf: accumulate into .grad
+                    kind = type(gx)
+                    if kind in DEFERRED:
+                        entry = pending_leaf.get(id(x))
+                        if entry is None:
+                            pending_leaf[id(x)] = (x, [gx])
+                        else:
+                            entry[1].append(gx)
+                    else:
+                        if kind is MatmulGrad:
+                            gx = gx.materialize()
+                        x.grad = _own(gx, gys) if x.grad is None else _own(x.grad + gx, ())
+                else:
+                    key = id(x)
+                    g = grads.get(key)
+                    if type(gx) is MatmulGrad:
+                        if type(g) is not _Pending:
+                            g = grads[key] = _Pending(g)
+                        g.count += 1
+                        wid = id(gx.W)
+                        g.weights.append(wid)
+                        products.setdefault(wid, []).append((g, gx))
+                    elif g is None:
+                        grads[key] = gx
+                    elif type(g) is _Pending:
+                        g.value = _value(gx) if g.value is None else g.value + _value(gx)
+                    else:
+                        grads[key] = _add(g, gx)
+            if creator is not None:
+                cid = id(creator)
+                left = deps[cid] - 1
+                deps[cid] = left
+                if left == 0:
+                    if len(creator.outputs) == 1:
+                        y = creator.outputs[0]()
+                        g = None if y is None else grads.get(id(y))
+                        wait = type(g) is _Pending and g.count
+                    else:
+                        wait = is_waiting(creator)
+                    heappush(waiting if wait else ready, (-creator.generation, next(tie), creator))
 
-    for leaf, items in pending.values():
+    for leaf, items in pending_leaf.values():
         total = None
         for kind in DEFERRED:
             same = [g for g in items if type(g) is kind]
@@ -172,3 +261,21 @@ def run_backward(root, retain_grad=False):
                 part = kind.sum_all(same)
                 total = part if total is None else total + part
         leaf.grad = total if leaf.grad is None else leaf.grad + total
+
+
+def _count_consumers(start):
+    """id(node) -> how many input edges of nodes reachable from ``start`` come from that node."""
+    deps = {}
+    stack = [start]
+    seen = {id(start)}
+    while stack:
+        f = stack.pop()
+        for x in f.inputs:
+            c = x.creator
+            if c is not None:
+                cid = id(c)
+                deps[cid] = deps.get(cid, 0) + 1
+                if cid not in seen:
+                    seen.add(cid)
+                    stack.append(c)
+    return deps

@@ -62,8 +62,8 @@ class FunctionNode:
     # -- the machinery --------------------------------------------------------------------
     def apply(self, inputs):
         """Run forward on the inputs' arrays; record the graph; return the output Variables."""
-        xs = [x if isinstance(x, Variable) else Variable(as_array(x, self.label), requires_grad=False)
-              for x in inputs]
+        xs = tuple([x if isinstance(x, Variable) else Variable(as_array(x, self.label), requires_grad=False)
+                    for x in inputs])
         arrays = [x.array for x in xs]
         for a in arrays:  # fast path: all NumPy arrays, nothing to check
             if type(a) is not numpy.ndarray:
@@ -72,9 +72,23 @@ class FunctionNode:
                 break
         self.check_inputs(*arrays)
         ys = self.forward(*arrays)
-        if not isinstance(ys, tuple):
-            ys = (ys,)
         # NumPy returns scalars, not 0-d arrays, from ops on 0-d arrays (loss1 + loss2)
+        if type(ys) is not tuple:                 # one output: the common case
+            y = _new_variable(numpy.asarray(ys) if isinstance(ys, numpy.generic) else ys)
+            outputs = [y]
+            if config.enable_backprop:
+                gen = xs[0].generation
+                for x in xs:
+                    if x.generation > gen:
+                        gen = x.generation
+                self.generation = gen
+                y.creator = self
+                y.generation = gen + 1
+                self.inputs = xs
+                self.outputs = (weakref.ref(y),)
+                self.scope = annotations._state.current
+                _live_nodes.add(self)
+            return outputs
         outputs = [_new_variable(numpy.asarray(y) if isinstance(y, numpy.generic) else y) for y in ys]
         if config.enable_backprop:
             gen = max(x.generation for x in xs)
@@ -82,10 +96,9 @@ class FunctionNode:
             for y in outputs:
                 y.creator = self
                 y.generation = gen + 1
-            self.inputs = tuple(xs)
+            self.inputs = xs
             self.outputs = tuple(weakref.ref(y) for y in outputs)
-            if len(outputs) > 1:  # so a dropped output can still get a zero gradient
-                self.output_specs = tuple((y.shape, y.dtype) for y in outputs)
+            self.output_specs = tuple((y.shape, y.dtype) for y in outputs)  # a dropped output gets zeros
             self.scope = annotations._state.current
             _live_nodes.add(self)
         return outputs

@@ -1,12 +1,13 @@
 """Functions with weights: the affine map and the embedding lookup."""
-from ..core import FunctionNode, OuterProductGrad, ScatterRowsGrad, apply1
+from ..core import FunctionNode, apply1
+from ..core.engine import MatmulGrad, OuterProductGrad, ScatterRowsGrad
 from ._util import check_float, check_int
 
 
 class Linear(FunctionNode):
     """y = x W^T + b;  dx = gy W,  dW = gy^T x,  db = sum_rows(gy)
 
-    dW is handed to the engine *deferred*: when W is used at many time steps, the engine
+    dx and dW are handed to the engine *deferred*: when W is used at many time steps, the engine
     computes one large product for all of them instead of one small product per step.
     """
 
@@ -28,7 +29,7 @@ class Linear(FunctionNode):
 
     def backward(self, gy):
         x, W = self.saved_inputs
-        gx = gy @ W
+        gx = MatmulGrad(gy, W)
         gW = OuterProductGrad(gy, x)
         if self.has_bias:
             return gx, gW, gy.sum(axis=0)
