@@ -1,0 +1,82 @@
+"""The engine batches the matrix products of one weight used at many time steps, and still
+computes exactly the gradients of the step-by-step chain rule."""
+import numpy as np
+import pytest
+
+import rnnviz.functions as F
+import rnnviz.links as L
+from rnnviz.core import engine
+
+
+def _unrolled_loss(model, xs, ts):
+    model.reset_state()
+    loss = 0
+    for k in range(xs.shape[1]):
+        loss += F.softmax_cross_entropy(model(xs[:, k]), ts[:, k])
+    return loss
+
+
+def _reference_grads(model, xs, ts, monkeypatch):
+    """The same backward with every deferred product computed on its own, at once."""
+    with monkeypatch.context() as m:
+        m.setattr(engine.OuterProductGrad, "sum_all",
+                  staticmethod(lambda items: sum(g.a.T @ g.b for g in items)))
+        import rnnviz.functions.connection as conn
+        m.setattr(conn, "MatmulGrad", lambda gy, W: gy @ W)
+        model.cleargrads()
+        _unrolled_loss(model, xs, ts).backward()
+        return {n: p.grad.copy() for n, p in model.namedparams()}
+
+
+def test_batched_products_equal_step_by_step_products(monkeypatch):
+    np.random.seed(0)
+    model = L.RNNLM(30, 6, 7).copy(mode="copy")
+    for p in model.params():
+        p.array = p.array.astype(np.float64)
+    xs = np.random.randint(0, 30, (4, 9)).astype(np.int32)
+    ts = np.random.randint(0, 30, (4, 9)).astype(np.int32)
+    expected = _reference_grads(model, xs, ts, monkeypatch)
+    model.cleargrads()
+    _unrolled_loss(model, xs, ts).backward()
+    for name, p in model.namedparams():
+        np.testing.assert_allclose(p.grad, expected[name], rtol=1e-10, atol=1e-12, err_msg=name)
+
+
+def test_output_layer_input_gradients_are_one_product_per_window(monkeypatch):
+    """T steps of the output layer: its W is multiplied once for all T input gradients."""
+    np.random.seed(1)
+    model = L.RNNLM(50, 8, 8)
+    T = 12
+    xs = np.random.randint(0, 50, (3, T)).astype(np.int32)
+    shapes = []
+    real_concatenate = np.concatenate
+
+    def spy(arrays, *args, **kwargs):
+        out = real_concatenate(arrays, *args, **kwargs)
+        shapes.append(out.shape)
+        return out
+
+    loss = _unrolled_loss(model, xs, xs)
+    monkeypatch.setattr(np, "concatenate", spy)
+    calls = []
+    real = engine.MatmulGrad.materialize
+    monkeypatch.setattr(engine.MatmulGrad, "materialize", lambda self: calls.append(1) or real(self))
+    loss.backward()
+    # the output layer's (3T x 50) and the upward layer's (3T x 32) gradients are each one stack
+    assert (3 * T, 50) in shapes and (3 * T, 32) in shapes
+    # only the lateral products (one per step after the first) run one at a time
+    assert len(calls) == T - 1
+
+
+def test_a_node_waiting_for_products_does_not_run_before_its_consumers():
+    """A shared input used by two linear maps of different generations gets both gradients."""
+    x = np.random.randn(3, 4)
+    W1, W2 = np.random.randn(5, 4), np.random.randn(2, 4)
+    from rnnviz import Variable
+    xv, w1, w2 = Variable(x), Variable(W1), Variable(W2)
+    h = F.tanh(xv)
+    y = F.sum(F.linear(h, w1)) + F.sum(F.tanh(F.linear(F.tanh(h), w2)))
+    y.backward()
+    th = np.tanh(x)
+    gh = np.ones((3, 5)) @ W1 + (1 - np.tanh(np.tanh(th) @ W2.T) ** 2) @ W2 * (1 - np.tanh(th) ** 2)
+    np.testing.assert_allclose(xv.grad, gh * (1 - th ** 2), rtol=1e-12)
