@@ -4,7 +4,12 @@ from ._util import check_float
 
 
 def _sigmoid(xp, x):
-    return xp.tanh(x * 0.5) * 0.5 + 0.5  # stable for large |x|
+    """1 / (1 + exp(-x)) computed as (tanh(x/2) + 1) / 2: stable for large |x|, no overflow."""
+    y = x * 0.5
+    xp.tanh(y, out=y)
+    y *= 0.5
+    y += 0.5
+    return y
 
 
 class Tanh(FunctionNode):
@@ -109,25 +114,32 @@ class LSTM(FunctionNode):
     def forward(self, c_prev, x):
         xp = self.xp
         H = c_prev.shape[1]
-        a = _sigmoid(xp, x)                  # i, f and o in one pass; g is overwritten below
-        a[:, 2 * H:3 * H] = xp.tanh(x[:, 2 * H:3 * H])
-        i, f, g, o = a[:, :H], a[:, H:2 * H], a[:, 2 * H:3 * H], a[:, 3 * H:]
-        c = f * c_prev + i * g
+        a = _sigmoid(xp, x)                          # i, f and o in one pass ...
+        g = a[:, 2 * H:3 * H]
+        xp.tanh(x[:, 2 * H:3 * H], out=g)            # ... and g overwritten with tanh
+        i, f, o = a[:, :H], a[:, H:2 * H], a[:, 3 * H:]
+        c = f * c_prev
+        c += i * g
         tc = xp.tanh(c)
         h = o * tc
-        self.saved = (c_prev, i, f, g, o, tc)
+        # d(gate)/d(pre-activation), all four blocks at once: s(1 - s) for sigmoid, 1 - g^2 for tanh
+        slope = a * (1 - a)
+        slope[:, 2 * H:3 * H] = 1 - g * g
+        self.saved = (c_prev, a, tc, slope)
         return c, h
 
     def backward(self, gc, gh):
-        c_prev, i, f, g, o, tc = self.saved
+        c_prev, a, tc, slope = self.saved
         H = c_prev.shape[1]
-        gc = gc + gh * o * (1 - tc * tc)           # c feeds h through tanh
-        gx = self.xp.empty((c_prev.shape[0], 4 * H), dtype=gc.dtype)
-        gx[:, :H] = gc * g * i * (1 - i)            # input gate
-        gx[:, H:2 * H] = gc * c_prev * f * (1 - f)  # forget gate
-        gx[:, 2 * H:3 * H] = gc * i * (1 - g * g)   # cell candidate
-        gx[:, 3 * H:] = gh * tc * o * (1 - o)       # output gate
-        return gc * f, gx
+        i, f, g, o = a[:, :H], a[:, H:2 * H], a[:, 2 * H:3 * H], a[:, 3 * H:]
+        gc = gc + gh * o * (1 - tc * tc)             # c feeds h through tanh
+        ga = self.xp.empty_like(a)                   # dL/d(gate value), block by block
+        self.xp.multiply(gc, g, out=ga[:, :H])       # input gate:  c = ... + i g
+        self.xp.multiply(gc, c_prev, out=ga[:, H:2 * H])  # forget gate: c = f c_prev + ...
+        self.xp.multiply(gc, i, out=ga[:, 2 * H:3 * H])   # candidate:   c = ... + i g
+        self.xp.multiply(gh, tc, out=ga[:, 3 * H:])  # output gate: h = o tanh(c)
+        ga *= slope                                  # through the activations
+        return gc * f, ga
 
 
 def tanh(x):
