@@ -5,7 +5,7 @@ from ._util import check_float
 
 def _sigmoid(xp, x):
     """1 / (1 + exp(-x)) computed as (tanh(x/2) + 1) / 2: stable for large |x|, no overflow."""
-    y = x * 0.5
+    y = xp.asarray(x * 0.5)  # asarray: a 0-d input gives a NumPy scalar
     xp.tanh(y, out=y)
     y *= 0.5
     y += 0.5
