@@ -100,8 +100,27 @@ class ScatterRowsGrad:
         return out
 
 
-DEFERRED = (OuterProductGrad, ScatterRowsGrad)
-_LAZY = (OuterProductGrad, ScatterRowsGrad, MatmulGrad)
+class SumRowsGrad:
+    """Stands for ``gy.sum(axis=0)`` (a bias's gradient); the engine sums all rows of all steps at once."""
+
+    __slots__ = ("gy",)
+
+    def __init__(self, gy):
+        self.gy = gy
+
+    def materialize(self):
+        return self.gy.sum(axis=0)
+
+    @staticmethod
+    def sum_all(items):
+        if len(items) == 1:
+            return items[0].materialize()
+        xp = backend.get_array_module(items[0].gy)
+        return xp.concatenate([g.gy for g in items]).sum(axis=0)
+
+
+DEFERRED = (OuterProductGrad, ScatterRowsGrad, SumRowsGrad)
+_LAZY = (OuterProductGrad, ScatterRowsGrad, SumRowsGrad, MatmulGrad)
 
 
 def _value(g):

@@ -2,16 +2,17 @@
 
 Each is a FunctionNode with forward and backward side by side and the math in its docstring.
 """
-from .activation import lstm, log_softmax, relu, sigmoid, softmax, tanh
+from .activation import log_softmax, relu, sigmoid, softmax, tanh
 from .array import broadcast_to, concat, get_item, reshape, split_axis, stack, transpose
 from .basic_math import matmul
 from .connection import embed_id, linear
 from .loss import accuracy, mean_squared_error, softmax_cross_entropy
 from .math import exp, log, mean, sum
 from .noise import dropout
+from .recurrent import lstm, lstm_step
 
 __all__ = [
     "accuracy", "broadcast_to", "concat", "dropout", "embed_id", "exp", "get_item", "linear",
-    "log", "log_softmax", "lstm", "matmul", "mean", "mean_squared_error", "relu", "reshape",
+    "log", "log_softmax", "lstm", "lstm_step", "matmul", "mean", "mean_squared_error", "relu", "reshape",
     "sigmoid", "softmax", "softmax_cross_entropy", "split_axis", "stack", "sum", "tanh", "transpose",
 ]

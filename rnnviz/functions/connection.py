@@ -1,6 +1,6 @@
 """Functions with weights: the affine map and the embedding lookup."""
 from ..core import FunctionNode, apply1
-from ..core.engine import MatmulGrad, OuterProductGrad, ScatterRowsGrad
+from ..core.engine import MatmulGrad, OuterProductGrad, ScatterRowsGrad, SumRowsGrad
 from ._util import check_float, check_int
 
 
@@ -32,7 +32,7 @@ class Linear(FunctionNode):
         gx = MatmulGrad(gy, W)
         gW = OuterProductGrad(gy, x)
         if self.has_bias:
-            return gx, gW, gy.sum(axis=0)
+            return gx, gW, SumRowsGrad(gy)
         return gx, gW
 
 

@@ -25,10 +25,13 @@ class SoftmaxCrossEntropy(FunctionNode):
         xp = self.xp
         n = len(t)
         mask = None
-        if self.ignore_label is not None and bool((t == self.ignore_label).any()):
-            mask = t != self.ignore_label
+        lo, hi = (int(t.min()), int(t.max())) if n else (0, 0)
+        ignore = self.ignore_label
+        if ignore is not None and lo <= ignore <= hi and bool((t == ignore).any()):
+            mask = t != ignore
             t = xp.where(mask, t, 0)
-        if n and (int(t.min()) < 0 or int(t.max()) >= x.shape[1]):
+            lo, hi = int(t.min()), int(t.max())
+        if lo < 0 or hi >= x.shape[1]:
             bad = t[(t < 0) | (t >= x.shape[1])]
             raise ValueError(f"softmax_cross_entropy: labels must lie in [0, {x.shape[1]}) or equal "
                              f"ignore_label={self.ignore_label}; got {int(bad[0])}")

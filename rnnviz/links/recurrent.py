@@ -79,9 +79,10 @@ class RNN(_Stateful):
 
 
 class LSTM(_Stateful):
-    """Stateful LSTM layer (one step per call) around the fused ``F.lstm``.
+    """Stateful LSTM layer (one step per call, one graph node per step: ``F.lstm_step``).
 
     gates = W_x x_t + W_h h_{t-1} + b, in blocks [i, f, g, o]; the forget-gate bias starts at 1.
+    W_x and b live in the child link ``upward``, W_h in ``lateral`` (Chainer's names).
     ``h`` and ``c`` are readable; ``reset_state()`` zeroes them.
     """
 
@@ -97,13 +98,11 @@ class LSTM(_Stateful):
         self.reset_state()
 
     def forward(self, x):
-        gates = self.upward(x)
-        if self.h is not None:
-            gates = gates + self.lateral(self.h)
         if self.c is None:
-            xp = gates.xp
-            self.c = Variable(xp.zeros((gates.shape[0], self.state_size), dtype=gates.dtype))
-        self.c, self.h = F.lstm(self.c, gates)
+            xp = self.upward.xp
+            self.c = Variable(xp.zeros((len(x), self.state_size), dtype=self.upward.W.dtype))
+        # one graph node per step: the gates' two linear maps and the cell, fused (F.lstm_step)
+        self.c, self.h = F.lstm_step(self.c, self.h, x, self.upward.W, self.lateral.W, self.upward.b)
         self._advance()
         return self.h
 
@@ -145,11 +144,10 @@ class LSTMCell(Chain):
         return Variable(z), Variable(z.copy())
 
     def forward(self, state, x):
-        gates = self.upward(x)
         if state is None:
-            h, c = self.initial_state(gates.shape[0], gates.dtype)
+            h = None
+            c = Variable(self.xp.zeros((len(x), self.out_size), dtype=self.upward.W.dtype))
         else:
             h, c = state
-            gates = gates + self.lateral(h)
-        c, h = F.lstm(c, gates)
+        c, h = F.lstm_step(c, h, x, self.upward.W, self.lateral.W, self.upward.b)
         return (h, c), h
