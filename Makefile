@@ -29,7 +29,7 @@ install: $(STAMP)
 install-test: $(TSTAMP)
 
 lab: $(STAMP)
-	@echo "Opening the course in JupyterLab at http://127.0.0.1:$(PORT)/lab"
+	@echo "Starting JupyterLab on course/ at 127.0.0.1:$(PORT); open the http://127.0.0.1:...?token=... URL it prints below."
 	$(PY) -m jupyter lab --no-browser --ip=127.0.0.1 --port=$(PORT) \
 	    --ServerApp.root_dir=course $(if $(filter 0,$(shell id -u)),--allow-root,)
 
