@@ -190,14 +190,16 @@ class Layout:
 
 
 def _band_label(path, nodes):
-    base = path.rsplit("/", 1)[-1] if path else "outside links"
+    base = path.rsplit("/", 1)[-1] if path else "loss sum"
     labels = {n.label for n in nodes}
     if any(n.step is not None and not n.step_inferred and n.is_function and n.link for n in nodes) \
             and any(n.link_parts and len(n.link_parts) >= 1 for n in nodes) and path:
-        recurrent = any(lbl in ("LSTM", "Tanh") for lbl in labels) or any(n.kind == "group" for n in nodes)
+        recurrent = any(("LSTM" in lbl or "RNN" in lbl or lbl == "Tanh") for lbl in labels) or any(n.kind == "group" for n in nodes)
         if recurrent and all(not n.step_inferred for n in nodes if n.is_function):
             return f"{base}\n(recurrent)"
-    if any(any(w in lbl for w in LOSS_WORDS) for lbl in labels) or (not path and "Add" in labels):
+    if not path:
+        return base
+    if any(any(w in lbl for w in LOSS_WORDS) for lbl in labels):
         return f"{base}\n(loss)"
     return base
 
@@ -245,7 +247,8 @@ def unrolled_layout(graph, depth=None):
         ncols[(step, band)] = len(ranks)
         if step is not None:
             width = max(width, len(ranks))
-        height[band_index[band]] = max(height[band_index[band]], max(used.values()))
+        h = max(used.values()) if step is not None else 0.7 * max(used.values())
+        height[band_index[band]] = max(height[band_index[band]], h)
     step_w = width + 1.0
     band_base = numpy.concatenate([[0.0], numpy.cumsum([h + 0.8 for h in height])])[:-1]
     steps = graph.steps
@@ -256,8 +259,8 @@ def unrolled_layout(graph, depth=None):
         i = node.id
         bi = band_index[band_of[i]]
         if node.step is None:
-            x[i] = (first - 1) * step_w + width / 2.0
-            y[i] = band_base[bi] + stack[i] * 0.5
+            x[i] = first * step_w - 1.2
+            y[i] = band_base[bi] + stack[i] * 0.7
         else:
             # spread the cell's columns over the step's width
             x[i] = node.step * step_w + local_x[i] * (width / max(1, ncols[(node.step, band_of[i])]))

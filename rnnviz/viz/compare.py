@@ -20,11 +20,15 @@ class TruncationView:
         ax_cos.set_title("truncated vs full gradient, per parameter", fontsize=9)
         ax_err.set_ylabel("relative error", fontsize=8)
         ax_err.set_xlabel("bprop_len (steps between cuts)", fontsize=8)
-        ax_err.set_yscale("symlog", linthresh=1e-3)
+        ax_err.yaxis.set_major_locator(__import__("matplotlib.ticker", fromlist=["MaxNLocator"]).MaxNLocator(4))
+        from matplotlib.ticker import MaxNLocator
+        ax_cos.set_yticks([-1, 0, 1])
         for ax in (ax_cos, ax_err):
+            ax.xaxis.set_major_locator(MaxNLocator(6, integer=True))
             ax.tick_params(labelsize=7)
             ax.grid(alpha=0.3)
-        ax_cos.legend(fontsize=6.5, loc="lower right", ncol=2)
+        ax_cos.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0.0,
+                      title="parameter", title_fontsize=7)
         self.ax_err = ax_err
         x0 = bprop_len if bprop_len is not None else self.bprop_lens[-1]
         self.marker_cos = ax_cos.axvline(x0, color="#cc0000", lw=1.2, ls="--")
@@ -43,7 +47,7 @@ class TruncationView:
                 line.set_ydata(row)
             self.rel_err = numpy.asarray(rel_err)
             hi = float(numpy.nanmax(self.rel_err)) if numpy.isfinite(self.rel_err).any() else 1.0
-            self.ax_err.set_ylim(-0.0005, max(1e-2, hi) * 1.5)
+            self.ax_err.set_ylim(0, max(1e-2, hi) * 1.15)
         if bprop_len is not None:
             self.marker_cos.set_xdata([bprop_len, bprop_len])
             self.marker_err.set_xdata([bprop_len, bprop_len])

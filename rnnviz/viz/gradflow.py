@@ -22,8 +22,7 @@ class GradientFlowView:
         norms = numpy.asarray(norms, dtype=float)
         self.ax = ax
         T = norms.shape[0]
-        cmap = matplotlib.colormaps["viridis"].copy()
-        cmap.set_bad("#ffffff")
+        cmap = matplotlib.colormaps["viridis"].with_extremes(bad="#ffffff")
         self.image = ax.imshow(numpy.ma.masked_invalid(norms), cmap=cmap, norm=_log_norm(norms),
                                origin="upper", interpolation="nearest", aspect="equal")
         self.overlay = ax.imshow(numpy.zeros((T, T, 4)), origin="upper", interpolation="nearest",
@@ -31,6 +30,9 @@ class GradientFlowView:
         ax.set_xlabel("s (hidden state h_s)", fontsize=8)
         ax.set_ylabel("t (loss L_t)", fontsize=8)
         ax.tick_params(labelsize=7)
+        from matplotlib.ticker import MaxNLocator
+        ax.xaxis.set_major_locator(MaxNLocator(6, integer=True))
+        ax.yaxis.set_major_locator(MaxNLocator(6, integer=True))
         ax.set_title(title or "gradient flow ||dL_t / dh_s||", fontsize=9)
         self.colorbar = None
         if colorbar:
@@ -57,5 +59,5 @@ class GradientFlowView:
         rgba = numpy.zeros((T, T, 4))
         if window is not None and window < T:
             m = self.window_mask(T, int(window))
-            rgba[m] = (0.85, 0.85, 0.85, 0.82)
+            rgba[m] = (0.88, 0.88, 0.88, 0.7)
         self.overlay.set_data(rgba)

@@ -23,9 +23,14 @@ KIND_COLORS = {
 NO_DATA = (0.93, 0.93, 0.93, 1.0)
 
 
-def _marker_size(n, extent):
-    """Marker area in points^2 that keeps ~n markers apart on a typical axes."""
-    return float(numpy.clip(9000.0 / max(1.0, extent), 12.0, 260.0))
+SHORT = {"SoftmaxCrossEntropy": "SoftmaxCE", "MeanSquaredError": "MSE", "AddConstant": "Add c",
+         "MulConstant": "Mul c", "BroadcastTo": "Bcast"}
+
+
+def short_label(label):
+    """A label short enough to sit under a node."""
+    label = SHORT.get(label, label)
+    return label if len(label) <= 10 else label[:9] + "…"
 
 
 class GraphPlot:
@@ -48,9 +53,13 @@ class GraphPlot:
         self.is_var = ~(self.is_fn | self.is_group | self.is_param | self.is_cut)
         xs = self.x if n else numpy.zeros(1)
         ys = self.y if n else numpy.zeros(1)
-        extent = max(1.0, (xs.max() - xs.min() + 1) * 0.5 + (ys.max() - ys.min() + 1))
+        fig_w, fig_h = ax.figure.get_size_inches()
+        pos = ax.get_position()
+        ptx = fig_w * 72 * pos.width / max(2.0, xs.max() - xs.min() + 1.8)
+        pty = fig_h * 72 * pos.height / max(2.0, ys.max() - ys.min() + 3.0)
+        self.pts_per_unit = min(ptx, pty)
         dense = n > 400
-        size = _marker_size(n, extent)
+        size = float(numpy.clip((0.5 * self.pts_per_unit) ** 2, 9.0, 260.0))
         self.size = size
         # edges
         segs = numpy.zeros((len(graph.edges), 2, 2))
@@ -63,6 +72,8 @@ class GraphPlot:
         else:
             self.edge_src = self.edge_dst = numpy.zeros(0, int)
         self.edge_rgba = numpy.tile(mcolors.to_rgba("#888888", 0.35 if dense else 0.6), (len(segs), 1))
+        if len(segs):   # parameters feed every step: draw their edges faintly
+            self.edge_rgba[self.is_param[self.edge_src], 3] = 0.12
         self.edges = LineCollection(segs, colors=self.edge_rgba, linewidths=0.5 if dense else 0.9,
                                     zorder=1)
         ax.add_collection(self.edges)
@@ -89,34 +100,43 @@ class GraphPlot:
         # labels: functions and groups (and named parameters) when there is room
         self.texts, self.text_idx = [], []
         if labels == "auto":
-            labels = n <= 160
+            labels = n <= 400 and self.pts_per_unit >= 22
         if labels:
-            fs = 7 if n > 60 else 8
+            fs = 7 if self.pts_per_unit < 40 else 8
             for nd in nodes:
                 if nd.kind in ("function", "group") or nd.is_param:
-                    text = nd.label if nd.kind != "group" else nd.label
-                    if nd.is_param and nd.link:
-                        text = nd.link.rsplit("/", 1)[-1] + "." + nd.label
-                    dy = -0.34 if nd.kind != "group" else -0.45
-                    self.texts.append(ax.text(self.x[nd.id], self.y[nd.id] + dy, text, ha="center",
-                                              va="top", fontsize=fs, zorder=5, clip_on=True))
+                    text = short_label(nd.label)
+                    kw = dict(ha="center", va="top", fontsize=fs, zorder=5, clip_on=True)
+                    x, y = self.x[nd.id], self.y[nd.id] - 0.3
+                    if nd.is_param:
+                        text = (nd.link.rsplit("/", 1)[-1] + "." if nd.link else "") + nd.label
+                        x, y = x - 0.35, self.y[nd.id]
+                        kw.update(ha="right", va="center", fontsize=6.5)
+                    elif nd.kind == "group":
+                        y = self.y[nd.id]
+                        kw.update(va="center", fontweight="bold")
+                    self.texts.append(ax.text(x, y, text, **kw))
                     self.text_idx.append(nd.id)
         self.text_idx = numpy.asarray(self.text_idx, int)
         # axes: bands and time steps for the unrolled layout
         pad = 0.9
         if n:
-            ax.set_xlim(self.x.min() - pad, self.x.max() + pad)
-            ax.set_ylim(self.y.min() - pad, self.y.max() + pad)
+            left = 1.6 if self.is_param.any() else pad
+            ax.set_xlim(self.x.min() - left, self.x.max() + pad)
+            ax.set_ylim(self.y.min() - pad, self.y.max() + pad + (1.2 if legend else 0))
         if layout.kind == "unrolled":
             ax.set_yticks([r[0] for r in layout.rows], [r[1] for r in layout.rows], fontsize=8)
             cols = layout.columns
-            stride = max(1, int(math.ceil(len(cols) / 18)))
+            stride = max(1, int(math.ceil(len(cols) / 12)))
             ax.set_xticks([c[0] for c in cols[::stride]], [f"t={c[1]}" for c in cols[::stride]], fontsize=8)
             ax.tick_params(length=0)
             for side in ("top", "right", "left", "bottom"):
                 ax.spines[side].set_visible(False)
-            self.step_lines = [ax.axvline(c[0] + layout.step_width / 2.0, color="#eeeeee", lw=0.8, zorder=0)
-                               for c in cols[:-1]]
+            y0, y1 = ax.get_ylim()
+            xs_ = [c[0] + layout.step_width / 2.0 for c in cols[:-1]]
+            self.step_lines = LineCollection([[(x, y0), (x, y1)] for x in xs_], colors="#eeeeee",
+                                             linewidths=0.8, zorder=0)
+            ax.add_collection(self.step_lines)
         else:
             ax.set_axis_off()
         if title:
@@ -149,8 +169,8 @@ class GraphPlot:
                                       mfc=KIND_COLORS[kind], mec="#b00000" if kind == "cut" else "#333333",
                                       label=names[kind]))
         if handles:
-            self.ax.legend(handles=handles, loc="upper left", fontsize=7, framealpha=0.85,
-                           ncol=len(handles), bbox_to_anchor=(0.0, 1.0), borderaxespad=0.2)
+            self.ax.legend(handles=handles, loc="upper left", fontsize=7, framealpha=0.9,
+                           ncol=len(handles), bbox_to_anchor=(0.0, 1.0), borderaxespad=0.1)
 
     # -- colours -------------------------------------------------------------------------------
     def _stat_colors(self, mode):

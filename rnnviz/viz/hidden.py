@@ -23,16 +23,19 @@ class HiddenStateView:
             f = numpy.full_like(states, numpy.nan)
             f[:, :t + 1] = states[:, :t + 1]
             self.frames.append(f)
-        cmap = mcolors.Colormap.copy(__import__("matplotlib").colormaps["RdBu_r"])
-        cmap.set_bad("#f4f4f4")
+        import matplotlib
+        cmap = matplotlib.colormaps["RdBu_r"].with_extremes(bad="#f4f4f4")
         self.image = ax_heat.imshow(self.frames[-1], aspect="auto", cmap=cmap, vmin=-lim, vmax=lim,
                                     interpolation="nearest", origin="lower")
         ax_heat.set_ylabel("hidden unit", fontsize=8)
         ax_heat.set_title("hidden state h_t (colour = activation)", fontsize=9)
         ax_heat.tick_params(labelsize=7)
+        ax_heat.set_yticks(sorted({0, H // 2, H - 1}))
         if colorbar:
-            cb = ax_heat.figure.colorbar(self.image, ax=ax_heat, fraction=0.03, pad=0.01)
+            cax = ax_heat.inset_axes([1.01, 0.0, 0.015, 1.0])   # keeps the heatmap as wide as the lines
+            cb = ax_heat.figure.colorbar(self.image, cax=cax)
             cb.ax.tick_params(labelsize=7)
+            cb.set_ticks([-lim, 0, lim], labels=[f"{-lim:.2f}", "0", f"{lim:.2f}"])
         self.cursor = ax_heat.axvline(T - 1, color="#222222", lw=1.2)
         steps = numpy.arange(T)
         self.lines = []
@@ -44,11 +47,12 @@ class HiddenStateView:
         ax_lines.axhline(0, color="#bbbbbb", lw=0.6)
         ax_lines.set_ylabel("activation", fontsize=8)
         ax_lines.tick_params(labelsize=7)
+        ax_lines.set_yticks([-round(lim, 2), 0, round(lim, 2)])
         if self.units:
             ax_lines.legend(fontsize=7, loc="upper left", ncol=len(self.units))
         if words is not None:
             labels = [str(w) for w in words][:T]
-            stride = max(1, T // 18 + 1) if T > 18 else 1
+            stride = max(1, -(-T // 18))
             ax_lines.set_xticks(steps[::stride], labels[::stride], rotation=40, ha="right", fontsize=7)
             ax_lines.set_xlabel("input word at step t", fontsize=8)
         else:

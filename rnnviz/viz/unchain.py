@@ -25,14 +25,14 @@ class UnchainView:
         w = lay.step_width
         y0, y1 = ax.get_ylim()
         self.x_of = numpy.array([cols.get(s, s * w) for s in range(n_steps)], float)
-        self.rects = []
-        for s in range(n_steps):
-            r = Rectangle((self.x_of[s] - w / 2.0, y0), w, y1 - y0, facecolor=NOT_RUN, edgecolor="none",
-                          zorder=0)
-            ax.add_patch(r)
-            self.rects.append(r)
-        self.cut_lines = [ax.axvline(self.x_of[s] + w / 2.0, color="#cc0000", ls="--", lw=1.6, zorder=6,
-                                     visible=False) for s in range(n_steps)]
+        from matplotlib.collections import LineCollection, PolyCollection
+        self.w = w
+        self.rects = PolyCollection([[(x - w / 2.0, y0), (x + w / 2.0, y0), (x + w / 2.0, y1), (x - w / 2.0, y1)]
+                                     for x in self.x_of], facecolors=NOT_RUN, edgecolors="none", zorder=0)
+        ax.add_collection(self.rects)
+        self.y_span = (y0, y1)
+        self.cut_lines = LineCollection([], colors="#cc0000", linestyles="--", linewidths=1.6, zorder=6)
+        ax.add_collection(self.cut_lines)
         self.cut_marks = [ax.text(self.x_of[s] + w / 2.0, y1, "✂", color="#cc0000", ha="center", va="top",
                                   fontsize=13, zorder=7, visible=False) for s in range(n_steps)]
         self.counts = [ax.text(self.x_of[s], y0 + 0.05, "", ha="center", va="bottom", fontsize=7,
@@ -49,12 +49,16 @@ class UnchainView:
         ax_time.set_xlabel("loop step (after forward of step i, before its backward/cut)", fontsize=8)
         ax_time.set_ylabel("live function nodes", fontsize=8, color="#38761d")
         ax_time.tick_params(labelsize=7)
+        from matplotlib.ticker import MaxNLocator
+        ax_time.yaxis.set_major_locator(MaxNLocator(4, integer=True))
+        ax_time.xaxis.set_major_locator(MaxNLocator(8, integer=True))
         self.ax_time = ax_time
         self.ax_bytes = ax_time.twinx()
         (self.bytes_line,) = self.ax_bytes.plot(steps, numpy.zeros(n_steps), color="#674ea7", lw=1.2,
                                                 ls=":", marker=".", label="bytes held")
         self.ax_bytes.set_ylabel("KiB held by live nodes", fontsize=8, color="#674ea7")
         self.ax_bytes.tick_params(labelsize=7)
+        self.ax_bytes.yaxis.set_major_locator(MaxNLocator(4))
         self.summary = ax_time.text(0.01, 0.97, "", transform=ax_time.transAxes, va="top", fontsize=8,
                                     bbox=dict(fc="white", ec="#cccccc", alpha=0.9))
 
@@ -64,12 +68,15 @@ class UnchainView:
             visible[nd.id] = nd.step is None or (nd.step < len(status) and status[nd.step] != 0)
         self.plot.update(visible=visible)
         cutset = set(int(c) for c in cuts)
+        palette = {0: NOT_RUN, 1: ALIVE, 2: FREED}
+        self.rects.set_facecolors([palette[int(status[s]) if s < len(status) else 0] for s in range(self.n)])
+        y0, y1 = self.y_span
+        self.cut_lines.set_segments([[(self.x_of[s] + self.w / 2.0, y0), (self.x_of[s] + self.w / 2.0, y1)]
+                                     for s in sorted(cutset) if s < self.n])
+        self.cut_steps = sorted(cutset)
         for s in range(self.n):
             st = status[s] if s < len(status) else 0
-            self.rects[s].set_facecolor({0: NOT_RUN, 1: ALIVE, 2: FREED}[int(st)])
-            on = s in cutset
-            self.cut_lines[s].set_visible(on)
-            self.cut_marks[s].set_visible(on)
+            self.cut_marks[s].set_visible(s in cutset)
             c = live_per_step[s] if s < len(live_per_step) else 0
             self.counts[s].set_text(str(int(c)) if st == 1 else "")
         k = len(timeline)

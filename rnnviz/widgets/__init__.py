@@ -2,7 +2,15 @@
 
     from rnnviz.widgets import GraphView, HiddenStateAnimator, UnchainExplorer, BPTTComparison
     GraphView()            # each builds a small built-in demo when called with no arguments
-"""
-from .graph_view import GraphView
 
-__all__ = ["GraphView"]
+Each widget is an ``ipywidgets.VBox`` with ``.figure`` (matplotlib), its controls as attributes,
+``.message`` (bad input is explained there, never a traceback) and ``redraw()``. Under
+``%matplotlib widget`` the live ipympl canvas is shown; otherwise a PNG of the figure.
+"""
+from . import experiments
+from .bptt import BPTTComparison
+from .graph_view import GraphView
+from .hidden_state import HiddenStateAnimator
+from .unchain import UnchainExplorer
+
+__all__ = ["BPTTComparison", "GraphView", "HiddenStateAnimator", "UnchainExplorer", "experiments"]

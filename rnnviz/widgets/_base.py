@@ -22,7 +22,7 @@ def new_figure(figsize):
         return fig
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
-    fig = Figure(figsize=figsize, dpi=90)
+    fig = Figure(figsize=figsize, dpi=80)
     FigureCanvasAgg(fig)
     return fig
 

@@ -119,6 +119,14 @@ def find_recurrent(model):
     return None
 
 
+def recurrent_depth(model, recurrent):
+    """How deep the recurrent link sits in the scope paths ('Classifier/predictor/mid' -> 3)."""
+    for path, link in model.namedlinks():
+        if link is recurrent:
+            return 1 + len([p for p in path.split("/") if p])
+    return None
+
+
 class StepModel:
     """One interface over a Classifier or a predictor: ``reset()``, ``loss(x, t)``, ``predict(x)``."""
 
@@ -131,6 +139,7 @@ class StepModel:
         self.predictor = model.predictor if self.classifier else model
         self.lossfun = lossfun or (model.lossfun if self.classifier else F.softmax_cross_entropy)
         self.recurrent = find_recurrent(model)
+        self.depth = None if self.recurrent is None else recurrent_depth(model, self.recurrent)
         if self.recurrent is None:
             raise InputError(
                 f"{who}: this model has no stateful recurrent link (L.LSTM or L.RNN), so there is no "
@@ -149,10 +158,10 @@ class StepModel:
             loss = self.lossfun(self.predictor(x), t)
         if not isinstance(loss, Variable):
             raise InputError(f"{self.who}: the loss must be a Variable, got {type(loss).__name__}")
-        if loss.array.size != 1:
+        if loss.array.ndim != 0:
             raise InputError(
                 f"{self.who}: the loss at step {step} has shape {tuple(loss.shape)}, not a single "
-                f"value; backward() needs a scalar loss (reduce it, e.g. F.mean or reduce='mean')")
+                f"value (a 0-d array); the widget needs a scalar loss (reduce it, e.g. F.mean or reduce='mean')")
         return loss
 
     def predict(self, x):

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import time
 from pathlib import Path
@@ -27,13 +28,15 @@ REPO = Path(__file__).resolve().parents[2]
 NOTEBOOK = Path(os.environ.get("RNNVIZ_BROWSER_NOTEBOOK", REPO / "course" / "00_seeing_the_graph.ipynb"))
 ARTIFACTS = REPO / "test-artifacts" / "browser"
 BUDGET_S = 85  # the whole test, server start to server stop
+# A widget catches exceptions in its callbacks and shows "Who: SomeError: text" in `.message`.
+EXCEPTION_IN_MESSAGE = re.compile(r"\b\w*(Error|Exception)\b: ")
 
-# (tag, widget class, the control the test moves)
+# (tag, widget class, the controls the test moves, in order)
 WIDGETS = [
-    ("graph", "GraphView", "group_toggle"),
-    ("animator", "HiddenStateAnimator", "time_slider"),
-    ("unchain", "UnchainExplorer", "bprop_slider"),
-    ("bptt", "BPTTComparison", "scale_slider"),
+    ("graph", "GraphView", ("group_toggle", "mode")),
+    ("animator", "HiddenStateAnimator", ("time_slider",)),
+    ("unchain", "UnchainExplorer", ("bprop_slider", "length_slider")),
+    ("bptt", "BPTTComparison", ("bprop_slider", "scale_slider")),
 ]
 
 
@@ -58,12 +61,13 @@ TAG_CELL = f"""# added by tests/browser/test_lab_widgets.py to its temporary cop
 _e2e_widgets = {WIDGETS!r}
 _e2e_found = {{}}
 for _e2e_name, _e2e_obj in list(globals().items()):
-    for _e2e_tag, _e2e_cls, _e2e_ctrl in _e2e_widgets:
+    for _e2e_tag, _e2e_cls, _e2e_ctrls in _e2e_widgets:
         if not _e2e_name.startswith("_") and type(_e2e_obj).__name__ == _e2e_cls:
             _e2e_found[_e2e_tag] = _e2e_obj
             _e2e_obj.add_class("e2e-" + _e2e_tag)
-            getattr(_e2e_obj, _e2e_ctrl).add_class("e2e-" + _e2e_tag + "-control")
-            assert hasattr(_e2e_obj.message, "value"), _e2e_cls + ".message is not an HTML widget"
+            for _e2e_ctrl in _e2e_ctrls:
+                getattr(_e2e_obj, _e2e_ctrl).add_class("e2e-" + _e2e_tag + "-" + _e2e_ctrl)
+            _e2e_obj.message.add_class("e2e-" + _e2e_tag + "-message")
             if hasattr(_e2e_obj.figure.canvas, "add_class"):
                 _e2e_obj.figure.canvas.add_class("e2e-" + _e2e_tag + "-canvas")
 assert len(_e2e_found) == len(_e2e_widgets), f"the lesson shows only {{sorted(_e2e_found)}}"
@@ -127,21 +131,25 @@ def _stable_screenshot(locator, page, timeout: float = 5) -> bytes:
     return shot
 
 
-def _move(page, control) -> str:
-    """Move the control one step as a learner would; returns what was done."""
+def _move(page, control, keys=("ArrowRight", "ArrowLeft", "ArrowLeft")) -> tuple[str, str | None]:
+    """Move the control one step as a learner would: (what was done, the arrow key that worked)."""
     handle = control.locator(".noUi-handle")
     if handle.count():  # IntSlider / FloatSlider: keyboard on the noUiSlider handle
         readout = control.locator(".widget-readout").first
         before = readout.inner_text()
         handle.first.focus()
-        for key in ("ArrowRight", "ArrowLeft", "ArrowLeft"):  # at the maximum, step back instead
+        for key in keys:  # at the maximum, step back instead
             page.keyboard.press(key)
             deadline = time.monotonic() + 2
             while time.monotonic() < deadline and readout.inner_text() == before:
                 page.wait_for_timeout(50)
             if readout.inner_text() != before:
-                return f"slider {before} -> {readout.inner_text()} ({key})"
-        pytest.fail(f"the slider's readout stayed at {before!r} after ArrowRight/ArrowLeft")
+                return f"slider {before} -> {readout.inner_text()}", key
+        pytest.fail(f"the slider's readout stayed at {before!r} after {'/'.join(keys)}")
+    return _click_control(control), None
+
+
+def _click_control(control) -> str:
     if control.locator("select").count():
         select = control.locator("select").first
         options = select.locator("option").all_inner_texts()
@@ -151,8 +159,9 @@ def _move(page, control) -> str:
         return f"select {current!r} -> {other!r}"
     buttons = control.locator("button:not(.mod-active)")  # ToggleButtons: an unselected option
     if control.locator("button").count() > 1 and buttons.count():
+        label = buttons.first.inner_text()
         buttons.first.click()
-        return f"toggle buttons -> {buttons.first.inner_text()!r}"
+        return f"toggle buttons -> {label!r}"
     checkbox = control.locator("input[type=checkbox]")
     if checkbox.count():
         checkbox.first.click()
@@ -160,6 +169,77 @@ def _move(page, control) -> str:
     target = control.locator("button") if control.locator("button").count() else control
     target.first.click()  # ToggleButton / Button (the control element may be the button itself)
     return "button clicked"
+
+
+def _box_shot(page, box, path: Path) -> None:
+    """The whole widget: the viewport grows for a moment when the widget is taller than it."""
+    size = page.viewport_size
+    height = box.evaluate("e => e.getBoundingClientRect().height")
+    if height + 150 > size["height"]:
+        page.set_viewport_size({"width": size["width"], "height": int(height) + 250})
+        page.wait_for_timeout(200)
+    try:
+        box.scroll_into_view_if_needed()
+        box.screenshot(path=str(path))
+    finally:
+        if page.viewport_size != size:
+            page.set_viewport_size(size)
+            page.wait_for_timeout(200)
+
+
+def _check_widget(page, clock, report, problems, console, tag, cls, ctrls) -> None:
+    """Wait for the widget's figure to paint, then move each control and watch the figure."""
+    box = page.locator(f".e2e-{tag}").first
+    box.wait_for(timeout=10_000)
+    sel = f".e2e-{tag}-canvas" if page.locator(f".e2e-{tag}-canvas").count() else f".e2e-{tag}"
+    if not _wait_painted(page, sel, timeout=8):
+        # ipympl issue #472: a canvas inside a container sometimes never paints
+        # ("drawImage ... 'broken' state"); re-run the cell once before failing.
+        console.append(f"test: {cls} canvas blank, re-running its cell")
+        report[f"{cls} re-run"] = f"cell {page.evaluate(RERUN_CELL_JS, f'.e2e-{tag}')}"
+        _wait_until_run(page, clock)
+        box.wait_for(timeout=10_000)
+        assert _wait_painted(page, sel, timeout=8), f"{cls}: its figure never painted"
+    canvas = page.locator(f"{sel} .jupyter-matplotlib-canvas-div").first
+    box.scroll_into_view_if_needed()
+    fit = canvas.evaluate("""c => {
+        const out = c.closest('.jp-OutputArea-output') || c.parentElement;
+        const r = c.getBoundingClientRect(), o = out.getBoundingClientRect();
+        return [Math.round(r.width), Math.round(r.height), Math.round(o.right - r.left)]; }""")
+    report[f"{cls} figure"] = (f"{fit[0]}x{fit[1]} px; {fit[2]} px visible in the output area"
+                               + (" (CUT OFF at the right)" if fit[0] > fit[2] + 2 else ""))
+    _box_shot(page, box, ARTIFACTS / f"{tag}_0_start.png")
+    for ctrl in ctrls:
+        before = _stable_screenshot(canvas, page)
+        (ARTIFACTS / f"{tag}_canvas_before_{ctrl}.png").write_bytes(before)
+        # One step; a slider gets up to 5 more, one at a time, if the figure has not changed
+        # 3 s after a step (a slider may be finer than what the widget draws).
+        control = page.locator(f".e2e-{tag}-{ctrl}").first
+        done, key = _move(page, control)
+        moves = [done]
+        deadline = time.monotonic() + 15
+        after = before
+        while True:
+            step_deadline = min(deadline, time.monotonic() + (3 if key else 15))
+            while time.monotonic() < step_deadline and after == before:
+                page.wait_for_timeout(200)
+                after = canvas.screenshot()
+            if after != before or key is None or len(moves) >= 6 or time.monotonic() >= deadline:
+                break
+            moves.append(_move(page, control, (key,))[0])
+        changed = after != before
+        report[f"{cls}.{ctrl}"] = ", ".join(moves) + ("" if changed else ": FIGURE UNCHANGED")
+        (ARTIFACTS / f"{tag}_canvas_after_{ctrl}.png").write_bytes(after)
+        message = page.locator(f".e2e-{tag}-message").first.inner_text()
+        if EXCEPTION_IN_MESSAGE.search(message):
+            problems.append(f"{cls}: after moving .{ctrl} its message reports an exception: {message}")
+        if not changed:
+            problems.append(f"{cls}: the figure did not change after moving .{ctrl} ({', '.join(moves)})")
+        page.wait_for_timeout(300)  # let the last frames land before the picture
+        _box_shot(page, box, ARTIFACTS / f"{tag}_after_{ctrl}.png")
+        clock.mark(f"{cls}.{ctrl}: {report[f'{cls}.{ctrl}']}")
+    box.scroll_into_view_if_needed()
+    page.screenshot(path=str(ARTIFACTS / f"{tag}_in_lab.png"))  # the viewport: what a learner sees
 
 
 def test_lesson_widgets_respond_in_jupyterlab(tmp_path):
@@ -175,6 +255,7 @@ def test_lesson_widgets_respond_in_jupyterlab(tmp_path):
     clock = Clock()
     console: list[str] = []
     report: dict[str, str] = {}
+    problems: list[str] = []  # collected, so that one run reports every widget that misbehaves
 
     def on_alarm(signum, frame):
         raise BudgetExceeded(f"the browser test ran past its {BUDGET_S}s budget")
@@ -203,39 +284,12 @@ def test_lesson_widgets_respond_in_jupyterlab(tmp_path):
                 clock.mark(f"run all via {run_all_cells(page)}")
                 _wait_until_run(page, clock)
 
-                for tag, cls, ctrl in WIDGETS:
-                    box = page.locator(f".e2e-{tag}").first
-                    box.wait_for(timeout=10_000)
-                    sel = f".e2e-{tag}-canvas" if page.locator(f".e2e-{tag}-canvas").count() else f".e2e-{tag}"
-                    if not _wait_painted(page, sel, timeout=8):
-                        # ipympl issue #472: a canvas inside a container sometimes never paints
-                        # ("drawImage ... 'broken' state"); re-run the cell once before failing.
-                        console.append(f"test: {cls} canvas blank, re-running its cell")
-                        report[f"{cls} re-run"] = str(page.evaluate(RERUN_CELL_JS, f".e2e-{tag}"))
-                        _wait_until_run(page, clock)
-                        box.wait_for(timeout=10_000)
-                        assert _wait_painted(page, sel, timeout=8), f"{cls}: its figure never painted"
-                    canvas = page.locator(f"{sel} .jupyter-matplotlib-canvas-div").first
-                    box.scroll_into_view_if_needed()
-                    before = _stable_screenshot(canvas, page)
-                    (ARTIFACTS / f"{tag}_canvas_before.png").write_bytes(before)
-                    box.screenshot(path=str(ARTIFACTS / f"{tag}_widget_before.png"))
-
-                    report[f"{cls}.{ctrl}"] = _move(page, page.locator(f".e2e-{tag}-control").first)
-                    deadline = time.monotonic() + 15
-                    after = before
-                    while time.monotonic() < deadline and after == before:
-                        page.wait_for_timeout(200)
-                        after = canvas.screenshot()
-                    (ARTIFACTS / f"{tag}_canvas_after.png").write_bytes(after)
-                    assert after != before, f"{cls}: the figure did not change after moving .{ctrl}"
-                    page.wait_for_timeout(300)  # let the last frames land before the picture
-                    box.screenshot(path=str(ARTIFACTS / f"{tag}_widget_after.png"))
-                    clock.mark(f"{cls}: {report[f'{cls}.{ctrl}']}, figure changed")
+                for tag, cls, ctrls in WIDGETS:
+                    _check_widget(page, clock, report, problems, console, tag, cls, ctrls)
 
                 page.wait_for_function(KERNEL_IDLE_JS, timeout=10_000)
                 errors = page.evaluate(ERRORS_JS)
-                assert not errors, "a cell shows an error:\n" + "\n---\n".join(errors)
+                problems += ["a cell shows an error:\n" + e for e in errors]
                 page.screenshot(path=str(ARTIFACTS / "lab_page.png"))
             finally:
                 try:
@@ -256,4 +310,5 @@ def test_lesson_widgets_respond_in_jupyterlab(tmp_path):
     if "Traceback" in log:
         pytest.fail("the kernel logged a traceback (a widget callback failed?):\n"
                     + log[max(0, log.index("Traceback") - 300):][:3000])
+    assert not problems, "\n".join(problems) + f"\n(screenshots in {ARTIFACTS})"
     assert not leftovers, f"kernel processes survived the server's SIGTERM: {leftovers}"

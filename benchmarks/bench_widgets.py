@@ -1,0 +1,116 @@
+"""How fast the widgets answer a control, and how fast a big graph is traced and laid out.
+
+    .venv/bin/python benchmarks/bench_widgets.py
+
+Prints figures; nothing is asserted. A "move" is: set the control's value (the widget redraws:
+views updated in place, Agg canvas drawn, PNG refreshed) -- what a learner waits for.
+"""
+import statistics
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import matplotlib  # noqa: E402
+matplotlib.use("Agg")
+import numpy as np  # noqa: E402
+
+import rnnviz  # noqa: E402
+from rnnviz import graph as G  # noqa: E402
+from rnnviz.widgets import BPTTComparison, GraphView, HiddenStateAnimator, UnchainExplorer  # noqa: E402
+from rnnviz.widgets import experiments as E  # noqa: E402
+
+T = 35
+
+
+def timed_moves(control, values, repeat=1):
+    times = []
+    for _ in range(repeat):
+        for v in values:
+            t0 = time.perf_counter()
+            control.value = v
+            times.append(time.perf_counter() - t0)
+    return times
+
+
+def report(name, build_s, times):
+    print(f"{name:<44} build {build_s * 1000:7.0f} ms   move+redraw median {statistics.median(times) * 1000:6.1f} ms"
+          f"   max {max(times) * 1000:6.1f} ms   (n={len(times)})")
+
+
+def lm_loss(n_steps):
+    model = E.demo_model()
+    xs, ts, _ = E.demo_data(n_steps)
+    model.reset_state()
+    loss = 0
+    for i in range(n_steps):
+        loss = loss + model(xs[i], ts[i])
+    model.cleargrads()
+    loss.backward(retain_grad=True)
+    return loss
+
+
+def main():
+    print(f"rnnviz {rnnviz.__version__}, matplotlib {matplotlib.__version__} (Agg), {T}-step LSTM language model")
+    model = E.demo_model()
+    xs, ts, vocab = E.demo_data(T)
+
+    t0 = time.perf_counter()
+    w = GraphView(lm_loss(T))
+    b = time.perf_counter() - t0
+    ids = [o[1] for o in w.node_select.options[1:]]
+    report("GraphView node_select", b, timed_moves(w.node_select, ids[::max(1, len(ids) // 20)][:20]))
+    report("GraphView mode", 0, timed_moves(w.mode, ["gradients", "values"] * 5))
+    report("GraphView group_toggle (rebuilds the plot)", 0, timed_moves(w.group_toggle, [False, True] * 3))
+
+    t0 = time.perf_counter()
+    w = HiddenStateAnimator(model, xs[:, 0], words=vocab)
+    report("HiddenStateAnimator time_slider", time.perf_counter() - t0,
+           timed_moves(w.time_slider, list(range(T))))
+
+    t0 = time.perf_counter()
+    w = UnchainExplorer(model, xs, ts, bprop_len=5)
+    b = time.perf_counter() - t0
+    report("UnchainExplorer bprop_slider", b, timed_moves(w.bprop_slider, [1, 3, 7, 10, 20, 35, 2, 5] * 2))
+    report("UnchainExplorer length_slider", 0, timed_moves(w.length_slider, list(range(1, T + 1))))
+
+    t0 = time.perf_counter()
+    w = BPTTComparison(model, xs, ts, bprop_len=5)
+    b = time.perf_counter() - t0
+    report("BPTTComparison bprop_slider", b, timed_moves(w.bprop_slider, [1, 3, 7, 10, 20, 35, 2, 5] * 2))
+    report("BPTTComparison scale_slider", 0, timed_moves(w.scale_slider, [0.25, 0.5, 1.0, 2.0, 3.0, 4.0] * 2))
+
+    # tracing and laying out a 5,000-node graph
+    x = rnnviz.Variable(np.zeros((4, 8), np.float32))
+    y = x
+    for _ in range(2500):
+        y = rnnviz.functions.tanh(y)
+    runs = []
+    for _ in range(3):
+        t0 = time.perf_counter()
+        g = G.trace(y)
+        lay = G.layout(g)
+        runs.append(time.perf_counter() - t0)
+    print(f"{'trace + layered layout, %d nodes' % len(g):<44} median {statistics.median(runs) * 1000:6.0f} ms")
+    model.reset_state()
+    loss = 0
+    n = 0
+    while True:
+        n += 1
+        loss = loss + model(xs[(n - 1) % T], ts[(n - 1) % T])
+        if n % 50 == 0 and len(G.trace(loss, stats=False)) >= 5000:
+            break
+    runs = []
+    for _ in range(3):
+        t0 = time.perf_counter()
+        g = G.trace(loss)
+        shown = G.prepare(g, grouped=True)
+        lay = G.layout(shown)
+        runs.append(time.perf_counter() - t0)
+    print(f"{'trace + group + unrolled layout, %d nodes (%d steps)' % (len(g), n):<44} median "
+          f"{statistics.median(runs) * 1000:6.0f} ms")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,123 @@
+"""BPTTComparison: full vs truncated gradients, gradient flow, and the recurrent weight's scale."""
+import ipywidgets as W
+import numpy
+
+from ..viz import GradientFlowView, TruncationView
+from . import experiments as E
+from ._base import FigureWidget
+
+DEFAULT_SCALES = (0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 4.0)
+
+
+class BPTTComparison(FigureWidget):
+    """How much of the gradient does truncated BPTT keep?
+
+    Left: the gradient flow ||dL_t/dh_s|| (each step loss back-propagated on its own, norms read
+    from ``h_s.grad``); the greyed cells are the pairs truncated BPTT with the chosen bprop_len
+    never sees. Right: cosine similarity and relative error between the truncated and the full
+    gradient of every parameter, against bprop_len. The scale slider multiplies the recurrent
+    weight W_h (the recurrent link's ``lateral.W``): small scales make gradients vanish, large
+    ones make them explode.
+
+    ``BPTTComparison()`` uses the built-in tiny LSTM language model on 12 steps.
+    ``BPTTComparison(model, xs, ts=None, bprop_lens=None, scales=DEFAULT_SCALES, scale=1.0,
+    bprop_len=3, lossfun=None, figsize=(11, 5))``: ``model`` an ``L.Classifier`` (or a predictor
+    with ``lossfun``) with an ``L.LSTM``/``L.RNN``; ``xs``/``ts`` word ids (T,) or (T, batch);
+    ``bprop_lens`` the truncation lengths compared (default 1..T, thinned for long T); ``scales``
+    the W_h multipliers precomputed for the slider.
+
+    Controls: ``scale_slider`` (FloatSlider), ``bprop_slider`` (IntSlider), ``message``; ``redraw()``.
+    """
+
+    who = "BPTTComparison"
+
+    def __init__(self, model=None, xs=None, ts=None, bprop_lens=None, scales=DEFAULT_SCALES, scale=1.0,
+                 bprop_len=3, lossfun=None, figsize=(11, 5)):
+        super().__init__()
+        self._setup_figure(figsize)
+        self.scales = tuple(sorted(float(s) for s in scales))
+        self.scale_slider = W.FloatSlider(min=self.scales[0], max=self.scales[-1], value=1.0, step=0.05,
+                                          description="W_h scale", readout_format=".2f")
+        self.bprop_slider = W.IntSlider(min=1, max=2, value=1, description="bprop_len")
+        self.children = [W.HBox([self.scale_slider, self.bprop_slider]), self.message, self.output]
+        self.ready = False
+        self._results = {}
+        try:
+            if model is None:
+                model = E.demo_model()
+                xs, ts, _ = E.demo_data(12)
+            self.sm = E.StepModel(model, lossfun, who=self.who)
+            self.xs, self.ts = E.check_data(xs, ts, who=self.who)
+            T = len(self.xs)
+            if bprop_lens is None:
+                bprop_lens = list(range(1, T + 1)) if T <= 16 else \
+                    sorted(set(numpy.unique(numpy.round(numpy.geomspace(1, T, 12)).astype(int)).tolist()))
+            self.bprop_lens = [int(b) for b in bprop_lens if 1 <= int(b) <= T]
+            notes = []
+            if len(self.bprop_lens) != len(list(bprop_lens)):
+                notes.append(f"bprop_len values outside 1..{T} (the sequence length) were left out")
+            if not self.bprop_lens:
+                raise E.InputError(f"BPTTComparison: no bprop_len in 1..{T} to compare")
+            if bprop_len > T:
+                notes.append(f"bprop_len={bprop_len} is longer than the sequence ({T} steps): using {T}")
+                bprop_len = T
+            for s in self.scales:
+                self._compute(s)
+            self.bprop_slider.max = T
+            self.bprop_slider.value = max(1, int(bprop_len))
+            self.scale_slider.value = min(self.scales, key=lambda s: abs(s - scale))
+            self._build()
+            self.ready = True
+            self.show_message("; ".join(notes), level="warning")
+        except E.InputError as exc:
+            self.show_message(str(exc))
+            self._show_blank(str(exc))
+        except Exception as exc:
+            self.show_message(f"BPTTComparison: could not run the model: {type(exc).__name__}: {exc}")
+            self._show_blank("could not run the model: see the message above")
+        self.scale_slider.observe(self._on_change, names="value")
+        self.bprop_slider.observe(self._on_change, names="value")
+        self.redraw()
+
+    def _compute(self, scale):
+        """Measure (gradient-flow norms, names, cosine, relative error) with W_h scaled."""
+        if scale not in self._results:
+            with E.scaled_lateral(self.sm.recurrent, scale):
+                norms = E.gradient_flow(self.sm, self.xs, self.ts)
+                names, cos, err = E.compare_truncation(self.sm, self.xs, self.ts, self.bprop_lens)
+            self._results[scale] = (norms, names, cos, err)
+        return self._results[scale]
+
+    def result(self, scale=None):
+        """(norms, names, cos, rel_err) for the slider's scale (the nearest precomputed one)."""
+        s = self.scale_slider.value if scale is None else scale
+        s = min(self.scales, key=lambda v: abs(v - s)) if s not in self.scales else s
+        return self._compute(s)
+
+    def _build(self):
+        norms, names, cos, err = self.result()
+        fig = self.figure
+        fig.clf()
+        ax_f = fig.add_axes([0.06, 0.12, 0.36, 0.74])
+        ax_c = fig.add_axes([0.53, 0.55, 0.33, 0.35])
+        ax_e = fig.add_axes([0.53, 0.1, 0.33, 0.35], sharex=ax_c)
+        self.flow_view = GradientFlowView(ax_f, norms, window=self.bprop_slider.value)
+        short = [n.strip("/").replace("predictor/", "") for n in names]
+        self.trunc_view = TruncationView(ax_c, ax_e, self.bprop_lens, short, cos, err,
+                                         bprop_len=self.bprop_slider.value)
+        ax_c.tick_params(labelbottom=False)
+        self.title = fig.text(0.5, 0.975, "", ha="center", va="top", fontsize=11)
+
+    def _update_views(self):
+        if not self.ready:
+            return
+        norms, names, cos, err = self.result()
+        b = self.bprop_slider.value
+        self.flow_view.update(norms, window=b)
+        self.trunc_view.update(cos, err, b)
+        s = min(self.scales, key=lambda v: abs(v - self.scale_slider.value))
+        ok = numpy.isfinite(norms) & (norms > 0)
+        diag = numpy.nanmean(numpy.diag(norms))
+        first = numpy.nanmean(norms[-1, :1])
+        self.title.set_text(f"W_h × {s:g}: ||dL_T/dh_0|| = {first:.2e} vs ||dL_t/dh_t|| ≈ {diag:.2e}"
+                            f" (grey: pairs dropped with bprop_len={b})" if ok.any() else "")

@@ -1,0 +1,99 @@
+"""HiddenStateAnimator: step through time; the unrolled graph grows while the hidden state fills in."""
+import ipywidgets as W
+import numpy
+
+from .. import graph as G
+from ..viz import GraphPlot, HiddenStateView
+from . import experiments as E
+from ._base import FigureWidget
+
+
+class HiddenStateAnimator(FigureWidget):
+    """Watch a recurrent model read a sentence one word at a time.
+
+    ``HiddenStateAnimator()`` runs the built-in tiny LSTM language model on a 12-word sentence.
+
+    ``HiddenStateAnimator(model, xs, words=None, units=(0, 1, 2), interval=700, figsize=(11, 8))``:
+
+    * ``model``: an ``L.Classifier`` or a predictor (``model(x_t)`` -> logits) containing an
+      ``L.LSTM`` or ``L.RNN``;
+    * ``xs``: word ids, shape (T,) or (T, batch) (batch element 0 is shown);
+    * ``words``: the vocabulary (id -> word) used to print the input and predicted words;
+    * ``units``: hidden units drawn as lines below the heatmap.
+
+    Controls: ``play`` (ipywidgets.Play) linked to ``time_slider`` (IntSlider); ``message``;
+    ``redraw()``.
+    """
+
+    who = "HiddenStateAnimator"
+
+    def __init__(self, model=None, xs=None, words=None, units=(0, 1, 2), interval=700, figsize=(11, 8)):
+        super().__init__()
+        self._setup_figure(figsize)
+        self.play = W.Play(min=0, max=1, value=0, step=1, interval=interval, description="play")
+        self.time_slider = W.IntSlider(min=0, max=1, value=0, description="time step t",
+                                       continuous_update=True)
+        W.jslink((self.play, "value"), (self.time_slider, "value"))
+        self.children = [W.HBox([self.play, self.time_slider]), self.message, self.output]
+        self.ready = False
+        try:
+            if model is None:
+                model = E.demo_model()
+                xs, _, vocab = E.demo_data(12)
+                words = vocab if words is None else words
+            self._build(model, xs, words, units)
+            self.ready = True
+        except E.InputError as exc:
+            self.show_message(str(exc))
+            self._show_blank(str(exc))
+        except Exception as exc:
+            self.show_message(f"HiddenStateAnimator: could not run the model: {type(exc).__name__}: {exc}")
+            self._show_blank("could not run the model: see the message above")
+        self.time_slider.observe(self._on_change, names="value")
+        self.redraw()
+
+    def _build(self, model, xs, words, units):
+        sm = E.StepModel(model, who=self.who)
+        xs, _ = E.check_data(xs, None, who=self.who, need_targets=False)
+        run = E.run_hidden(sm, xs)
+        self.states = run["states"]
+        self.preds, self.probs = run["preds"], run["probs"]
+        self.words = words
+        self.xs = xs
+        T = len(xs)
+        g = G.trace(*run["outputs"])
+        del run
+        shown = G.prepare(g, grouped=True, depth=sm.depth)
+        lay = G.layout(shown, "unrolled", depth=sm.depth)
+        fig = self.figure
+        fig.clf()
+        ax_g = fig.add_axes([0.1, 0.56, 0.8, 0.36])
+        ax_h = fig.add_axes([0.1, 0.31, 0.8, 0.2])
+        ax_l = fig.add_axes([0.1, 0.09, 0.8, 0.18])
+        self.graph = shown
+        self.graph_plot = GraphPlot(ax_g, shown, lay, mode=None, legend=False, colorbar=False,
+                                    title="the unrolled graph so far")
+        self.step_of = numpy.array([-1 if n.step is None else n.step for n in shown.nodes])
+        self.hidden_view = HiddenStateView(ax_h, ax_l, self.states, units=units,
+                                           words=[self._word(int(x[0])) for x in xs])
+        # the heatmap and the lines share the time axis with the graph's columns only loosely;
+        # keep both time axes 0..T-1
+        ax_h.set_xlim(-0.5, T - 0.5)
+        self.caption = fig.text(0.5, 0.965, "", ha="center", va="center", fontsize=12,
+                                bbox=dict(fc="#fff2cc", ec="#bf9000", boxstyle="round,pad=0.4"))
+        self.play.max = T - 1
+        self.time_slider.max = T - 1
+
+    def _word(self, i):
+        if self.words is not None and 0 <= i < len(self.words):
+            return self.words[i]
+        return f"#{i}"
+
+    def _update_views(self):
+        if not self.ready:
+            return
+        t = int(self.time_slider.value)
+        self.graph_plot.update(visible=self.step_of <= t)
+        self.hidden_view.update(t)
+        self.caption.set_text(f"t = {t}:  input '{self._word(int(self.xs[t, 0]))}'  →  predicted next "
+                              f"word '{self._word(self.preds[t])}'  (p = {self.probs[t]:.2f})")

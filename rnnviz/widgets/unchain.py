@@ -1,0 +1,121 @@
+"""UnchainExplorer: run the real truncated-BPTT loop and see where the history is cut and freed."""
+import ipywidgets as W
+
+from .. import graph as G
+from ..viz import GraphPlot, UnchainView
+from . import experiments as E
+from ._base import FigureWidget
+
+
+class UnchainExplorer(FigureWidget):
+    """Truncated BPTT, measured. For the chosen ``bprop_len`` the widget runs the loop
+
+        loss += model(x_i, t_i);  every bprop_len steps: loss.backward(); loss.unchain_backward()
+
+    and, after the forward of step ``length - 1`` (before its backward), reads which steps still
+    have live function nodes (``rnnviz.live_function_nodes()`` and their scopes), the bytes their
+    arrays hold, and which states were cut. Nothing is computed by arithmetic.
+
+    ``UnchainExplorer()`` uses the built-in tiny LSTM language model on 12 steps.
+    ``UnchainExplorer(model, xs, ts=None, bprop_len=3, length=None, lossfun=None, precompute=True,
+    figsize=(11, 7))``: ``model`` an ``L.Classifier`` (or a predictor with ``lossfun``) with an
+    ``L.LSTM``/``L.RNN``; ``xs``/``ts`` word ids (T,) or (T, batch) (``ts`` defaults to the next
+    words of ``xs``); ``precompute`` runs the loop for every bprop_len up front so the sliders are
+    instant.
+
+    Controls: ``bprop_slider``, ``length_slider`` (IntSliders), ``message``; ``redraw()``.
+    """
+
+    who = "UnchainExplorer"
+
+    def __init__(self, model=None, xs=None, ts=None, bprop_len=3, length=None, lossfun=None,
+                 precompute=True, figsize=(11, 7)):
+        super().__init__()
+        self._setup_figure(figsize)
+        self.bprop_slider = W.IntSlider(min=1, max=2, value=1, description="bprop_len")
+        self.length_slider = W.IntSlider(min=1, max=2, value=1, description="length")
+        self.children = [W.HBox([self.bprop_slider, self.length_slider]), self.message, self.output]
+        self.ready = False
+        self._runs = {}
+        try:
+            if model is None:
+                model = E.demo_model()
+                xs, ts, _ = E.demo_data(12)
+            self.sm = E.StepModel(model, lossfun, who=self.who)
+            self.xs, self.ts = E.check_data(xs, ts, who=self.who)
+            T = len(self.xs)
+            notes = []
+            if not isinstance(bprop_len, int) or bprop_len < 1:
+                raise E.InputError(f"UnchainExplorer: bprop_len must be a positive int, got {bprop_len!r}")
+            if bprop_len > T:
+                notes.append(f"bprop_len={bprop_len} is longer than the sequence ({T} steps): "
+                             f"using {T} (no cut inside the sequence)")
+                bprop_len = T
+            length = T if length is None else int(length)
+            if not 1 <= length <= T:
+                notes.append(f"length={length} is outside 1..{T}: using {T}")
+                length = T
+            self._build()
+            if precompute:
+                for b in range(1, T + 1):
+                    self._run(b)
+            self.bprop_slider.max = self.length_slider.max = T
+            self.bprop_slider.value, self.length_slider.value = bprop_len, length
+            self.ready = True
+            self.show_message("; ".join(notes), level="warning")
+        except E.InputError as exc:
+            self.show_message(str(exc))
+            self._show_blank(str(exc))
+        except Exception as exc:
+            self.show_message(f"UnchainExplorer: could not run the model: {type(exc).__name__}: {exc}")
+            self._show_blank("could not run the model: see the message above")
+        self.bprop_slider.observe(self._on_change, names="value")
+        self.length_slider.observe(self._on_change, names="value")
+        self.redraw()
+
+    def _build(self):
+        T = len(self.xs)
+        full = E.trace_run(self.sm, self.xs, self.ts)
+        shown = G.prepare(full, grouped=True, depth=self.sm.depth)
+        lay = G.layout(shown, "unrolled", depth=self.sm.depth)
+        fig = self.figure
+        fig.clf()
+        ax_g = fig.add_axes([0.1, 0.42, 0.86, 0.48])
+        ax_t = fig.add_axes([0.1, 0.08, 0.8, 0.24])
+        self.graph_plot = GraphPlot(ax_g, shown, lay, legend=False, colorbar=False)
+        self.view = UnchainView(self.graph_plot, ax_t, T)
+        self.title = fig.text(0.5, 0.975, "", ha="center", va="top", fontsize=11)
+
+    def _run(self, b):
+        if b not in self._runs:
+            self._runs[b] = E.run_truncated(self.sm, self.xs, self.ts, b)
+        return self._runs[b]
+
+    def snapshot(self, bprop_len=None, length=None):
+        """The measured state after the forward of step ``length - 1`` with ``bprop_len``."""
+        b = self.bprop_slider.value if bprop_len is None else bprop_len
+        n = self.length_slider.value if length is None else length
+        return self._run(b)[n - 1]
+
+    def status(self, bprop_len=None, length=None):
+        """Per step: 0 not run, 1 alive, 2 freed, from the measured live nodes."""
+        n = self.length_slider.value if length is None else length
+        snap = self.snapshot(bprop_len, length)
+        T = len(self.xs)
+        return [0 if s >= n else (1 if snap["live_per_step"][s] > 0 else 2) for s in range(T)]
+
+    def _update_views(self):
+        if not self.ready:
+            return
+        b, n = self.bprop_slider.value, self.length_slider.value
+        runs = self._run(b)
+        snap = runs[n - 1]
+        status = self.status(b, n)
+        alive = sum(1 for s in status if s == 1)
+        freed = sum(1 for s in status if s == 2)
+        summary = (f"now: {snap['live']} live function nodes, {snap['bytes'] / 1024:.1f} KiB held; "
+                   f"{alive} step(s) alive, {freed} freed")
+        self.view.update(status, snap["live_per_step"], snap["cuts"],
+                         [r["live"] for r in runs[:n]], [r["bytes"] for r in runs[:n]], summary)
+        self.title.set_text(f"truncated BPTT, bprop_len={b}: state after the forward of step {n - 1} "
+                            f"(before its backward); ✂ = loss.unchain_backward() cut the state there")

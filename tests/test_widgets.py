@@ -1,0 +1,151 @@
+"""The widgets, headless (Agg): they build, draw, redraw on control moves, and show the library's numbers."""
+import matplotlib
+matplotlib.use("Agg")
+import numpy as np
+import pytest
+
+import rnnviz
+from rnnviz import Variable, functions as F, links as L
+from rnnviz.widgets import BPTTComparison, GraphView, HiddenStateAnimator, UnchainExplorer
+from rnnviz.widgets import experiments as E
+
+
+def pixels(w):
+    w.figure.canvas.draw()
+    return np.asarray(w.figure.canvas.buffer_rgba())[..., :3].astype(float).copy()
+
+
+def changed(w, control, value):
+    before = pixels(w)
+    control.value = value
+    return np.abs(pixels(w) - before).sum() > 0
+
+
+@pytest.fixture(scope="module")
+def widgets():
+    return {"graph": GraphView(), "hidden": HiddenStateAnimator(), "unchain": UnchainExplorer(),
+            "bptt": BPTTComparison()}
+
+
+def test_each_builds_and_draws(widgets):
+    import ipywidgets as W
+    for w in widgets.values():
+        assert isinstance(w, W.VBox)
+        assert pixels(w).std() > 10
+        assert w.message.value == "" or "error" not in w.message.value
+        assert w._image is not None and w._image.value[:4] == b"\x89PNG"   # the Agg fallback
+
+
+def test_graph_view_controls(widgets):
+    w = widgets["graph"]
+    assert changed(w, w.mode, "gradients")
+    assert changed(w, w.node_select, w.node_select.options[3][1])
+    assert "shape" in w.info.value or "nodes grouped" in w.info.value
+    assert changed(w, w.group_toggle, False)
+    n = len(w.graph.nodes)
+    assert len(w.node_select.options) == n + 1
+
+
+def test_hidden_animator_controls_and_numbers(widgets):
+    w = widgets["hidden"]
+    assert w.time_slider.max == 11 and w.play.max == 11
+    assert changed(w, w.time_slider, 4)
+    assert "input" in w.caption.get_text()
+    # the states shown are the LSTM's own h
+    model = E.demo_model()
+    xs, _, _ = E.demo_data(12)
+    model.reset_state()
+    for t in range(5):
+        model.predictor(xs[t])
+    assert np.allclose(w.states[:, 4], model.predictor.mid.h.array[0], atol=1e-6)
+
+
+def test_unchain_controls_and_live_counts(widgets):
+    w = widgets["unchain"]
+    assert changed(w, w.bprop_slider, 4)
+    assert changed(w, w.length_slider, 7)
+    # run the same loop by hand and count live function nodes at the same moment
+    model = E.demo_model()
+    xs, ts, _ = E.demo_data(12)
+    model.reset_state()
+    base = rnnviz.live_function_node_count()
+    loss, seen = 0, None
+    for i in range(7):
+        with rnnviz.core.annotate(step=i):
+            loss = loss + model(xs[i], ts[i])
+        if i == 6:
+            seen = rnnviz.live_function_node_count() - base
+        if (i + 1) % 4 == 0:
+            loss.backward()
+            loss.unchain_backward()
+            loss = 0
+    snap = w.snapshot(4, 7)
+    assert snap["live"] == seen == int(snap["live_per_step"].sum())
+    status = w.status(4, 7)
+    assert status[:4] == [2, 2, 2, 2] and status[4:7] == [1, 1, 1] and status[7:] == [0] * 5
+    assert snap["cuts"] == [3]
+    assert w.view.cut_steps == [3] and w.view.cut_marks[3].get_visible() and not w.view.cut_marks[2].get_visible()
+
+
+def test_bptt_controls_and_gradient_norms(widgets):
+    w = widgets["bptt"]
+    assert changed(w, w.bprop_slider, 5)
+    assert changed(w, w.scale_slider, 3.0)
+    w.scale_slider.value = 1.0
+    norms = np.ma.filled(w.flow_view.image.get_array(), np.nan)
+    # the same numbers from the model's own .grad
+    model = E.demo_model()
+    xs, ts, _ = E.demo_data(12)
+    model.reset_state()
+    hs, losses = [], []
+    for t in range(12):
+        losses.append(model(xs[t], ts[t]))
+        hs.append(model.predictor.mid.h)
+    for t in (0, 5, 11):
+        for h in hs:
+            h.grad = None
+        losses[t].backward(retain_grad=True)
+        for s in range(t + 1):
+            assert norms[t, s] == pytest.approx(float(np.linalg.norm(hs[s].grad)), rel=1e-5)
+    # full BPTT agrees with itself; bprop_len=1 differs for the recurrent weight
+    names, cos, err = w.result(1.0)[1:]
+    k = names.index("/predictor/mid/lateral/W")
+    assert cos[k, -1] == pytest.approx(1.0) and err[k, -1] == pytest.approx(0.0, abs=1e-6)
+    assert err[k, 0] > 0.05
+
+
+def test_bad_input_messages():
+    class NoRNN(rnnviz.Chain):
+        def __init__(self):
+            super().__init__()
+            with self.init_scope():
+                self.l = L.Linear(3, 4)
+
+        def forward(self, x):
+            return self.l(x)
+
+    w = HiddenStateAnimator(NoRNN(), np.arange(5))
+    assert "no stateful recurrent link" in w.message.value
+    assert pixels(w).std() > 1
+
+    model = E.demo_model()
+    xs, ts, _ = E.demo_data(6)
+    u = UnchainExplorer(model, xs, ts, bprop_len=50, precompute=False)
+    assert "longer than the sequence" in u.message.value and u.bprop_slider.value == 6
+
+    bad = BPTTComparison(model.predictor, xs, ts, scales=(1.0,),
+                         lossfun=lambda y, t: F.softmax_cross_entropy(y, t, reduce="no"))
+    assert "not a single value" in bad.message.value
+
+    g = GraphView("not a variable")
+    assert "expected an rnnviz Variable" in g.message.value
+
+
+def test_graph_view_big_graph_is_sampled():
+    x = Variable(np.zeros((2,), np.float32))
+    y = x
+    for _ in range(10000):
+        y = y + 1.0
+    w = GraphView(y, grouped=False, max_nodes=800)
+    assert len(w.graph.nodes) <= 800
+    assert "showing the last" in w.message.value
