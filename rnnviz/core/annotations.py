@@ -9,11 +9,12 @@ import threading
 class Scope:
     """An immutable note: ``path`` of link names from the outside in, and a time ``step``."""
 
-    __slots__ = ("path", "step")
+    __slots__ = ("path", "step", "children")
 
     def __init__(self, path=(), step=None):
         self.path = path
         self.step = step
+        self.children = {}  # link name -> Scope, reused by later calls (scopes never change)
 
     def __repr__(self):
         return f"Scope(path={'/'.join(self.path)!r}, step={self.step})"
@@ -30,9 +31,19 @@ def current_scope():
     return _state.current
 
 
+_ROOT = Scope()
+
+
 def push_scope(link_name=None, step=None):
     """Enter a scope; returns the previous one, to hand back to ``pop_scope``."""
     prev = _state.current
+    if step is None and link_name is not None:  # the common case: reuse the child scope
+        parent = _ROOT if prev is None else prev
+        child = parent.children.get(link_name)
+        if child is None:
+            child = parent.children[link_name] = Scope(parent.path + (link_name,), parent.step)
+        _state.current = child
+        return prev
     path = prev.path if prev is not None else ()
     if link_name is not None:
         path = path + (link_name,)

@@ -135,7 +135,7 @@ class Variable:
                 if y is not None and y.creator is f:
                     y.creator = None
                     y.unchained = True
-            stack.extend(f.inputs)
+            stack.extend([x for x in f.inputs if x.creator is not None])
 
     def reshape(self, *shape):
         from ..functions import reshape
