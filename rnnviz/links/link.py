@@ -35,7 +35,7 @@ class Link:
             object.__setattr__(self, "_within_init_scope", old)
 
     def __setattr__(self, name, value):
-        if getattr(self, "_within_init_scope", False):
+        if self.__dict__.get("_within_init_scope"):
             if isinstance(value, Parameter):
                 value.name = name
                 if name not in self._params:
@@ -177,12 +177,14 @@ class Link:
             getattr(self, name).serialize(serializer[name])
 
     # -- calling ----------------------------------------------------------------------------------
+    counts_steps = False  # recurrent links say True: each call is a time step
+
     def _time_step(self):
         """The time step a call of this link belongs to (recurrent links count their calls)."""
         return None
 
     def __call__(self, *args, **kwargs):
-        prev = push_scope(self.name or type(self).__name__, self._time_step())
+        prev = push_scope(self.name or type(self).__name__, self._time_step() if self.counts_steps else None)
         try:
             return self.forward(*args, **kwargs)
         finally:

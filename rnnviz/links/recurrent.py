@@ -16,6 +16,7 @@ class _Stateful(Chain):
     """What the stateful links share: a step counter, reset, truncate and moving the state."""
 
     state_names = ("h",)
+    counts_steps = True
 
     def _time_step(self):
         return self.step

@@ -172,6 +172,14 @@ class GraphPlot:
             self.ax.legend(handles=handles, loc="upper left", fontsize=7, framealpha=0.9,
                            ncol=len(handles), bbox_to_anchor=(0.0, 1.0), borderaxespad=0.1)
 
+    def artists_from(self, zorder=0.0):
+        """The plot's own data artists (edges, nodes, rings, marks, labels, highlight, note) with
+        zorder >= ``zorder``: what must be redrawn, in this order, when the ones at ``zorder``
+        change (the step grid, axis labels, title and legend are left out: they do not move)."""
+        arts = [self.edges] + [coll for _, coll, _ in self.sets.values()] + [self.cut_ring] + \
+            self.cut_texts + [self.highlight] + self.texts + [self.note]
+        return sorted((a for a in arts if a.get_zorder() >= zorder), key=lambda a: a.get_zorder())
+
     # -- colours -------------------------------------------------------------------------------
     def _stat_colors(self, mode):
         """RGBA per node for 'values' / 'gradients'; None entries keep the kind colour."""

@@ -48,8 +48,9 @@ class HiddenStateView:
         ax_lines.set_ylabel("activation", fontsize=8)
         ax_lines.tick_params(labelsize=7)
         ax_lines.set_yticks([-round(lim, 2), 0, round(lim, 2)])
+        self.legend = None
         if self.units:
-            ax_lines.legend(fontsize=7, loc="upper left", ncol=len(self.units))
+            self.legend = ax_lines.legend(fontsize=7, loc="upper left", ncol=len(self.units))
         if words is not None:
             labels = [str(w) for w in words][:T]
             stride = max(1, -(-T // 18))

@@ -1,5 +1,13 @@
 """What every widget shares: a figure shown live (ipympl) or as a PNG (anything else), a
-``.message`` for bad input, and ``redraw()``. No threads, no timers, nothing blocks."""
+``.message`` for bad input, and ``redraw()``. No threads, no timers, nothing blocks.
+
+Redrawing is blitted (matplotlib's blitting pattern): each widget declares the artists its controls
+change (``set_dynamic``); they are marked animated, so a full draw leaves them out of a cached
+background (captured on every full draw, from the ``draw_event``) and then draws them on top. A
+control move restores that background and draws only the dynamic artists. When anything static
+changed (matplotlib marks the figure stale: limits, tick labels, a rebuilt plot, a resize) or no
+background exists yet, the figure is drawn in full instead, so what is shown is always what a full
+draw would show."""
 import html
 import io
 
@@ -37,15 +45,33 @@ def png_bytes(fig):
     return out.getvalue()
 
 
+def draw_order(fig, artists):
+    """``artists`` sorted as a full draw would paint them: by their axes (or figure-level artist)
+    zorder and position, then by their own zorder; ties keep the given order."""
+    tops = fig.get_children()
+    rank = {id(a): i for i, a in enumerate(tops)}
+
+    def key(a):
+        top = a if a.axes is None else a.axes
+        return (top.get_zorder(), rank.get(id(top), len(tops)), 0 if top is a else a.get_zorder())
+    return sorted(artists, key=key)
+
+
 class FigureWidget(W.VBox):
-    """Base: ``self.figure``, ``self.message``, ``self.output`` (canvas or PNG image), ``redraw()``."""
+    """Base: ``self.figure``, ``self.message``, ``self.output`` (canvas or PNG image), ``redraw()``.
+
+    ``last_redraw``: ``'blit'`` or ``'full'``, how the latest refresh was drawn."""
 
     who = "widget"
 
     def _setup_figure(self, figsize):
         self.figure = new_figure(figsize)
         self.message = W.HTML(value="")
+        self._dynamic = []
+        self._background = None
+        self.last_redraw = None
         canvas = self.figure.canvas
+        canvas.mpl_connect("draw_event", self._on_draw)
         if isinstance(canvas, W.DOMWidget):
             self._image = None
             canvas.header_visible = False
@@ -64,25 +90,69 @@ class FigureWidget(W.VBox):
     def _show_blank(self, text):
         """Put the message into the figure too (so a static export still explains itself)."""
         fig = self.figure
+        self.set_dynamic(())
         fig.clf()
         fig.text(0.5, 0.5, text, ha="center", va="center", wrap=True, fontsize=11, color="#a61c00")
 
-    def _refresh(self):
-        """Redraw the figure on screen: draw_idle for ipympl, an Agg draw + PNG otherwise."""
+    # -- blitting ------------------------------------------------------------------------------------
+    def set_dynamic(self, artists):
+        """Declare the artists the controls change (an Axes counts as a whole, ticks included).
+        Everything else is static: drawn once into the cached background."""
+        for a in self._dynamic:
+            a.set_animated(False)
+        self._dynamic = draw_order(self.figure, [a for a in artists if a is not None])
+        for a in self._dynamic:
+            a.set_animated(True)
+        self._background = None
+        self.figure.stale = True
+
+    def _on_draw(self, event):
+        """After every full draw: keep its pixels as the background, then paint the dynamic
+        artists on top. (While saving, Axes draw their own animated children already.)"""
         canvas = self.figure.canvas
+        renderer = event.renderer
+        live = renderer is getattr(canvas, "renderer", None) and not canvas.is_saving()
+        if live:
+            self._background = (canvas.copy_from_bbox(self.figure.bbox), tuple(self.figure.bbox.size))
+        for a in self._dynamic:
+            if live or a.axes is None or a.axes is a:
+                a.draw(renderer)
+
+    def _can_blit(self):
+        bg = self._background
+        return (bg is not None and bool(self._dynamic) and not self.figure.stale
+                and bg[1] == tuple(self.figure.bbox.size))
+
+    def _refresh(self, full=False):
+        """Redraw the figure on screen: blit the dynamic artists on the cached background when only
+        they changed; otherwise a full draw (draw_idle for ipympl, an Agg draw otherwise). Then the
+        canvas is refreshed (ipympl) or the PNG is encoded (otherwise)."""
+        fig = self.figure
+        canvas = fig.canvas
+        if not full and self._can_blit():
+            canvas.restore_region(self._background[0])
+            for a in self._dynamic:
+                fig.draw_artist(a)
+            self.last_redraw = "blit"
+            if self._image is None:
+                canvas.blit(fig.bbox)
+            else:
+                self._image.value = png_bytes(fig)
+            return
+        self.last_redraw = "full"
         if self._image is None:
             canvas.draw_idle()
         else:
             canvas.draw()
-            self._image.value = png_bytes(self.figure)
+            self._image.value = png_bytes(fig)
 
-    def redraw(self):
-        """Update the views from the controls and redraw."""
+    def redraw(self, full=False):
+        """Update the views from the controls and redraw (``full=True``: no blitting)."""
         try:
             self._update_views()
         except Exception as exc:  # a widget shows the problem instead of a traceback
             self.show_message(f"{self.who}: {type(exc).__name__}: {exc}")
-        self._refresh()
+        self._refresh(full)
 
     def _update_views(self):
         pass

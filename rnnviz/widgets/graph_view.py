@@ -96,6 +96,9 @@ class GraphView(FigureWidget):
         title = (f"graph of {self._full.n_functions} functions, {self._full.n_variables} variables"
                  f" — showing {len(g)} nodes")
         self.plot = GraphPlot(ax, g, lay, mode=self.mode.value, title=title)
+        # the controls change node colours, the colour bar and the highlight; edges stay put
+        self.set_dynamic(self.plot.artists_from(2) +
+                         ([self.plot.colorbar.ax] if self.plot.colorbar is not None else []))
         notes = [g.note] if g.note else []
         if g.steps and self._full.cuts:
             notes.append(f"{len(self._full.cuts)} variable(s) with cut history (✂)")
