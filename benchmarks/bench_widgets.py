@@ -3,7 +3,10 @@
     .venv/bin/python benchmarks/bench_widgets.py
 
 Prints figures; nothing is asserted. A "move" is: set the control's value (the widget redraws:
-views updated in place, Agg canvas drawn, PNG refreshed) -- what a learner waits for.
+views updated in place, the changed artists blitted onto the cached background -- or the Agg canvas
+drawn in full when something static changed -- and the PNG refreshed): what a learner waits for.
+Each line gives how many moves were blitted, and the median of the same moves redrawn in full
+(``redraw(full=True)``, no blitting) for comparison. ``--repeat N`` repeats every sweep N times.
 """
 import statistics
 import sys
@@ -24,19 +27,31 @@ from rnnviz.widgets import experiments as E  # noqa: E402
 T = 35
 
 
-def timed_moves(control, values, repeat=1):
-    times = []
-    for _ in range(repeat):
+REPEAT = 1
+
+
+def timed_moves(widget, control, values, repeat=None):
+    """Time each move; then the same moves again, each followed by a timed full redraw."""
+    times, kinds, full = [], [], []
+    for _ in range(REPEAT if repeat is None else repeat):
         for v in values:
             t0 = time.perf_counter()
             control.value = v
             times.append(time.perf_counter() - t0)
-    return times
+            kinds.append(widget.last_redraw)
+        for v in values:
+            control.value = v
+            t0 = time.perf_counter()
+            widget.redraw(full=True)
+            full.append(time.perf_counter() - t0)
+    return times, kinds, full
 
 
-def report(name, build_s, times):
-    print(f"{name:<44} build {build_s * 1000:7.0f} ms   move+redraw median {statistics.median(times) * 1000:6.1f} ms"
-          f"   max {max(times) * 1000:6.1f} ms   (n={len(times)})")
+def report(name, build_s, result):
+    times, kinds, full = result
+    print(f"{name:<44} build {build_s * 1000:6.0f} ms   move+redraw median {statistics.median(times) * 1000:6.1f} ms"
+          f"   max {max(times) * 1000:6.1f} ms   (n={len(times)}, {kinds.count('blit')} blitted)"
+          f"   full redraw median {statistics.median(full) * 1000:6.1f} ms")
 
 
 def lm_loss(n_steps):
@@ -52,6 +67,9 @@ def lm_loss(n_steps):
 
 
 def main():
+    global REPEAT
+    if "--repeat" in sys.argv:
+        REPEAT = int(sys.argv[sys.argv.index("--repeat") + 1])
     print(f"rnnviz {rnnviz.__version__}, matplotlib {matplotlib.__version__} (Agg), {T}-step LSTM language model")
     model = E.demo_model()
     xs, ts, vocab = E.demo_data(T)
@@ -60,26 +78,26 @@ def main():
     w = GraphView(lm_loss(T))
     b = time.perf_counter() - t0
     ids = [o[1] for o in w.node_select.options[1:]]
-    report("GraphView node_select", b, timed_moves(w.node_select, ids[::max(1, len(ids) // 20)][:20]))
-    report("GraphView mode", 0, timed_moves(w.mode, ["gradients", "values"] * 5))
-    report("GraphView group_toggle (rebuilds the plot)", 0, timed_moves(w.group_toggle, [False, True] * 3))
+    report("GraphView node_select", b, timed_moves(w, w.node_select, ids[::max(1, len(ids) // 20)][:20]))
+    report("GraphView mode", 0, timed_moves(w, w.mode, ["gradients", "values"] * 5))
+    report("GraphView group_toggle (rebuilds the plot)", 0, timed_moves(w, w.group_toggle, [False, True] * 3, repeat=1))
 
     t0 = time.perf_counter()
     w = HiddenStateAnimator(model, xs[:, 0], words=vocab)
     report("HiddenStateAnimator time_slider", time.perf_counter() - t0,
-           timed_moves(w.time_slider, list(range(T))))
+           timed_moves(w, w.time_slider, list(range(T))))
 
     t0 = time.perf_counter()
     w = UnchainExplorer(model, xs, ts, bprop_len=5)
     b = time.perf_counter() - t0
-    report("UnchainExplorer bprop_slider", b, timed_moves(w.bprop_slider, [1, 3, 7, 10, 20, 35, 2, 5] * 2))
-    report("UnchainExplorer length_slider", 0, timed_moves(w.length_slider, list(range(1, T + 1))))
+    report("UnchainExplorer bprop_slider", b, timed_moves(w, w.bprop_slider, [1, 3, 7, 10, 20, 35, 2, 5] * 2))
+    report("UnchainExplorer length_slider", 0, timed_moves(w, w.length_slider, list(range(1, T + 1))))
 
     t0 = time.perf_counter()
     w = BPTTComparison(model, xs, ts, bprop_len=5)
     b = time.perf_counter() - t0
-    report("BPTTComparison bprop_slider", b, timed_moves(w.bprop_slider, [1, 3, 7, 10, 20, 35, 2, 5] * 2))
-    report("BPTTComparison scale_slider", 0, timed_moves(w.scale_slider, [0.25, 0.5, 1.0, 2.0, 3.0, 4.0] * 2))
+    report("BPTTComparison bprop_slider", b, timed_moves(w, w.bprop_slider, [1, 3, 7, 10, 20, 35, 2, 5] * 2))
+    report("BPTTComparison scale_slider", 0, timed_moves(w, w.scale_slider, [0.25, 0.5, 1.0, 2.0, 3.0, 4.0] * 2))
 
     # tracing and laying out a 5,000-node graph
     x = rnnviz.Variable(np.zeros((4, 8), np.float32))

@@ -114,6 +114,45 @@ def test_bptt_controls_and_gradient_norms(widgets):
     assert err[k, 0] > 0.05
 
 
+def shown(w):
+    """The PNG the widget shows (the Agg fallback's ipywidgets.Image)."""
+    import io
+    from PIL import Image
+    return np.asarray(Image.open(io.BytesIO(w._image.value)).convert("RGB")).astype(float)
+
+
+def test_moves_are_blitted_and_show_what_a_full_draw_shows(widgets):
+    other = {"values": "gradients", "gradients": "values"}[widgets["graph"].mode.value]
+    moves = [("graph", "mode", [other, widgets["graph"].mode.value]), ("graph", "node_select", [2, 5]),
+             ("hidden", "time_slider", [2, 9]), ("unchain", "bprop_slider", [2, 6]),
+             ("unchain", "length_slider", [3, 10]), ("bptt", "bprop_slider", [2, 7]),
+             ("bptt", "scale_slider", [0.5, 3.0])]
+    for name, control, values in moves:
+        w = widgets[name]
+        for v in values:
+            if name == "graph" and control == "node_select":
+                v = w.node_select.options[v][1]
+            assert getattr(w, control).value != v
+            before = shown(w)
+            getattr(w, control).value = v
+            assert w.last_redraw == "blit", (name, control, v)
+            after = shown(w)
+            assert np.abs(after - before).sum() > 0, (name, control, v)
+            # the blitted picture is exactly the full draw of the same state
+            assert np.array_equal(after, pixels(w)), (name, control, v)
+
+
+def test_static_change_redraws_in_full(widgets):
+    w = widgets["hidden"]
+    w.time_slider.value = 3
+    w.hidden_view.image.axes.set_title("changed")   # not a dynamic artist: the background is stale
+    w.time_slider.value = 4
+    assert w.last_redraw == "full"
+    assert np.array_equal(shown(w), pixels(w))
+    w.time_slider.value = 5
+    assert w.last_redraw == "blit"
+
+
 def test_bad_input_messages():
     class NoRNN(rnnviz.Chain):
         def __init__(self):

@@ -4,10 +4,12 @@ import numpy
 
 class TruncationView:
     """``cos``, ``rel_err``: arrays (n_params, n_bprop) over ``bprop_lens``. ``update(cos, rel_err,
-    bprop_len)`` moves the lines and the marker in place."""
+    bprop_len)`` moves the lines and the marker in place. ``err_max``: a fixed top for the
+    relative-error axis (by default it follows ``rel_err``)."""
 
-    def __init__(self, ax_cos, ax_err, bprop_lens, names, cos, rel_err, bprop_len=None):
+    def __init__(self, ax_cos, ax_err, bprop_lens, names, cos, rel_err, bprop_len=None, err_max=None):
         self.bprop_lens = numpy.asarray(bprop_lens)
+        self.err_max = err_max   # a fixed top for the error axis (e.g. over every run); else it follows the data
         self.cos_lines, self.err_lines = [], []
         for i, name in enumerate(names):
             (a,) = ax_cos.plot(self.bprop_lens, cos[i], marker="o", ms=3, lw=1.2, label=name)
@@ -33,6 +35,7 @@ class TruncationView:
         x0 = bprop_len if bprop_len is not None else self.bprop_lens[-1]
         self.marker_cos = ax_cos.axvline(x0, color="#cc0000", lw=1.2, ls="--")
         self.marker_err = ax_err.axvline(x0, color="#cc0000", lw=1.2, ls="--")
+        self.ax_cos = ax_cos
         self.readout = ax_cos.text(0.02, 0.04, "", transform=ax_cos.transAxes, fontsize=7.5,
                                    va="bottom", bbox=dict(fc="white", ec="#cccccc", alpha=0.9))
         self.update(cos, rel_err, x0)
@@ -46,8 +49,13 @@ class TruncationView:
             for line, row in zip(self.err_lines, rel_err):
                 line.set_ydata(row)
             self.rel_err = numpy.asarray(rel_err)
-            hi = float(numpy.nanmax(self.rel_err)) if numpy.isfinite(self.rel_err).any() else 1.0
-            self.ax_err.set_ylim(0, max(1e-2, hi) * 1.15)
+            if self.err_max is not None:
+                hi = float(self.err_max)
+            else:
+                hi = float(numpy.nanmax(self.rel_err)) if numpy.isfinite(self.rel_err).any() else 1.0
+            lim = (0.0, max(1e-2, hi) * 1.15)
+            if tuple(self.ax_err.get_ylim()) != lim:   # setting the same limits still marks the axes changed
+                self.ax_err.set_ylim(*lim)
         if bprop_len is not None:
             self.marker_cos.set_xdata([bprop_len, bprop_len])
             self.marker_err.set_xdata([bprop_len, bprop_len])
@@ -55,3 +63,7 @@ class TruncationView:
             worst = int(numpy.nanargmin(self.cos[:, k])) if numpy.isfinite(self.cos[:, k]).any() else 0
             self.readout.set_text(f"bprop_len={self.bprop_lens[k]}: lowest cosine "
                                   f"{self.cos[worst, k]:.3f} ({self.cos_lines[worst].get_label()})")
+
+    def artists(self):
+        """The artists ``update`` changes."""
+        return self.cos_lines + self.err_lines + [self.marker_cos, self.marker_err, self.readout]

@@ -1,7 +1,17 @@
 """Gradient flow: |dL_t/dh_s| for every pair s <= t as a lower-triangular heatmap (log colour)."""
 import numpy
 from matplotlib import colors as mcolors
+from matplotlib.collections import PolyCollection
 import matplotlib
+
+
+GREY = (0.88, 0.88, 0.88, 0.7)
+
+
+def _runs(row):
+    """[lo, hi) of each run of True in a bool row."""
+    d = numpy.diff(numpy.concatenate([[0], row.astype(numpy.int8), [0]]))
+    return list(zip(numpy.flatnonzero(d == 1).tolist(), numpy.flatnonzero(d == -1).tolist()))
 
 
 def _log_norm(norms):
@@ -16,17 +26,27 @@ def _log_norm(norms):
 class GradientFlowView:
     """``norms[t, s]`` = ||dL_t/dh_s|| (NaN above the diagonal). ``update(norms, window=b)``:
     new numbers in place; ``window`` greys out the pairs that truncated BPTT with bprop_len ``b``
-    never sees (s in an earlier window than t)."""
+    never sees (s in an earlier window than t).
 
-    def __init__(self, ax, norms, window=None, colorbar=True, title=None):
+    ``norm_over``: optional list of norms arrays (e.g. every run a slider can show) whose joint
+    range fixes the colour scale, so colours compare across runs; by default the colour scale
+    follows the norms shown."""
+
+    def __init__(self, ax, norms, window=None, colorbar=True, title=None, norm_over=None):
         norms = numpy.asarray(norms, dtype=float)
         self.ax = ax
         T = norms.shape[0]
+        self.fixed_norm = norm_over is not None
+        joint = numpy.concatenate([numpy.ravel(numpy.asarray(n, float)) for n in norm_over]) \
+            if self.fixed_norm else norms
         cmap = matplotlib.colormaps["viridis"].with_extremes(bad="#ffffff")
-        self.image = ax.imshow(numpy.ma.masked_invalid(norms), cmap=cmap, norm=_log_norm(norms),
-                               origin="upper", interpolation="nearest", aspect="equal")
-        self.overlay = ax.imshow(numpy.zeros((T, T, 4)), origin="upper", interpolation="nearest",
-                                 aspect="equal")
+        # colour the T x T cells before resampling them to the screen: same picture, less work
+        self.image = ax.imshow(numpy.ma.masked_invalid(norms), cmap=cmap, norm=_log_norm(joint),
+                               origin="upper", interpolation="nearest", interpolation_stage="rgba",
+                               aspect="equal")
+        # the greyed pairs: a few rectangles over the cells (much cheaper to redraw than an image)
+        self.overlay = PolyCollection([], facecolors=[GREY], edgecolors="none", antialiased=False, zorder=0.5)
+        ax.add_collection(self.overlay, autolim=False)
         ax.set_xlabel("s (hidden state h_s)", fontsize=8)
         ax.set_ylabel("t (loss L_t)", fontsize=8)
         ax.tick_params(labelsize=7)
@@ -53,11 +73,21 @@ class GradientFlowView:
             norms = numpy.asarray(norms, dtype=float)
             self.norms = norms
             self.image.set_data(numpy.ma.masked_invalid(norms))
-            n = _log_norm(norms)
-            self.image.norm.vmin, self.image.norm.vmax = n.vmin, n.vmax
+            if not self.fixed_norm:
+                n = _log_norm(norms)
+                self.image.norm.vmin, self.image.norm.vmax = n.vmin, n.vmax
         T = self.norms.shape[0]
-        rgba = numpy.zeros((T, T, 4))
+        rects = []
         if window is not None and window < T:
             m = self.window_mask(T, int(window))
-            rgba[m] = (0.88, 0.88, 0.88, 0.7)
-        self.overlay.set_data(rgba)
+            # row t greys the cells s in [lo, hi); consecutive rows with the same run make one rectangle
+            runs = []
+            for t in range(T):
+                for lo, hi in _runs(m[t]):
+                    if runs and runs[-1][2:] == [lo, hi] and runs[-1][1] == t:
+                        runs[-1][1] = t + 1
+                    else:
+                        runs.append([t, t + 1, lo, hi])
+            rects = [[(lo - 0.5, t0 - 0.5), (hi - 0.5, t0 - 0.5), (hi - 0.5, t1 - 0.5), (lo - 0.5, t1 - 0.5)]
+                     for t0, t1, lo, hi in runs]
+        self.overlay.set_verts(rects)

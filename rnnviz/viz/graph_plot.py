@@ -213,7 +213,10 @@ class GraphPlot:
 
     def update(self, mode="same", visible=None, highlight="same", graph=None):
         """Change colours (``mode``), which nodes show (``visible``: bool mask) and the highlighted
-        node id, in place. ``graph``: a new trace of the same structure (new statistics)."""
+        node id, in place. ``graph``: a new trace of the same structure (new statistics).
+        Only what changed is touched (a new colouring leaves edges and labels alone), so a caller
+        that redraws just the changed artists can rely on the others' being as they were."""
+        recolour = False
         if graph is not None:
             self.graph = graph
             mode = self.mode if mode == "same" else mode
@@ -236,9 +239,13 @@ class GraphPlot:
                 if stat is not None:
                     self.colorbar.set_label("|value| (L2)" if mode == "values" else "|grad| (L2, log)",
                                             fontsize=8)
-            visible = self.visible if visible is None else visible
+            recolour = True
+        shown = False
         if visible is not None:
-            self.visible = numpy.asarray(visible, bool)
+            visible = numpy.asarray(visible, bool)
+            shown = not numpy.array_equal(visible, self.visible)
+            self.visible = visible
+        if recolour or shown:
             for kind, (idx, coll, base) in self.sets.items():
                 cols = getattr(coll, "_rnnviz_colors", base).copy()
                 if len(idx):
@@ -247,6 +254,7 @@ class GraphPlot:
                     edge = numpy.tile(mcolors.to_rgba("#b00000" if kind == "cut" else "#333333"), (len(idx), 1))
                     edge[:, 3] = self.visible[idx]
                     coll.set_edgecolors(edge)
+        if shown:
             if len(self.edge_src):
                 e = self.edge_rgba.copy()
                 e[:, 3] *= self.visible[self.edge_src] & self.visible[self.edge_dst]

@@ -44,7 +44,7 @@ class HiddenStateView:
             self.lines.append(line)
         ax_lines.set_xlim(-0.5, T - 0.5)
         ax_lines.set_ylim(-lim * 1.1, lim * 1.1)
-        ax_lines.axhline(0, color="#bbbbbb", lw=0.6)
+        self.zero_line = ax_lines.axhline(0, color="#bbbbbb", lw=0.6)
         ax_lines.set_ylabel("activation", fontsize=8)
         ax_lines.tick_params(labelsize=7)
         ax_lines.set_yticks([-round(lim, 2), 0, round(lim, 2)])
@@ -71,3 +71,8 @@ class HiddenStateView:
             line.set_data(x, self.states[u, :t + 1])
         self.cursor.set_xdata([t, t])
         self.cursor2.set_xdata([t, t])
+
+    def artists(self):
+        """The artists ``update`` changes, with the ones drawn over them (in drawing order)."""
+        return [self.image, self.cursor, *self.lines, self.zero_line, self.cursor2] + \
+            ([self.legend] if self.legend is not None else [])

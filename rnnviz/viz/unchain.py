@@ -40,7 +40,7 @@ class UnchainView:
         ax.legend(handles=[Patch(fc=ALIVE, label="alive: function nodes still in memory"),
                            Patch(fc=FREED, label="freed by unchain_backward()"),
                            Patch(fc=NOT_RUN, ec="#bbbbbb", label="not run yet"),
-                           Line2D([], [], color="#cc0000", ls="--", label="✂ cut (state unchained)")],
+                           Line2D([], [], color="#cc0000", ls="--", label="✂ cut by loss.unchain_backward()")],
                   loc="upper left", fontsize=7, ncol=4, bbox_to_anchor=(0.0, 1.12), framealpha=0.9)
         steps = numpy.arange(1, n_steps + 1)
         (self.live_line,) = ax_time.step(steps, numpy.zeros(n_steps), where="mid", color="#38761d",
@@ -61,6 +61,19 @@ class UnchainView:
         self.ax_bytes.yaxis.set_major_locator(MaxNLocator(4))
         self.summary = ax_time.text(0.01, 0.97, "", transform=ax_time.transAxes, va="top", fontsize=8,
                                     bbox=dict(fc="white", ec="#cccccc", alpha=0.9))
+        self.limits = None
+
+    def set_limits(self, max_live, max_bytes):
+        """Fix the timeline's y axes (e.g. to the largest values over every run a slider can show),
+        so that runs compare on one scale and the axes do not jump; without it they follow the data."""
+        self.limits = (max(1.0, float(max_live)) * 1.25, max(1e-3, float(max_bytes) / 1024.0) * 1.25)
+        self.ax_time.set_ylim(0, self.limits[0])
+        self.ax_bytes.set_ylim(0, self.limits[1])
+
+    def artists(self):
+        """The artists ``update`` changes, with the graph's artists they are drawn under or over."""
+        return ([self.rects] + self.plot.artists_from(0) + [self.cut_lines] + self.cut_marks + self.counts +
+                [self.live_line, self.bytes_line, self.summary])
 
     def update(self, status, live_per_step, cuts, timeline, bytes_timeline, summary=""):
         visible = numpy.zeros(len(self.plot.graph.nodes), bool)
@@ -86,8 +99,9 @@ class UnchainView:
         b = numpy.full(self.n, numpy.nan)
         b[:k] = numpy.asarray(bytes_timeline, float) / 1024.0
         self.bytes_line.set_ydata(b)
-        top = max(1.0, float(numpy.nanmax(y)) if k else 1.0)
-        self.ax_time.set_ylim(0, top * 1.25)
-        btop = max(1e-3, float(numpy.nanmax(b)) if k else 1.0)
-        self.ax_bytes.set_ylim(0, btop * 1.25)
+        if self.limits is None:
+            top = max(1.0, float(numpy.nanmax(y)) if k else 1.0)
+            self.ax_time.set_ylim(0, top * 1.25)
+            btop = max(1e-3, float(numpy.nanmax(b)) if k else 1.0)
+            self.ax_bytes.set_ylim(0, btop * 1.25)
         self.summary.set_text(summary)

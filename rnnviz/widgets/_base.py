@@ -100,7 +100,15 @@ class FigureWidget(W.VBox):
         Everything else is static: drawn once into the cached background."""
         for a in self._dynamic:
             a.set_animated(False)
-        self._dynamic = draw_order(self.figure, [a for a in artists if a is not None])
+        artists = [a for a in artists if a is not None]
+        # an axes frame painted above a dynamic artist must be repainted after it (cheap)
+        low = {}
+        for a in artists:
+            if a.axes is not None and a.axes is not a:
+                low[a.axes] = min(low.get(a.axes, a.get_zorder()), a.get_zorder())
+        for ax, z in low.items():
+            artists += [sp for sp in ax.spines.values() if sp.get_visible() and sp.get_zorder() > z]
+        self._dynamic = draw_order(self.figure, artists)
         for a in self._dynamic:
             a.set_animated(True)
         self._background = None
@@ -117,6 +125,7 @@ class FigureWidget(W.VBox):
         for a in self._dynamic:
             if live or a.axes is None or a.axes is a:
                 a.draw(renderer)
+        self.figure.stale = False   # drawing may touch a parent's flag (a legend's frame): not a change
 
     def _can_blit(self):
         bg = self._background
@@ -133,6 +142,7 @@ class FigureWidget(W.VBox):
             canvas.restore_region(self._background[0])
             for a in self._dynamic:
                 fig.draw_artist(a)
+            fig.stale = False
             self.last_redraw = "blit"
             if self._image is None:
                 canvas.blit(fig.bbox)

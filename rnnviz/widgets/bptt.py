@@ -101,12 +101,20 @@ class BPTTComparison(FigureWidget):
         ax_f = fig.add_axes([0.06, 0.12, 0.36, 0.74])
         ax_c = fig.add_axes([0.53, 0.55, 0.33, 0.35])
         ax_e = fig.add_axes([0.53, 0.1, 0.33, 0.35], sharex=ax_c)
-        self.flow_view = GradientFlowView(ax_f, norms, window=self.bprop_slider.value)
+        # one colour scale and one error axis over every precomputed W_h scale: the scale slider
+        # then compares runs on the same axes (and nothing but the data has to be redrawn)
+        results = [self._results[s] for s in self.scales]
+        self.flow_view = GradientFlowView(ax_f, norms, window=self.bprop_slider.value,
+                                          norm_over=[r[0] for r in results])
         short = [n.strip("/").replace("predictor/", "") for n in names]
+        errs = numpy.concatenate([numpy.ravel(r[3]) for r in results])
+        err_max = float(numpy.nanmax(errs)) if numpy.isfinite(errs).any() else None
         self.trunc_view = TruncationView(ax_c, ax_e, self.bprop_lens, short, cos, err,
-                                         bprop_len=self.bprop_slider.value)
+                                         bprop_len=self.bprop_slider.value, err_max=err_max)
         ax_c.tick_params(labelbottom=False)
         self.title = fig.text(0.5, 0.975, "", ha="center", va="top", fontsize=11)
+        self.set_dynamic([self.flow_view.image, self.flow_view.overlay] + self.trunc_view.artists() +
+                         [self.title])
 
     def _update_views(self):
         if not self.ready:

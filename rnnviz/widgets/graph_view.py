@@ -108,9 +108,13 @@ class GraphView(FigureWidget):
             step = f" t={nd.step}" if nd.step is not None else ""
             where = f" [{nd.link}]" if nd.link else ""
             options.append((f"{nd.id}: {nd.label}{step}{where}", nd.id))
-        with self.node_select.hold_trait_notifications():
-            self.node_select.options = options
-            self.node_select.value = -1
+        self._rebuilding = True   # the caller redraws once, after the rebuild
+        try:
+            with self.node_select.hold_trait_notifications():
+                self.node_select.options = options
+                self.node_select.value = -1
+        finally:
+            self._rebuilding = False
         self.info.value = ""
 
     def _on_group(self, change):
@@ -119,6 +123,10 @@ class GraphView(FigureWidget):
         except Exception as exc:
             self.show_message(f"GraphView: {type(exc).__name__}: {exc}")
         self.redraw()
+
+    def _on_change(self, change):
+        if not getattr(self, "_rebuilding", False):
+            self.redraw()
 
     def _update_views(self):
         if self.plot is None:

@@ -83,9 +83,7 @@ class HiddenStateAnimator(FigureWidget):
                                 bbox=dict(fc="#fff2cc", ec="#bf9000", boxstyle="round,pad=0.4"))
         self.play.max = T - 1
         self.time_slider.max = T - 1
-        hv = self.hidden_view
-        self.set_dynamic(self.graph_plot.artists_from(1) + [hv.image, hv.cursor, hv.cursor2, *hv.lines,
-                                                            hv.legend, self.caption])
+        self.set_dynamic(self.graph_plot.artists_from(1) + self.hidden_view.artists() + [self.caption])
 
     def _word(self, i):
         if self.words is not None and 0 <= i < len(self.words):

@@ -85,6 +85,17 @@ class UnchainExplorer(FigureWidget):
         self.graph_plot = GraphPlot(ax_g, shown, lay, legend=False, colorbar=False)
         self.view = UnchainView(self.graph_plot, ax_t, T)
         self.title = fig.text(0.5, 0.975, "", ha="center", va="top", fontsize=11)
+        self.set_dynamic(self.view.artists() + [self.title])
+
+    def _fix_limits(self):
+        """One scale for the timeline over every run computed so far (all of them when precomputed):
+        bprop_len values compare at a glance and moving a slider does not rescale the axes."""
+        runs = [r for rs in self._runs.values() for r in rs]
+        if runs:
+            lim = (max(r["live"] for r in runs), max(r["bytes"] for r in runs))
+            if lim != getattr(self, "_limits", None):
+                self._limits = lim
+                self.view.set_limits(*lim)
 
     def _run(self, b):
         if b not in self._runs:
@@ -109,6 +120,7 @@ class UnchainExplorer(FigureWidget):
             return
         b, n = self.bprop_slider.value, self.length_slider.value
         runs = self._run(b)
+        self._fix_limits()
         snap = runs[n - 1]
         status = self.status(b, n)
         alive = sum(1 for s in status if s == 1)
@@ -117,5 +129,5 @@ class UnchainExplorer(FigureWidget):
                    f"{alive} step(s) alive, {freed} freed")
         self.view.update(status, snap["live_per_step"], snap["cuts"],
                          [r["live"] for r in runs[:n]], [r["bytes"] for r in runs[:n]], summary)
-        self.title.set_text(f"truncated BPTT, bprop_len={b}: state after the forward of step {n - 1} "
-                            f"(before its backward); ✂ = loss.unchain_backward() cut the state there")
+        self.title.set_text(f"truncated BPTT, bprop_len={b}: the state after the forward of step {n - 1} "
+                            f"(before its backward)")
