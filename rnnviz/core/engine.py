@@ -93,7 +93,13 @@ class ScatterRowsGrad:
             ids, rows = ids[keep], rows[keep]
         out = xp.zeros(first.shape, dtype=first.rows.dtype)
         if xp.__name__ == "numpy":
-            xp.add.at(out, ids, rows)
+            # rows of one id summed by sorting the ids and adding runs (several times faster
+            # than numpy.add.at for the same result)
+            if len(ids):
+                order = numpy.argsort(ids, kind="stable")
+                sorted_ids = ids[order]
+                starts = numpy.flatnonzero(numpy.r_[True, sorted_ids[1:] != sorted_ids[:-1]])
+                out[sorted_ids[starts]] = numpy.add.reduceat(rows[order], starts, axis=0)
         else:  # CuPy: scatter_add does the same with atomics
             import cupyx
             cupyx.scatter_add(out, ids, rows)
