@@ -46,6 +46,23 @@ def make_rnnviz_trainer(vocab, embed, hidden, lr, clip, seed=0):
     return step
 
 
+def peak_memory(size, windows, lr=1.0, clip=5.0):
+    """Peak bytes traced while training ``windows`` truncated-BPTT windows (after one warm-up)."""
+    import tracemalloc
+
+    s = numpy_lm.SIZES[size]
+    stream = numpy_lm.synthetic_stream(200_000, s["vocab"], seed=0)
+    it = numpy_lm.windows(stream, s["batch"], s["bprop_len"])
+    step = make_rnnviz_trainer(s["vocab"], s["embed"], s["hidden"], lr, clip)
+    step(*next(it))
+    tracemalloc.start()
+    for _ in range(windows):
+        step(*next(it))
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    return peak
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--seconds", type=float, default=10.0, help="time per implementation and size")
@@ -54,6 +71,7 @@ def main(argv=None):
     ap.add_argument("--no-torch", action="store_true")
     ap.add_argument("--lr", type=float, default=1.0)
     ap.add_argument("--clip", type=float, default=5.0)
+    ap.add_argument("--no-memory", action="store_true", help="skip the peak-memory check")
     args = ap.parse_args(argv)
 
     torch_lm = None
@@ -85,6 +103,11 @@ def main(argv=None):
         for impl, (med, best, _, loss) in res.items():
             print(f"{name:<9} {impl:<14} {med:>11,.0f} {best:>10,.0f} {med / base:>9.2f} {loss:>10.3f}",
                   flush=True)
+    if not args.no_memory:
+        for name in args.sizes.split(","):
+            a, b = peak_memory(name, 2), peak_memory(name, 8)
+            print(f"{name:<9} peak memory of truncated training: {a / 2**20:.1f} MiB over 2 windows, "
+                  f"{b / 2**20:.1f} MiB over 8 windows (ratio {b / a:.2f}: flat)", flush=True)
 
 
 if __name__ == "__main__":
