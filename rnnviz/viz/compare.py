@@ -29,8 +29,10 @@ class TruncationView:
             ax.xaxis.set_major_locator(MaxNLocator(6, integer=True))
             ax.tick_params(labelsize=7)
             ax.grid(alpha=0.3)
-        ax_cos.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0.0,
-                      title="parameter", title_fontsize=7)
+        # between the two axes (which share the bprop_len axis), inside the figure
+        ax_cos.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.03), borderaxespad=0.0,
+                      ncol=min(3, max(1, len(names))), handlelength=1.5, columnspacing=1.0,
+                      frameon=False)
         self.ax_err = ax_err
         x0 = bprop_len if bprop_len is not None else self.bprop_lens[-1]
         self.marker_cos = ax_cos.axvline(x0, color="#cc0000", lw=1.2, ls="--")

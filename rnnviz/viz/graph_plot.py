@@ -99,11 +99,14 @@ class GraphPlot:
                                     linewidths=2.5, zorder=6)
         # labels: functions and groups (and named parameters) when there is room
         self.texts, self.text_idx = [], []
+        fs = 7 if self.pts_per_unit < 40 else 8
         if labels == "auto":
-            labels = n <= 400 and self.pts_per_unit >= 22
+            labels = n <= 400 and self.pts_per_unit >= 12 and \
+                self._label_gap(ptx) >= 5.6 * fs and pty >= 2.4 * fs
         if labels:
-            fs = 7 if self.pts_per_unit < 40 else 8
             for nd in nodes:
+                if nd.is_param and self.pts_per_unit < 22:
+                    continue   # no room left of the parameter column for "link.W"
                 if nd.kind in ("function", "group") or nd.is_param:
                     text = short_label(nd.label)
                     kw = dict(ha="center", va="top", fontsize=fs, zorder=5, clip_on=True)
@@ -171,6 +174,19 @@ class GraphPlot:
         if handles:
             self.ax.legend(handles=handles, loc="upper left", fontsize=7, framealpha=0.9,
                            ncol=len(handles), bbox_to_anchor=(0.0, 1.0), borderaxespad=0.1)
+
+    def _label_gap(self, ptx):
+        """The smallest horizontal distance (points) between two labelled nodes of one row: the
+        room a label under a node has (a label of 9 characters at 7 pt is about 38 pt wide)."""
+        lab = self.is_fn | self.is_group
+        gaps = [numpy.inf]
+        if lab.any():
+            order = numpy.lexsort((self.x[lab], numpy.round(self.y[lab], 3)))
+            xs, ys = self.x[lab][order], numpy.round(self.y[lab], 3)[order]
+            same = ys[1:] == ys[:-1]
+            if same.any():
+                gaps.append(float(numpy.min(numpy.diff(xs)[same])))
+        return gaps[-1 if len(gaps) > 1 else 0] * ptx
 
     def artists_from(self, zorder=0.0):
         """The plot's own data artists (edges, nodes, rings, marks, labels, highlight, note) with

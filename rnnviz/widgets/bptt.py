@@ -21,23 +21,28 @@ class BPTTComparison(FigureWidget):
 
     ``BPTTComparison()`` uses the built-in tiny LSTM language model on 12 steps.
     ``BPTTComparison(model, xs, ts=None, bprop_lens=None, scales=DEFAULT_SCALES, scale=1.0,
-    bprop_len=3, lossfun=None, figsize=(11, 5))``: ``model`` an ``L.Classifier`` (or a predictor
+    bprop_len=3, lossfun=None, figsize=(8.2, 5))``: ``model`` an ``L.Classifier`` (or a predictor
     with ``lossfun``) with an ``L.LSTM``/``L.RNN``; ``xs``/``ts`` word ids (T,) or (T, batch);
     ``bprop_lens`` the truncation lengths compared (default 1..T, thinned for long T); ``scales``
-    the W_h multipliers precomputed for the slider.
+    the W_h multipliers precomputed for the slider (``scale`` snaps to the nearest of them).
 
-    Controls: ``scale_slider`` (FloatSlider), ``bprop_slider`` (IntSlider), ``message``; ``redraw()``.
+    Controls: ``scale_slider`` (SelectionSlider over exactly the precomputed scales, read out as
+    "× 1.5": every step shows another run), ``bprop_slider`` (IntSlider), ``message``; ``redraw()``.
     """
 
     who = "BPTTComparison"
 
     def __init__(self, model=None, xs=None, ts=None, bprop_lens=None, scales=DEFAULT_SCALES, scale=1.0,
-                 bprop_len=3, lossfun=None, figsize=(11, 5)):
+                 bprop_len=3, lossfun=None, figsize=(8.2, 5)):
         super().__init__()
         self._setup_figure(figsize)
-        self.scales = tuple(sorted(float(s) for s in scales))
-        self.scale_slider = W.FloatSlider(min=self.scales[0], max=self.scales[-1], value=1.0, step=0.05,
-                                          description="W_h scale", readout_format=".2f")
+        self.scales = tuple(sorted(set(float(s) for s in scales)))
+        if not self.scales:
+            self.scales = (1.0,)
+        # only the scales that were computed: every step of the slider shows another run
+        self.scale_slider = W.SelectionSlider(options=[(f"× {s:g}", s) for s in self.scales],
+                                              value=min(self.scales, key=lambda s: abs(s - 1.0)),
+                                              description="W_h scale")
         self.bprop_slider = W.IntSlider(min=1, max=2, value=1, description="bprop_len")
         self.children = [W.HBox([self.scale_slider, self.bprop_slider]), self.message, self.output]
         self.ready = False
@@ -98,9 +103,9 @@ class BPTTComparison(FigureWidget):
         norms, names, cos, err = self.result()
         fig = self.figure
         fig.clf()
-        ax_f = fig.add_axes([0.06, 0.12, 0.36, 0.74])
-        ax_c = fig.add_axes([0.53, 0.55, 0.33, 0.35])
-        ax_e = fig.add_axes([0.53, 0.1, 0.33, 0.35], sharex=ax_c)
+        ax_f = fig.add_axes([0.055, 0.09, 0.40, 0.75])
+        ax_c = fig.add_axes([0.575, 0.5, 0.405, 0.32])
+        ax_e = fig.add_axes([0.575, 0.1, 0.405, 0.25], sharex=ax_c)
         # one colour scale and one error axis over every precomputed W_h scale: the scale slider
         # then compares runs on the same axes (and nothing but the data has to be redrawn)
         results = [self._results[s] for s in self.scales]
@@ -112,7 +117,7 @@ class BPTTComparison(FigureWidget):
         self.trunc_view = TruncationView(ax_c, ax_e, self.bprop_lens, short, cos, err,
                                          bprop_len=self.bprop_slider.value, err_max=err_max)
         ax_c.tick_params(labelbottom=False)
-        self.title = fig.text(0.5, 0.975, "", ha="center", va="top", fontsize=11)
+        self.title = fig.text(0.5, 0.985, "", ha="center", va="top", fontsize=10, linespacing=1.4)
         self.set_dynamic([self.flow_view.image, self.flow_view.overlay] + self.trunc_view.artists() +
                          [self.title])
 
@@ -127,5 +132,5 @@ class BPTTComparison(FigureWidget):
         ok = numpy.isfinite(norms) & (norms > 0)
         diag = numpy.nanmean(numpy.diag(norms))
         first = numpy.nanmean(norms[-1, :1])
-        self.title.set_text(f"W_h × {s:g}: ||dL_T/dh_0|| = {first:.2e} vs ||dL_t/dh_t|| ≈ {diag:.2e}"
-                            f" (grey: pairs dropped with bprop_len={b})" if ok.any() else "")
+        self.title.set_text(f"W_h × {s:g}:  ||dL_T/dh_0|| = {first:.2e}  vs  ||dL_t/dh_t|| ≈ {diag:.2e}\n"
+                            f"grey: the pairs truncated BPTT with bprop_len={b} drops" if ok.any() else "")

@@ -21,6 +21,12 @@ def _demo_loss(n_steps=8):
     return loss, model
 
 
+def _labelled(text, control):
+    """A control with its label beside it (a description would sit above wrapped buttons)."""
+    label = W.Label(text, layout=W.Layout(width="3.6em", margin="0 6px 0 8px", flex="0 0 auto"))
+    return W.HBox([label, control], layout=W.Layout(align_items="center", margin="0 14px 2px 0"))
+
+
 class GraphView(FigureWidget):
     """The computational graph behind a Variable.
 
@@ -28,7 +34,7 @@ class GraphView(FigureWidget):
     ``backward(retain_grad=True)`` so every variable has a gradient.
 
     ``GraphView(variable, grouped=True, mode='values', depth=None, max_nodes=1500,
-    layout='auto', figsize=(11, 5))``:
+    layout='auto', figsize=(8.2, 5))``:
 
     * ``variable``: the output to trace back from (a loss, a hidden state, ...);
     * ``grouped``: start with each link's functions collapsed into one box per time step;
@@ -44,16 +50,18 @@ class GraphView(FigureWidget):
     who = "GraphView"
 
     def __init__(self, variable=None, grouped=True, mode="values", depth=None, max_nodes=1500,
-                 layout="auto", figsize=(11, 5)):
+                 layout="auto", figsize=(8.2, 5)):
         super().__init__()
         self._setup_figure(figsize)
         self.max_nodes, self.depth, self.layout_kind = max_nodes, depth, layout
+        buttons = {"button_width": "auto"}
         self.group_toggle = W.ToggleButtons(options=[("grouped by link", True), ("every function", False)],
-                                            value=bool(grouped), description="show")
+                                            value=bool(grouped), style=buttons)
         self.mode = W.ToggleButtons(options=["values", "gradients"],
                                     value=mode if mode in ("values", "gradients") else "values",
-                                    description="colour")
-        self.node_select = W.Dropdown(options=[("(none)", -1)], value=-1, description="node")
+                                    style=buttons)
+        self.node_select = W.Dropdown(options=[("(none)", -1)], value=-1,
+                                      layout=W.Layout(width="auto", min_width="260px", max_width="520px"))
         self.info = W.HTML(value="")
         self.plot = None
         self._full = None
@@ -70,8 +78,9 @@ class GraphView(FigureWidget):
             self._full = G.trace(variable)
             if len(self._full) > max_nodes and not grouped:
                 self.group_toggle.value = True
-        self.children = [W.HBox([self.group_toggle, self.mode]), self.node_select, self.info,
-                         self.message, self.output]
+        controls = W.HBox([_labelled("show", self.group_toggle), _labelled("colour", self.mode)],
+                          layout=W.Layout(flex_flow="row wrap", align_items="center", margin="2px 0"))
+        self.children = [controls, _labelled("node", self.node_select), self.info, self.message, self.output]
         self.group_toggle.observe(self._on_group, names="value")
         self.mode.observe(self._on_change, names="value")
         self.node_select.observe(self._on_change, names="value")
@@ -92,7 +101,7 @@ class GraphView(FigureWidget):
         self.graph, self.graph_layout = g, lay
         fig = self.figure
         fig.clf()
-        ax = fig.add_axes([0.08, 0.1, 0.86, 0.8])
+        ax = fig.add_axes([0.11, 0.07, 0.8, 0.84])
         title = (f"graph of {self._full.n_functions} functions, {self._full.n_variables} variables"
                  f" — showing {len(g)} nodes")
         self.plot = GraphPlot(ax, g, lay, mode=self.mode.value, title=title)
