@@ -188,3 +188,95 @@ def test_graph_view_big_graph_is_sampled():
     w = GraphView(y, grouped=False, max_nodes=800)
     assert len(w.graph.nodes) <= 800
     assert "showing the last" in w.message.value
+
+
+def test_figures_fit_a_notebook_column(widgets):
+    """JupyterLab with the file browser open shows about 840 px: every default figure is at most
+    8.2 in wide (820 px at ipympl's 100 dpi), the animator at most 5.6 in tall (its slider stays on
+    screen), and everything drawn lies inside the figure, in every state the tests leave."""
+    for name, w in widgets.items():
+        width, height = w.figure.get_size_inches()
+        assert width <= 8.2 + 1e-9, name
+        if name == "hidden":
+            assert height <= 5.6 + 1e-9
+        fig = w.figure
+        fig.canvas.draw()
+        box = fig.get_tightbbox(fig.canvas.get_renderer())
+        inside = fig.bbox_inches.padded(0.01)
+        assert inside.contains(box.x0, box.y0) and inside.contains(box.x1, box.y1), (name, box)
+    g = widgets["graph"]
+    for grouped in (False, True):   # both layouts, with the colour bar and its label
+        g.group_toggle.value = grouped
+        g.figure.canvas.draw()
+        box = g.figure.get_tightbbox(g.figure.canvas.get_renderer())
+        assert g.figure.bbox_inches.padded(0.01).contains(box.x1, box.y1), (grouped, box)
+
+
+def test_graph_view_controls_have_labels_beside_them(widgets):
+    import ipywidgets as W
+    w = widgets["graph"]
+    rows = [c for c in w.children if isinstance(c, W.HBox)]
+    labelled = [box for row in rows for box in ([row] + [c for c in row.children if isinstance(c, W.HBox)])
+                if isinstance(box.children[0], W.Label)]
+    pairs = {box.children[0].value: box.children[1] for box in labelled}
+    assert pairs["show"] is w.group_toggle and pairs["colour"] is w.mode and pairs["node"] is w.node_select
+    assert w.group_toggle.description == "" and w.mode.description == ""
+
+
+def test_bptt_scale_slider_offers_exactly_the_computed_scales(widgets):
+    w = widgets["bptt"]
+    values = [v for _, v in w.scale_slider.options]
+    assert values == list(w.scales) == [0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 4.0]
+    assert [label for label, _ in w.scale_slider.options][4] == "× 1.5"
+    w.scale_slider.value = values[0]
+    for v in values[1:]:   # one step at a time, as the arrow keys move it: always a new picture
+        assert changed(w, w.scale_slider, v), v
+        assert f"× {v:g}" in w.title.get_text()
+
+
+def test_hidden_animator_panels_share_the_time_axis(widgets):
+    w = widgets["hidden"]
+    ax_g, ax_h = w.graph_plot.ax, w.hidden_view.image.axes
+    ax_l = w.hidden_view.lines[0].axes
+    for x_graph, t in w.graph_plot.layout.columns:
+        xs = [ax.transData.transform((x, 0))[0] for ax, x in ((ax_g, x_graph), (ax_h, t), (ax_l, t))]
+        assert max(xs) - min(xs) < 1.0, (t, xs)
+    # the units' legend is beside the lines, not over them
+    w.figure.canvas.draw()
+    r = w.figure.canvas.get_renderer()
+    leg = w.hidden_view.legend.get_window_extent(r)
+    assert leg.x0 >= ax_l.get_window_extent(r).x1
+
+
+def test_unchain_explains_its_per_step_counts(widgets):
+    w = widgets["unchain"]
+    labels = [t.get_text() for t in w.graph_plot.ax.get_legend().get_texts()]
+    assert any("live function nodes of that step" in s for s in labels)
+    w.bprop_slider.value, w.length_slider.value = 4, 7
+    shown = [t.get_text() for t in w.view.counts]
+    snap = w.snapshot(4, 7)
+    assert shown[4:7] == [str(int(c)) for c in snap["live_per_step"][4:7]] and shown[:4] == [""] * 4
+
+
+def test_ipympl_canvas_sends_whole_frames():
+    """Under ipympl every frame is a full image: its front end can drop a frame that arrives
+    while the previous one is loading, and a dropped 'diff' frame would leave stale pixels."""
+    import subprocess
+    import sys
+    code = """
+import matplotlib
+matplotlib.use("module://ipympl.backend_nbagg")
+from rnnviz.widgets import GraphView
+w = GraphView()
+c = w.figure.canvas
+sent = []
+c.manager.web_sockets = [type("S", (), {"send_binary": lambda self, b: sent.append(b),
+                                        "send_json": lambda self, m: None})()]
+c.draw()
+w.mode.value = "gradients"
+assert w.last_redraw == "blit" and len(sent) == 2, (w.last_redraw, len(sent))
+assert c._current_image_mode == "full", c._current_image_mode
+print("ok")
+"""
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0 and "ok" in out.stdout, out.stderr[-2000:]

@@ -123,6 +123,8 @@ class GraphPlot:
         self.text_idx = numpy.asarray(self.text_idx, int)
         # axes: bands and time steps for the unrolled layout
         pad = 0.9
+        if len(self.texts):   # room for half a label beside the first and the last node
+            pad = max(pad, 22.0 / max(ptx, 1e-6))
         if n:
             left = 1.6 if self.is_param.any() else pad
             ax.set_xlim(self.x.min() - left, self.x.max() + pad)
@@ -186,7 +188,7 @@ class GraphPlot:
             same = ys[1:] == ys[:-1]
             if same.any():
                 gaps.append(float(numpy.min(numpy.diff(xs)[same])))
-        return gaps[-1 if len(gaps) > 1 else 0] * ptx
+        return min(gaps) * ptx
 
     def artists_from(self, zorder=0.0):
         """The plot's own data artists (edges, nodes, rings, marks, labels, highlight, note) with

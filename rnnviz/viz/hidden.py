@@ -50,7 +50,9 @@ class HiddenStateView:
         ax_lines.set_yticks([-round(lim, 2), 0, round(lim, 2)])
         self.legend = None
         if self.units:
-            self.legend = ax_lines.legend(fontsize=7, loc="upper left", ncol=len(self.units))
+            # beside the axes (where the heatmap has its colour bar), never over the data
+            self.legend = ax_lines.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0),
+                                          borderaxespad=0.0, handlelength=1.5, frameon=False)
         if words is not None:
             labels = [str(w) for w in words][:T]
             stride = max(1, -(-T // 18))

@@ -5,6 +5,7 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch, Rectangle
 
 ALIVE, FREED, NOT_RUN = "#b6d7a8", "#e6e6e6", "#ffffff"
+COUNT = "#274e13"   # the per-step live node counts
 
 
 class UnchainView:
@@ -13,7 +14,11 @@ class UnchainView:
 
     * ``status[s]``: 0 not run yet, 1 alive (its function nodes still exist), 2 freed;
     * ``live_per_step[s]``: live function nodes of step s; ``cuts``: steps s whose state h_s was cut;
-    * ``timeline[i]``, ``bytes_timeline[i]``: live nodes and bytes after loop step i.
+    * ``timeline[i]``, ``bytes_timeline[i]``: live nodes and bytes after the forward of step i
+      (drawn at x = i, so that with the same x range per step they sit under the graph's column i).
+
+    The number at the foot of each alive step is its own count of live function nodes
+    (``live_per_step``); the legend says so, and the timeline's value is their sum.
     """
 
     def __init__(self, plot, ax_time, n_steps):
@@ -35,18 +40,21 @@ class UnchainView:
         ax.add_collection(self.cut_lines)
         self.cut_marks = [ax.text(self.x_of[s] + w / 2.0, y1, "✂", color="#cc0000", ha="center", va="top",
                                   fontsize=13, zorder=7, visible=False) for s in range(n_steps)]
-        self.counts = [ax.text(self.x_of[s], y0 + 0.05, "", ha="center", va="bottom", fontsize=7,
-                               color="#38761d", zorder=7) for s in range(n_steps)]
+        self.counts = [ax.text(self.x_of[s], y0 + 0.05, "", ha="center", va="bottom", fontsize=7.5,
+                               color=COUNT, fontweight="bold", zorder=7) for s in range(n_steps)]
         ax.legend(handles=[Patch(fc=ALIVE, label="alive: function nodes still in memory"),
                            Patch(fc=FREED, label="freed by unchain_backward()"),
                            Patch(fc=NOT_RUN, ec="#bbbbbb", label="not run yet"),
-                           Line2D([], [], color="#cc0000", ls="--", label="✂ cut by loss.unchain_backward()")],
-                  loc="upper left", fontsize=7, ncol=4, bbox_to_anchor=(0.0, 1.12), framealpha=0.9)
-        steps = numpy.arange(1, n_steps + 1)
+                           Line2D([], [], color="#cc0000", ls="--", label="✂ cut by loss.unchain_backward()"),
+                           Line2D([], [], ls="none", marker="$n$", ms=6, color=COUNT,
+                                  label="n: live function nodes of that step")],
+                  loc="lower left", fontsize=7, ncol=3, bbox_to_anchor=(0.0, 1.01), borderaxespad=0.0,
+                  framealpha=0.9)
+        steps = numpy.arange(n_steps)
         (self.live_line,) = ax_time.step(steps, numpy.zeros(n_steps), where="mid", color="#38761d",
                                          lw=1.5, label="live function nodes")
-        ax_time.set_xlim(0.5, n_steps + 0.5)
-        ax_time.set_xlabel("loop step (after forward of step i, before its backward/cut)", fontsize=8)
+        ax_time.set_xlim(-0.5, n_steps - 0.5)
+        ax_time.set_xlabel("after the forward of step t (before its backward and cut)", fontsize=8)
         ax_time.set_ylabel("live function nodes", fontsize=8, color="#38761d")
         ax_time.tick_params(labelsize=7)
         from matplotlib.ticker import MaxNLocator

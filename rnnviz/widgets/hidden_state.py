@@ -13,7 +13,7 @@ class HiddenStateAnimator(FigureWidget):
 
     ``HiddenStateAnimator()`` runs the built-in tiny LSTM language model on a 12-word sentence.
 
-    ``HiddenStateAnimator(model, xs, words=None, units=(0, 1, 2), interval=700, figsize=(11, 8))``:
+    ``HiddenStateAnimator(model, xs, words=None, units=(0, 1, 2), interval=700, figsize=(8.2, 5.6))``:
 
     * ``model``: an ``L.Classifier`` or a predictor (``model(x_t)`` -> logits) containing an
       ``L.LSTM`` or ``L.RNN``;
@@ -21,13 +21,16 @@ class HiddenStateAnimator(FigureWidget):
     * ``words``: the vocabulary (id -> word) used to print the input and predicted words;
     * ``units``: hidden units drawn as lines below the heatmap.
 
+    The three panels share the time axis: step t's column of the graph sits above column t of
+    the heatmap and point t of the lines.
+
     Controls: ``play`` (ipywidgets.Play) linked to ``time_slider`` (IntSlider); ``message``;
     ``redraw()``.
     """
 
     who = "HiddenStateAnimator"
 
-    def __init__(self, model=None, xs=None, words=None, units=(0, 1, 2), interval=700, figsize=(11, 8)):
+    def __init__(self, model=None, xs=None, words=None, units=(0, 1, 2), interval=700, figsize=(8.2, 5.6)):
         super().__init__()
         self._setup_figure(figsize)
         self.play = W.Play(min=0, max=1, value=0, step=1, interval=interval, description="play")
@@ -67,19 +70,26 @@ class HiddenStateAnimator(FigureWidget):
         lay = G.layout(shown, "unrolled", depth=sm.depth)
         fig = self.figure
         fig.clf()
-        ax_g = fig.add_axes([0.1, 0.56, 0.8, 0.36])
-        ax_h = fig.add_axes([0.1, 0.31, 0.8, 0.2])
-        ax_l = fig.add_axes([0.1, 0.09, 0.8, 0.18])
+        # one x range per step in all three panels: the graph's column of step t sits above
+        # column t of the heatmap and point t of the lines (same left edge, same width)
+        left, width = 0.12, 0.74
+        ax_g = fig.add_axes([left, 0.6, width, 0.28])
+        ax_h = fig.add_axes([left, 0.36, width, 0.17])
+        ax_l = fig.add_axes([left, 0.13, width, 0.19])
         self.graph = shown
-        self.graph_plot = GraphPlot(ax_g, shown, lay, mode=None, legend=False, colorbar=False,
-                                    title="the unrolled graph so far")
+        self.graph_plot = GraphPlot(ax_g, shown, lay, mode=None, labels=False, legend=False,
+                                    colorbar=False, title="the unrolled graph so far")
+        self.graph_plot.ax.title.set_fontsize(9)
         self.step_of = numpy.array([-1 if n.step is None else n.step for n in shown.nodes])
         self.hidden_view = HiddenStateView(ax_h, ax_l, self.states, units=units,
                                            words=[self._word(int(x[0])) for x in xs])
-        # the heatmap and the lines share the time axis with the graph's columns only loosely;
-        # keep both time axes 0..T-1
         ax_h.set_xlim(-0.5, T - 0.5)
-        self.caption = fig.text(0.5, 0.965, "", ha="center", va="center", fontsize=12,
+        ax_l.set_xlim(-0.5, T - 0.5)
+        if lay.columns:
+            w = lay.step_width
+            x0 = lay.columns[0][0] - lay.columns[0][1] * w   # where step 0's column is centred
+            ax_g.set_xlim(x0 - w / 2.0, x0 + (T - 0.5) * w)
+        self.caption = fig.text(0.5, 0.962, "", ha="center", va="center", fontsize=11,
                                 bbox=dict(fc="#fff2cc", ec="#bf9000", boxstyle="round,pad=0.4"))
         self.play.max = T - 1
         self.time_slider.max = T - 1

@@ -18,7 +18,7 @@ class UnchainExplorer(FigureWidget):
 
     ``UnchainExplorer()`` uses the built-in tiny LSTM language model on 12 steps.
     ``UnchainExplorer(model, xs, ts=None, bprop_len=3, length=None, lossfun=None, precompute=True,
-    figsize=(11, 7))``: ``model`` an ``L.Classifier`` (or a predictor with ``lossfun``) with an
+    figsize=(8.2, 6.2))``: ``model`` an ``L.Classifier`` (or a predictor with ``lossfun``) with an
     ``L.LSTM``/``L.RNN``; ``xs``/``ts`` word ids (T,) or (T, batch) (``ts`` defaults to the next
     words of ``xs``); ``precompute`` runs the loop for every bprop_len up front so the sliders are
     instant.
@@ -29,7 +29,7 @@ class UnchainExplorer(FigureWidget):
     who = "UnchainExplorer"
 
     def __init__(self, model=None, xs=None, ts=None, bprop_len=3, length=None, lossfun=None,
-                 precompute=True, figsize=(11, 7)):
+                 precompute=True, figsize=(8.2, 6.2)):
         super().__init__()
         self._setup_figure(figsize)
         self.bprop_slider = W.IntSlider(min=1, max=2, value=1, description="bprop_len")
@@ -80,11 +80,17 @@ class UnchainExplorer(FigureWidget):
         lay = G.layout(shown, "unrolled", depth=self.sm.depth)
         fig = self.figure
         fig.clf()
-        ax_g = fig.add_axes([0.1, 0.42, 0.86, 0.48])
-        ax_t = fig.add_axes([0.1, 0.08, 0.8, 0.24])
-        self.graph_plot = GraphPlot(ax_g, shown, lay, legend=False, colorbar=False)
+        # the graph's column of step t above point t of the timeline (same left edge and width)
+        left, width = 0.12, 0.74
+        ax_g = fig.add_axes([left, 0.47, width, 0.39])
+        ax_t = fig.add_axes([left, 0.09, width, 0.28])
+        self.graph_plot = GraphPlot(ax_g, shown, lay, labels=False, legend=False, colorbar=False)
+        if lay.columns:
+            w = lay.step_width
+            x0 = lay.columns[0][0] - lay.columns[0][1] * w   # where step 0's column is centred
+            ax_g.set_xlim(x0 - w / 2.0, x0 + (T - 0.5) * w)
         self.view = UnchainView(self.graph_plot, ax_t, T)
-        self.title = fig.text(0.5, 0.975, "", ha="center", va="top", fontsize=11)
+        self.title = fig.text(0.5, 0.985, "", ha="center", va="top", fontsize=10)
         self.set_dynamic(self.view.artists() + [self.title])
 
     def _fix_limits(self):
