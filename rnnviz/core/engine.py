@@ -47,6 +47,20 @@ class _Pending:
         self.weights = []     # the W of each (to know which batches to compute)
 
 
+def stack_rows(arrays, cache=None):
+    """``concatenate(arrays)`` along rows; ``cache`` (one backward pass) reuses a stack already
+    made of the same arrays: dx, dW and db of a linear map all stack the same per-step gy."""
+    key = tuple(map(id, arrays))
+    if cache is not None:
+        hit = cache.get(key)
+        if hit is not None:
+            return hit[0]
+    out = arrays[0] if len(arrays) == 1 else backend.get_array_module(arrays[0]).concatenate(arrays)
+    if cache is not None:
+        cache[key] = (out, arrays)  # keep the arrays alive so their ids stay theirs
+    return out
+
+
 class OuterProductGrad:
     """Stands for ``a.T @ b`` (a: (N, out), b: (N, in)); summed in batches by the engine."""
 
@@ -60,13 +74,10 @@ class OuterProductGrad:
         return self.a.T @ self.b
 
     @staticmethod
-    def sum_all(items):
+    def sum_all(items, cache=None):
         if len(items) == 1:
             return items[0].materialize()
-        xp = backend.get_array_module(items[0].a)
-        a = xp.concatenate([g.a for g in items], axis=0)
-        b = xp.concatenate([g.b for g in items], axis=0)
-        return a.T @ b
+        return stack_rows([g.a for g in items], cache).T @ stack_rows([g.b for g in items], cache)
 
 
 class ScatterRowsGrad:
@@ -83,7 +94,7 @@ class ScatterRowsGrad:
         return ScatterRowsGrad.sum_all([self])
 
     @staticmethod
-    def sum_all(items):
+    def sum_all(items, cache=None):
         first = items[0]
         xp = backend.get_array_module(first.rows)
         ids = xp.concatenate([g.ids.ravel() for g in items])
@@ -118,11 +129,10 @@ class SumRowsGrad:
         return self.gy.sum(axis=0)
 
     @staticmethod
-    def sum_all(items):
+    def sum_all(items, cache=None):
         if len(items) == 1:
             return items[0].materialize()
-        xp = backend.get_array_module(items[0].gy)
-        return xp.concatenate([g.gy for g in items]).sum(axis=0)
+        return stack_rows([g.gy for g in items], cache).sum(axis=0)
 
 
 DEFERRED = (OuterProductGrad, ScatterRowsGrad, SumRowsGrad)
@@ -166,6 +176,7 @@ def run_backward(root, retain_grad=False):
     grads = {id(root): root.grad}   # id(variable) -> gradient (array or _Pending) to be consumed
     pending_leaf = {}               # id(leaf) -> (leaf, [deferred parameter gradients])
     products = {}                   # id(W) -> [(_Pending, MatmulGrad)] not yet computed
+    stacks = {}                     # per-step arrays already stacked in this pass (stack_rows)
     deps = _count_consumers(root.creator)
     tie = itertools.count()         # deterministic order among nodes of one generation
     ready, waiting = [(-root.creator.generation, next(tie), root.creator)], []
@@ -177,7 +188,7 @@ def run_backward(root, retain_grad=False):
             results = [items[0][1].materialize()]
         else:
             xp = backend.get_array_module(items[0][1].gy)
-            stacked = xp.concatenate([m.gy for _, m in items]) @ items[0][1].W
+            stacked = stack_rows([m.gy for _, m in items], stacks) @ items[0][1].W
             bounds = list(itertools.accumulate(len(m.gy) for _, m in items))[:-1]
             results = xp.split(stacked, bounds)
         for (p, _), r in zip(items, results):
@@ -283,7 +294,7 @@ def run_backward(root, retain_grad=False):
         for kind in DEFERRED:
             same = [g for g in items if type(g) is kind]
             if same:
-                part = kind.sum_all(same)
+                part = kind.sum_all(same, stacks)
                 total = part if total is None else total + part
         leaf.grad = total if leaf.grad is None else leaf.grad + total
 
