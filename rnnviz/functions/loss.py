@@ -3,6 +3,18 @@ from ..core import FunctionNode, Variable, apply1, backend
 from ._util import check_float, check_int
 
 
+_ROWS = {}
+
+
+def _row_index(xp, n):
+    """arange(n), kept: the same batch size comes back every step."""
+    key = (xp.__name__, n)
+    rows = _ROWS.get(key)
+    if rows is None:
+        rows = _ROWS[key] = xp.arange(n)
+    return rows
+
+
 class SoftmaxCrossEntropy(FunctionNode):
     """L = -mean_n log softmax(x_n)[t_n]   over the n with t_n != ignore_label;
     dx_n = (softmax(x_n) - onehot(t_n)) * gL / count
@@ -37,7 +49,7 @@ class SoftmaxCrossEntropy(FunctionNode):
                              f"ignore_label={self.ignore_label}; got {int(bad[0])}")
         # log-sum-exp with the row maximum subtracted: z = x - max, loss_n = log sum exp z_n - z_n[t_n]
         z = x - x.max(axis=1, keepdims=True)
-        rows = xp.arange(n)
+        rows = _row_index(xp, n)
         picked = z[rows, t]
         e = xp.exp(z, out=z)
         s = e.sum(axis=1)
@@ -52,14 +64,11 @@ class SoftmaxCrossEntropy(FunctionNode):
 
     def backward(self, gy):
         e, s, rows, t, mask = self.saved
-        if self.reduce == "mean":
-            scale = (gy / self.count) / s    # per row: gL / (count * sum exp)
-            if mask is not None:
-                scale = scale * mask
-        else:
-            scale = (gy if mask is None else gy * mask) / s
-        gx = e * scale[:, None]              # softmax(x) scaled
-        gx[rows, t] -= scale * s             # minus onehot(t), scaled alike
+        c = gy * (1.0 / self.count) if self.reduce == "mean" else gy    # dL/dloss_n
+        if mask is not None:
+            c = c * mask
+        gx = e * (c / s)[:, None]            # softmax(x_n) * c_n
+        gx[rows, t] -= c                     # minus onehot(t_n) * c_n
         return gx, None
 
 
