@@ -108,7 +108,7 @@ def main():
     for _ in range(3):
         t0 = time.perf_counter()
         g = G.trace(y)
-        lay = G.layout(g)
+        G.layout(g)
         runs.append(time.perf_counter() - t0)
     print(f"{'trace + layered layout, %d nodes' % len(g):<44} median {statistics.median(runs) * 1000:6.0f} ms")
     model.reset_state()
@@ -124,7 +124,7 @@ def main():
         t0 = time.perf_counter()
         g = G.trace(loss)
         shown = G.prepare(g, grouped=True)
-        lay = G.layout(shown)
+        G.layout(shown)
         runs.append(time.perf_counter() - t0)
     print(f"{'trace + group + unrolled layout, %d nodes (%d steps)' % (len(g), n):<44} median "
           f"{statistics.median(runs) * 1000:6.0f} ms")

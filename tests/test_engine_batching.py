@@ -1,7 +1,6 @@
 """The engine batches the matrix products of one weight used at many time steps, and still
 computes exactly the gradients of the step-by-step chain rule."""
 import numpy as np
-import pytest
 
 import rnnviz.functions as F
 import rnnviz.links as L

@@ -84,7 +84,7 @@ def test_lstm_link_state_forget_bias_and_reset():
     # the first step: gates from the input only, c_prev = 0
     g = x @ lstm.upward.W.array.T + lstm.upward.b.array
     sig = lambda z: 1 / (1 + np.exp(-z))
-    i, f, gg, o = sig(g[:, :3]), sig(g[:, 3:6]), np.tanh(g[:, 6:9]), sig(g[:, 9:])
+    i, _, gg, o = sig(g[:, :3]), sig(g[:, 3:6]), np.tanh(g[:, 6:9]), sig(g[:, 9:])
     c = i * gg
     np.testing.assert_allclose(lstm.c.array, c, rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(h1.array, o * np.tanh(c), rtol=1e-5, atol=1e-6)

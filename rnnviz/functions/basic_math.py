@@ -8,7 +8,6 @@ import math
 import numpy
 
 from ..core import FunctionNode, Variable, apply1
-from ..core.variable import as_array
 from ._util import check_float, scalar, sum_to
 
 

@@ -9,26 +9,9 @@ import numpy
 from .. import functions as F
 from .. import links as L
 from .. import optimizers
-from ..core import Variable, no_backprop_mode
+from ..core import no_backprop_mode
 from ..datasets import recall_batch
 from .bptt import check_bprop_len
-
-
-class RecallModel(L.Chain):
-    """Embed -> LSTM -> Linear over the recall alphabet."""
-
-    def __init__(self, vocab_size, hidden):
-        super().__init__()
-        with self.init_scope():
-            self.embed = L.EmbedID(vocab_size, hidden)
-            self.mid = L.LSTM(hidden, hidden)
-            self.out = L.Linear(hidden, vocab_size)
-
-    def reset_state(self):
-        self.mid.reset_state()
-
-    def forward(self, x):
-        return self.out(self.mid(self.embed(x)))
 
 
 def train_recall(lag, bprop_len, updates=400, vocab_size=4, hidden=32, batch_size=32, alpha=0.01,
@@ -43,7 +26,7 @@ def train_recall(lag, bprop_len, updates=400, vocab_size=4, hidden=32, batch_siz
     numpy.random.seed(seed)
     length = stream_length or updates * bprop_len + lag + 1
     xs, ts = recall_batch(batch_size, length, lag, vocab_size=vocab_size, seed=seed)
-    model = RecallModel(vocab_size, hidden)
+    model = L.RNNLM(vocab_size, hidden, hidden)  # embed -> LSTM -> linear over the alphabet
     opt = optimizers.Adam(alpha=alpha)
     opt.setup(model)
     opt.add_hook(optimizers.GradientClipping(5.0))

@@ -35,7 +35,6 @@ class GradientFlowView:
     def __init__(self, ax, norms, window=None, colorbar=True, title=None, norm_over=None):
         norms = numpy.asarray(norms, dtype=float)
         self.ax = ax
-        T = norms.shape[0]
         self.fixed_norm = norm_over is not None
         joint = numpy.concatenate([numpy.ravel(numpy.asarray(n, float)) for n in norm_over]) \
             if self.fixed_norm else norms

@@ -1,6 +1,5 @@
 """The hidden state over time: a units x time heatmap that fills in, and chosen units as lines."""
 import numpy
-from matplotlib import colors as mcolors
 
 
 class HiddenStateView:

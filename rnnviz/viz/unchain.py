@@ -2,7 +2,7 @@
 function nodes and bytes held over the run. Data in (measured by the caller), artists out."""
 import numpy
 from matplotlib.lines import Line2D
-from matplotlib.patches import Patch, Rectangle
+from matplotlib.patches import Patch
 
 ALIVE, FREED, NOT_RUN = "#b6d7a8", "#e6e6e6", "#ffffff"
 COUNT = "#274e13"   # the per-step live node counts

@@ -15,7 +15,7 @@ import numpy
 
 from .. import functions as F
 from .. import links as L
-from ..core import Variable, no_backprop_mode
+from ..core import Variable
 from ..core.annotations import annotate
 from ..core.function_node import live_function_nodes
 from ..graph import trace
@@ -28,29 +28,6 @@ class InputError(ValueError):
 
 
 # -- the built-in demo --------------------------------------------------------------------------
-def _make_rnnlm_class():
-    from ..links import Chain
-
-    class TinyRNNLM(Chain):
-        """embed -> LSTM -> linear: a language model small enough to see every number."""
-
-        def __init__(self, n_vocab, n_embed=8, n_hidden=8):
-            super().__init__()
-            with self.init_scope():
-                self.embed = L.EmbedID(n_vocab, n_embed)
-                self.mid = L.LSTM(n_embed, n_hidden)
-                self.out = L.Linear(n_hidden, n_vocab)
-
-        def reset_state(self):
-            self.mid.reset_state()
-
-        def forward(self, x):
-            return self.out(self.mid(self.embed(x)))
-
-    return TinyRNNLM
-
-
-TinyRNNLM = _make_rnnlm_class()
 
 
 def demo_corpus():
@@ -85,7 +62,7 @@ def demo_model(seed=0, train_iterations=120, trained=True):
         numpy.random.seed(seed)
         try:
             vocab, ids = demo_corpus()
-            model = L.Classifier(TinyRNNLM(len(vocab)))
+            model = L.Classifier(L.RNNLM(len(vocab), 8, 8))  # embed -> LSTM -> linear, small enough to see every number
         finally:
             numpy.random.set_state(state)
         if trained and train_iterations:
