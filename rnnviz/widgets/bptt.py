@@ -48,11 +48,7 @@ class BPTTComparison(FigureWidget):
         self.ready = False
         self._results = {}
         try:
-            if model is None:
-                model = E.demo_model()
-                xs, ts, _ = E.demo_data(12)
-            self.sm = E.StepModel(model, lossfun, who=self.who)
-            self.xs, self.ts = E.check_data(xs, ts, who=self.who)
+            self.sm, self.xs, self.ts = E.model_and_data(model, xs, ts, lossfun, who=self.who)
             T = len(self.xs)
             if bprop_lens is None:
                 bprop_lens = list(range(1, T + 1)) if T <= 16 else \

@@ -145,6 +145,17 @@ class StepModel:
         return self.predictor(x)
 
 
+def model_and_data(model, xs, ts, lossfun, who, n_steps=12):
+    """(StepModel, xs, ts) for a widget: the learner's model and data, checked, or the built-in
+    demo (its model on ``n_steps`` words) when no model is given."""
+    if model is None:
+        model = demo_model()
+        xs, ts, _ = demo_data(n_steps)
+    sm = StepModel(model, lossfun, who=who)
+    xs, ts = check_data(xs, ts, who=who)
+    return sm, xs, ts
+
+
 def check_data(xs, ts=None, who="widget", need_targets=True):
     """xs (T,) or (T, B) int word ids; ts likewise, or the next words of xs when None."""
     if xs is None:

@@ -38,11 +38,7 @@ class UnchainExplorer(FigureWidget):
         self.ready = False
         self._runs = {}
         try:
-            if model is None:
-                model = E.demo_model()
-                xs, ts, _ = E.demo_data(12)
-            self.sm = E.StepModel(model, lossfun, who=self.who)
-            self.xs, self.ts = E.check_data(xs, ts, who=self.who)
+            self.sm, self.xs, self.ts = E.model_and_data(model, xs, ts, lossfun, who=self.who)
             T = len(self.xs)
             notes = []
             if not isinstance(bprop_len, int) or bprop_len < 1:
