@@ -103,6 +103,18 @@ class FigureWidget(W.VBox):
         self.message.value = "" if not text else \
             f'<div style="color:{color};font-family:sans-serif;font-size:13px">{html.escape(text)}</div>'
 
+    def show_failure(self, exc):
+        """The widget could not be built: say why in ``.message`` and in the figure, no traceback.
+        Bad input (``InputError``) is shown as it is; anything else as the model failing to run."""
+        from .experiments import InputError
+
+        if isinstance(exc, InputError):
+            self.show_message(str(exc))
+            self._show_blank(str(exc))
+        else:
+            self.show_message(f"{self.who}: could not run the model: {type(exc).__name__}: {exc}")
+            self._show_blank("could not run the model: see the message above")
+
     def _show_blank(self, text):
         """Put the message into the figure too (so a static export still explains itself)."""
         fig = self.figure

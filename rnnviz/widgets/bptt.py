@@ -70,12 +70,8 @@ class BPTTComparison(FigureWidget):
             self._build()
             self.ready = True
             self.show_message("; ".join(notes), level="warning")
-        except E.InputError as exc:
-            self.show_message(str(exc))
-            self._show_blank(str(exc))
-        except Exception as exc:
-            self.show_message(f"BPTTComparison: could not run the model: {type(exc).__name__}: {exc}")
-            self._show_blank("could not run the model: see the message above")
+        except Exception as exc:  # bad input or a failing model: a message, not a traceback
+            self.show_failure(exc)
         self.scale_slider.observe(self._on_change, names="value")
         self.bprop_slider.observe(self._on_change, names="value")
         self.redraw()

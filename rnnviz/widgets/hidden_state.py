@@ -46,12 +46,8 @@ class HiddenStateAnimator(FigureWidget):
                 words = vocab if words is None else words
             self._build(model, xs, words, units)
             self.ready = True
-        except E.InputError as exc:
-            self.show_message(str(exc))
-            self._show_blank(str(exc))
-        except Exception as exc:
-            self.show_message(f"HiddenStateAnimator: could not run the model: {type(exc).__name__}: {exc}")
-            self._show_blank("could not run the model: see the message above")
+        except Exception as exc:  # bad input or a failing model: a message, not a traceback
+            self.show_failure(exc)
         self.time_slider.observe(self._on_change, names="value")
         self.redraw()
 
