@@ -79,3 +79,19 @@ def test_a_node_waiting_for_products_does_not_run_before_its_consumers():
     th = np.tanh(x)
     gh = np.ones((3, 5)) @ W1 + (1 - np.tanh(np.tanh(th) @ W2.T) ** 2) @ W2 * (1 - np.tanh(th) ** 2)
     np.testing.assert_allclose(xv.grad, gh * (1 - th ** 2), rtol=1e-12)
+
+
+def test_deferred_weight_gradient_into_a_computed_weight():
+    """A weight that is itself computed (W = 2 W0, tied or scaled weights) gets a real array."""
+    from rnnviz import Variable
+
+    rng = np.random.default_rng(0)
+    x, W0, b = rng.standard_normal((4, 3)), rng.standard_normal((2, 3)), rng.standard_normal(2)
+    xv, w0, bv = Variable(x), Variable(W0), Variable(b)
+    b2 = bv * 1.0
+    y = F.sum(F.linear(xv, w0 * 2.0, b2) ** 2)
+    y.backward(retain_grad=True)
+    out = x @ (2 * W0).T + b
+    np.testing.assert_allclose(w0.grad, 2 * (2 * out).T @ x, rtol=1e-12)
+    np.testing.assert_allclose(bv.grad, (2 * out).sum(axis=0), rtol=1e-12)
+    assert isinstance(b2.grad, np.ndarray)

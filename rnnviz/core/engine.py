@@ -161,6 +161,7 @@ def _own(gx, gys):
 
 
 def run_backward(root, retain_grad=False):
+    """Fill ``.grad`` of every leaf ``root`` depends on (``Variable.backward`` calls this)."""
     if root.creator is None:
         return
     if root.grad is None:
@@ -271,7 +272,7 @@ def run_backward(root, retain_grad=False):
                         g.weights.append(wid)
                         products.setdefault(wid, []).append((g, gx))
                     elif g is None:
-                        grads[key] = gx
+                        grads[key] = _value(gx)       # a weight that is not a leaf (W = 2 * W0)
                     elif type(g) is _Pending:
                         g.value = _value(gx) if g.value is None else g.value + _value(gx)
                     else:
