@@ -54,18 +54,6 @@ def report(name, build_s, result):
           f"   full redraw median {statistics.median(full) * 1000:6.1f} ms")
 
 
-def lm_loss(n_steps):
-    model = E.demo_model()
-    xs, ts, _ = E.demo_data(n_steps)
-    model.reset_state()
-    loss = 0
-    for i in range(n_steps):
-        loss = loss + model(xs[i], ts[i])
-    model.cleargrads()
-    loss.backward(retain_grad=True)
-    return loss
-
-
 def main():
     global REPEAT
     if "--repeat" in sys.argv:
@@ -75,7 +63,7 @@ def main():
     xs, ts, vocab = E.demo_data(T)
 
     t0 = time.perf_counter()
-    w = GraphView(lm_loss(T))
+    w = GraphView(E.demo_loss(T)[0])
     b = time.perf_counter() - t0
     ids = [o[1] for o in w.node_select.options[1:]]
     report("GraphView node_select", b, timed_moves(w, w.node_select, ids[::max(1, len(ids) // 20)][:20]))

@@ -145,6 +145,20 @@ class StepModel:
         return self.predictor(x)
 
 
+def demo_loss(n_steps=8):
+    """(loss, model): the demo model's summed loss over ``n_steps`` words, after a real backward
+    (intermediate gradients kept, so a graph can be coloured by them)."""
+    model = demo_model()
+    xs, ts, _ = demo_data(n_steps)
+    model.reset_state()
+    loss = 0
+    for i in range(n_steps):
+        loss = loss + model(xs[i], ts[i])
+    model.cleargrads()
+    loss.backward(retain_grad=True)
+    return loss, model
+
+
 def model_and_data(model, xs, ts, lossfun, who, n_steps=12):
     """(StepModel, xs, ts) for a widget: the learner's model and data, checked, or the built-in
     demo (its model on ``n_steps`` words) when no model is given."""

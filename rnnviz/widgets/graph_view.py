@@ -8,19 +8,6 @@ from . import experiments as E
 from ._base import FigureWidget
 
 
-def _demo_loss(n_steps=8):
-    model = E.demo_model()
-    xs, ts, _ = E.demo_data(n_steps)
-    sm = E.StepModel(model)
-    sm.reset()
-    loss = 0
-    for i in range(n_steps):
-        loss = loss + model(xs[i], ts[i])
-    model.cleargrads()
-    loss.backward(retain_grad=True)
-    return loss, model
-
-
 def _labelled(text, control):
     """A control with its label beside it (a description would sit above wrapped buttons)."""
     label = W.Label(text, layout=W.Layout(width="3.6em", margin="0 6px 0 8px", flex="0 0 auto"))
@@ -68,7 +55,7 @@ class GraphView(FigureWidget):
         self._cache = {}
         self.variable = None
         if variable is None:
-            variable, self._model = _demo_loss()
+            variable, self._model = E.demo_loss(8)
         if not isinstance(variable, Variable):
             self.show_message(f"GraphView: expected an rnnviz Variable (e.g. a loss), got "
                               f"{type(variable).__name__}")
