@@ -22,7 +22,7 @@ import numpy as np  # noqa: E402
 import rnnviz  # noqa: E402
 from rnnviz import graph as G  # noqa: E402
 from rnnviz.widgets import BPTTComparison, GraphView, HiddenStateAnimator, UnchainExplorer  # noqa: E402
-from rnnviz.widgets import experiments as E  # noqa: E402
+from rnnviz import experiments as E  # noqa: E402
 
 T = 35
 

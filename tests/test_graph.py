@@ -169,3 +169,20 @@ def test_group_expand():
     ge = G.group(g, expand=("Classifier/predictor/mid",))
     assert len(ge) >= len(gg)
     assert len(gg) < len(g)
+
+
+def test_step_xlim_puts_step_t_over_position_t():
+    """The widgets align the unrolled graph with per-step panels through Layout.step_xlim: with
+    those limits on one axes and (-0.5, T - 0.5) on another of the same width, step t's column
+    centre maps to the same fraction of the width as t."""
+    model, loss = lm_loss(5)
+    g = G.group(G.trace(loss))
+    lay = G.layout(g, "unrolled")
+    lo, hi = lay.step_xlim(5)
+    assert hi - lo == pytest.approx(5 * lay.step_width)
+    for x, t in lay.columns:
+        assert lay.step_x(t) == pytest.approx(x)
+        assert (x - lo) / (hi - lo) == pytest.approx((t + 0.5) / 5)
+    # a layout without time steps: steps are step_width apart from 0
+    flat = G.Layout("layered", np.zeros(1), np.zeros(1), step_width=2.0)
+    assert flat.step_x(3) == 6.0 and flat.step_xlim(2) == (-1.0, 3.0)

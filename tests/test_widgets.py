@@ -7,7 +7,7 @@ import pytest
 import rnnviz
 from rnnviz import Variable, functions as F, links as L
 from rnnviz.widgets import BPTTComparison, GraphView, HiddenStateAnimator, UnchainExplorer
-from rnnviz.widgets import experiments as E
+from rnnviz import experiments as E
 
 
 def pixels(w):
@@ -171,6 +171,9 @@ def test_bad_input_messages():
     xs, ts, _ = E.demo_data(6)
     u = UnchainExplorer(model, xs, ts, bprop_len=50, precompute=False)
     assert "longer than the sequence" in u.message.value and u.bprop_slider.value == 6
+    u0 = UnchainExplorer(model, xs, ts, bprop_len=0, precompute=False)
+    assert "UnchainExplorer: bprop_len must be a positive integer" in u0.message.value
+    assert pixels(u0).std() > 1   # the figure says so too
 
     bad = BPTTComparison(model.predictor, xs, ts, scales=(1.0,),
                          lossfun=lambda y, t: F.softmax_cross_entropy(y, t, reduce="no"))

@@ -188,6 +188,20 @@ class Layout:
     columns: list = field(default_factory=list)   # (x, step) for the time steps
     step_width: float = 1.0
 
+    def step_x(self, step):
+        """The x at which time step ``step``'s column is centred (steps are ``step_width`` apart)."""
+        if not self.columns:
+            return step * self.step_width
+        x, first = self.columns[0]
+        return x + (step - first) * self.step_width
+
+    def step_xlim(self, n_steps):
+        """x limits that show steps 0..n_steps-1, each one ``step_width`` wide: with these on the
+        graph's axes and (-0.5, n_steps - 0.5) on another panel of the same left edge and width,
+        step t's column sits above x = t of that panel."""
+        half = self.step_width / 2.0
+        return self.step_x(0) - half, self.step_x(n_steps - 1) + half
+
 
 def _band_label(path, nodes):
     base = path.rsplit("/", 1)[-1] if path else "loss sum"

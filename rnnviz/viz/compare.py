@@ -1,5 +1,6 @@
 """Full vs truncated BPTT: per-parameter cosine similarity and relative error against bprop_len."""
 import numpy
+from matplotlib.ticker import MaxNLocator
 
 
 class TruncationView:
@@ -9,7 +10,8 @@ class TruncationView:
 
     def __init__(self, ax_cos, ax_err, bprop_lens, names, cos, rel_err, bprop_len=None, err_max=None):
         self.bprop_lens = numpy.asarray(bprop_lens)
-        self.err_max = err_max   # a fixed top for the error axis (e.g. over every run); else it follows the data
+        self.err_max = err_max
+        self.ax_cos, self.ax_err = ax_cos, ax_err
         self.cos_lines, self.err_lines = [], []
         for i, name in enumerate(names):
             (a,) = ax_cos.plot(self.bprop_lens, cos[i], marker="o", ms=3, lw=1.2, label=name)
@@ -22,8 +24,7 @@ class TruncationView:
         ax_cos.set_title("truncated vs full gradient, per parameter", fontsize=9)
         ax_err.set_ylabel("relative error", fontsize=8)
         ax_err.set_xlabel("bprop_len (steps between cuts)", fontsize=8)
-        ax_err.yaxis.set_major_locator(__import__("matplotlib.ticker", fromlist=["MaxNLocator"]).MaxNLocator(4))
-        from matplotlib.ticker import MaxNLocator
+        ax_err.yaxis.set_major_locator(MaxNLocator(4))
         ax_cos.set_yticks([-1, 0, 1])
         for ax in (ax_cos, ax_err):
             ax.xaxis.set_major_locator(MaxNLocator(6, integer=True))
@@ -33,11 +34,9 @@ class TruncationView:
         ax_cos.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.03), borderaxespad=0.0,
                       ncol=min(3, max(1, len(names))), handlelength=1.5, columnspacing=1.0,
                       frameon=False)
-        self.ax_err = ax_err
         x0 = bprop_len if bprop_len is not None else self.bprop_lens[-1]
         self.marker_cos = ax_cos.axvline(x0, color="#cc0000", lw=1.2, ls="--")
         self.marker_err = ax_err.axvline(x0, color="#cc0000", lw=1.2, ls="--")
-        self.ax_cos = ax_cos
         self.readout = ax_cos.text(0.02, 0.04, "", transform=ax_cos.transAxes, fontsize=7.5,
                                    va="bottom", bbox=dict(fc="white", ec="#cccccc", alpha=0.9))
         self.update(cos, rel_err, x0)

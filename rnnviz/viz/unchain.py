@@ -26,10 +26,9 @@ class UnchainView:
         ax = plot.ax
         lay = plot.layout
         self.n = n_steps
-        cols = dict((s, x) for x, s in lay.columns)
         w = lay.step_width
         y0, y1 = ax.get_ylim()
-        self.x_of = numpy.array([cols.get(s, s * w) for s in range(n_steps)], float)
+        self.x_of = numpy.array([lay.step_x(s) for s in range(n_steps)], float)
         from matplotlib.collections import LineCollection, PolyCollection
         self.w = w
         self.rects = PolyCollection([[(x - w / 2.0, y0), (x + w / 2.0, y0), (x + w / 2.0, y1), (x - w / 2.0, y1)]

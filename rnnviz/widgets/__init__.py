@@ -7,7 +7,7 @@ Each widget is an ``ipywidgets.VBox`` with ``.figure`` (matplotlib), its control
 ``.message`` (bad input is explained there, never a traceback) and ``redraw()``. Under
 ``%matplotlib widget`` the live ipympl canvas is shown; otherwise a PNG of the figure.
 """
-from . import experiments
+from .. import experiments  # the numbers the widgets draw (no widgets needed to use them)
 from .bptt import BPTTComparison
 from .graph_view import GraphView
 from .hidden_state import HiddenStateAnimator

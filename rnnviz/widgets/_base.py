@@ -14,6 +14,8 @@ import io
 import ipywidgets as W
 import matplotlib
 
+from ..experiments import InputError
+
 
 def _ipympl_backend():
     name = matplotlib.get_backend().lower()
@@ -79,7 +81,8 @@ class FigureWidget(W.VBox):
 
     who = "widget"
 
-    def _setup_figure(self, figsize):
+    def __init__(self, figsize):
+        super().__init__()
         self.figure = new_figure(figsize)
         self.message = W.HTML(value="")
         self._dynamic = []
@@ -98,6 +101,23 @@ class FigureWidget(W.VBox):
             self._image.layout.max_width = "100%"
             self.output = self._image
 
+    def _start(self, controls, build, observed):
+        """The constructor's common end: the ``controls`` in a row above ``.message`` and the
+        figure; ``build()`` reads the input and runs the model, returning notes for the message
+        (bad input or a failing model: a message, not a traceback); then every ``observed``
+        control redraws when it moves, and the figure is drawn once."""
+        self.children = [W.HBox(controls), self.message, self.output]
+        self.ready = False
+        try:
+            notes = build()
+            self.ready = True
+            self.show_message("; ".join(notes or ()), level="warning")
+        except Exception as exc:
+            self.show_failure(exc)
+        for control in observed:
+            control.observe(self._on_change, names="value")
+        self.redraw()
+
     def show_message(self, text, level="error"):
         color = {"error": "#a61c00", "warning": "#b45f06", "info": "#38761d"}[level]
         self.message.value = "" if not text else \
@@ -106,8 +126,6 @@ class FigureWidget(W.VBox):
     def show_failure(self, exc):
         """The widget could not be built: say why in ``.message`` and in the figure, no traceback.
         Bad input (``InputError``) is shown as it is; anything else as the model failing to run."""
-        from .experiments import InputError
-
         if isinstance(exc, InputError):
             self.show_message(str(exc))
             self._show_blank(str(exc))

@@ -3,7 +3,7 @@ import ipywidgets as W
 import numpy
 
 from ..viz import GradientFlowView, TruncationView
-from . import experiments as E
+from .. import experiments as E
 from ._base import FigureWidget
 
 DEFAULT_SCALES = (0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 4.0)
@@ -34,47 +34,40 @@ class BPTTComparison(FigureWidget):
 
     def __init__(self, model=None, xs=None, ts=None, bprop_lens=None, scales=DEFAULT_SCALES, scale=1.0,
                  bprop_len=3, lossfun=None, figsize=(8.2, 5)):
-        super().__init__()
-        self._setup_figure(figsize)
-        self.scales = tuple(sorted(set(float(s) for s in scales)))
-        if not self.scales:
-            self.scales = (1.0,)
+        super().__init__(figsize)
+        self.scales = tuple(sorted(set(float(s) for s in scales))) or (1.0,)
         # only the scales that were computed: every step of the slider shows another run
         self.scale_slider = W.SelectionSlider(options=[(f"× {s:g}", s) for s in self.scales],
                                               value=min(self.scales, key=lambda s: abs(s - 1.0)),
                                               description="W_h scale")
         self.bprop_slider = W.IntSlider(min=1, max=2, value=1, description="bprop_len")
-        self.children = [W.HBox([self.scale_slider, self.bprop_slider]), self.message, self.output]
-        self.ready = False
         self._results = {}
-        try:
-            self.sm, self.xs, self.ts = E.model_and_data(model, xs, ts, lossfun, who=self.who)
-            T = len(self.xs)
-            if bprop_lens is None:
-                bprop_lens = list(range(1, T + 1)) if T <= 16 else \
-                    sorted(set(numpy.unique(numpy.round(numpy.geomspace(1, T, 12)).astype(int)).tolist()))
-            self.bprop_lens = [int(b) for b in bprop_lens if 1 <= int(b) <= T]
-            notes = []
-            if len(self.bprop_lens) != len(list(bprop_lens)):
-                notes.append(f"bprop_len values outside 1..{T} (the sequence length) were left out")
-            if not self.bprop_lens:
-                raise E.InputError(f"BPTTComparison: no bprop_len in 1..{T} to compare")
-            if bprop_len > T:
-                notes.append(f"bprop_len={bprop_len} is longer than the sequence ({T} steps): using {T}")
-                bprop_len = T
-            for s in self.scales:
-                self._compute(s)
-            self.bprop_slider.max = T
-            self.bprop_slider.value = max(1, int(bprop_len))
-            self.scale_slider.value = min(self.scales, key=lambda s: abs(s - scale))
-            self._build()
-            self.ready = True
-            self.show_message("; ".join(notes), level="warning")
-        except Exception as exc:  # bad input or a failing model: a message, not a traceback
-            self.show_failure(exc)
-        self.scale_slider.observe(self._on_change, names="value")
-        self.bprop_slider.observe(self._on_change, names="value")
-        self.redraw()
+        controls = [self.scale_slider, self.bprop_slider]
+        self._start(controls, lambda: self._setup(model, xs, ts, bprop_lens, scale, bprop_len, lossfun),
+                    observed=controls)
+
+    def _setup(self, model, xs, ts, bprop_lens, scale, bprop_len, lossfun):
+        self.sm, self.xs, self.ts = E.model_and_data(model, xs, ts, lossfun, who=self.who)
+        T = len(self.xs)
+        if bprop_lens is None:
+            bprop_lens = list(range(1, T + 1)) if T <= 16 else \
+                sorted(set(numpy.unique(numpy.round(numpy.geomspace(1, T, 12)).astype(int)).tolist()))
+        self.bprop_lens = [int(b) for b in bprop_lens if 1 <= int(b) <= T]
+        notes = []
+        if len(self.bprop_lens) != len(list(bprop_lens)):
+            notes.append(f"bprop_len values outside 1..{T} (the sequence length) were left out")
+        if not self.bprop_lens:
+            raise E.InputError(f"BPTTComparison: no bprop_len in 1..{T} to compare")
+        if bprop_len > T:
+            notes.append(f"bprop_len={bprop_len} is longer than the sequence ({T} steps): using {T}")
+            bprop_len = T
+        for s in self.scales:
+            self._compute(s)
+        self.bprop_slider.max = T
+        self.bprop_slider.value = max(1, int(bprop_len))
+        self.scale_slider.value = min(self.scales, key=lambda s: abs(s - scale))
+        self._build()
+        return notes
 
     def _compute(self, scale):
         """Measure (gradient-flow norms, names, cosine, relative error) with W_h scaled."""

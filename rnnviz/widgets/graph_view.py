@@ -4,7 +4,7 @@ import ipywidgets as W
 from .. import graph as G
 from ..core import Variable
 from ..viz import GraphPlot
-from . import experiments as E
+from .. import experiments as E
 from ._base import FigureWidget
 
 
@@ -38,8 +38,7 @@ class GraphView(FigureWidget):
 
     def __init__(self, variable=None, grouped=True, mode="values", depth=None, max_nodes=1500,
                  layout="auto", figsize=(8.2, 5)):
-        super().__init__()
-        self._setup_figure(figsize)
+        super().__init__(figsize)
         self.max_nodes, self.depth, self.layout_kind = max_nodes, depth, layout
         buttons = {"button_width": "auto"}
         self.group_toggle = W.ToggleButtons(options=[("grouped by link", True), ("every function", False)],

@@ -4,7 +4,7 @@ import numpy
 
 from .. import graph as G
 from ..viz import GraphPlot, HiddenStateView
-from . import experiments as E
+from .. import experiments as E
 from ._base import FigureWidget
 
 
@@ -31,25 +31,18 @@ class HiddenStateAnimator(FigureWidget):
     who = "HiddenStateAnimator"
 
     def __init__(self, model=None, xs=None, words=None, units=(0, 1, 2), interval=700, figsize=(8.2, 5.6)):
-        super().__init__()
-        self._setup_figure(figsize)
+        super().__init__(figsize)
         self.play = W.Play(min=0, max=1, value=0, step=1, interval=interval, description="play")
         self.time_slider = W.IntSlider(min=0, max=1, value=0, description="time step t",
                                        continuous_update=True)
         W.jslink((self.play, "value"), (self.time_slider, "value"))
-        self.children = [W.HBox([self.play, self.time_slider]), self.message, self.output]
-        self.ready = False
-        try:
-            if model is None:
-                model = E.demo_model()
-                xs, _, vocab = E.demo_data(12)
-                words = vocab if words is None else words
-            self._build(model, xs, words, units)
-            self.ready = True
-        except Exception as exc:  # bad input or a failing model: a message, not a traceback
-            self.show_failure(exc)
-        self.time_slider.observe(self._on_change, names="value")
-        self.redraw()
+        if model is None:
+            model = E.demo_model()
+            xs, _, vocab = E.demo_data(12)
+            words = vocab if words is None else words
+        # the play button moves the slider (in the browser): observing the slider is enough
+        self._start([self.play, self.time_slider], lambda: self._build(model, xs, words, units),
+                    observed=[self.time_slider])
 
     def _build(self, model, xs, words, units):
         sm = E.StepModel(model, who=self.who)
@@ -81,10 +74,7 @@ class HiddenStateAnimator(FigureWidget):
                                            words=[self._word(int(x[0])) for x in xs])
         ax_h.set_xlim(-0.5, T - 0.5)
         ax_l.set_xlim(-0.5, T - 0.5)
-        if lay.columns:
-            w = lay.step_width
-            x0 = lay.columns[0][0] - lay.columns[0][1] * w   # where step 0's column is centred
-            ax_g.set_xlim(x0 - w / 2.0, x0 + (T - 0.5) * w)
+        ax_g.set_xlim(*lay.step_xlim(T))
         self.caption = fig.text(0.5, 0.962, "", ha="center", va="center", fontsize=11,
                                 bbox=dict(fc="#fff2cc", ec="#bf9000", boxstyle="round,pad=0.4"))
         self.play.max = T - 1

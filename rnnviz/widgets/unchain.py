@@ -3,7 +3,8 @@ import ipywidgets as W
 
 from .. import graph as G
 from ..viz import GraphPlot, UnchainView
-from . import experiments as E
+from .. import experiments as E
+from ..training.bptt import check_bprop_len
 from ._base import FigureWidget
 
 
@@ -30,40 +31,37 @@ class UnchainExplorer(FigureWidget):
 
     def __init__(self, model=None, xs=None, ts=None, bprop_len=3, length=None, lossfun=None,
                  precompute=True, figsize=(8.2, 6.2)):
-        super().__init__()
-        self._setup_figure(figsize)
+        super().__init__(figsize)
         self.bprop_slider = W.IntSlider(min=1, max=2, value=1, description="bprop_len")
         self.length_slider = W.IntSlider(min=1, max=2, value=1, description="length")
-        self.children = [W.HBox([self.bprop_slider, self.length_slider]), self.message, self.output]
-        self.ready = False
         self._runs = {}
+        controls = [self.bprop_slider, self.length_slider]
+        self._start(controls, lambda: self._setup(model, xs, ts, bprop_len, length, lossfun, precompute),
+                    observed=controls)
+
+    def _setup(self, model, xs, ts, bprop_len, length, lossfun, precompute):
+        self.sm, self.xs, self.ts = E.model_and_data(model, xs, ts, lossfun, who=self.who)
+        T = len(self.xs)
+        notes = []
         try:
-            self.sm, self.xs, self.ts = E.model_and_data(model, xs, ts, lossfun, who=self.who)
-            T = len(self.xs)
-            notes = []
-            if not isinstance(bprop_len, int) or bprop_len < 1:
-                raise E.InputError(f"UnchainExplorer: bprop_len must be a positive int, got {bprop_len!r}")
-            if bprop_len > T:
-                notes.append(f"bprop_len={bprop_len} is longer than the sequence ({T} steps): "
-                             f"using {T} (no cut inside the sequence)")
-                bprop_len = T
-            length = T if length is None else int(length)
-            if not 1 <= length <= T:
-                notes.append(f"length={length} is outside 1..{T}: using {T}")
-                length = T
-            self._build()
-            if precompute:
-                for b in range(1, T + 1):
-                    self._run(b)
-            self.bprop_slider.max = self.length_slider.max = T
-            self.bprop_slider.value, self.length_slider.value = bprop_len, length
-            self.ready = True
-            self.show_message("; ".join(notes), level="warning")
-        except Exception as exc:  # bad input or a failing model: a message, not a traceback
-            self.show_failure(exc)
-        self.bprop_slider.observe(self._on_change, names="value")
-        self.length_slider.observe(self._on_change, names="value")
-        self.redraw()
+            bprop_len = check_bprop_len(bprop_len, self.who)
+        except ValueError as exc:
+            raise E.InputError(str(exc)) from None
+        if bprop_len > T:
+            notes.append(f"bprop_len={bprop_len} is longer than the sequence ({T} steps): "
+                         f"using {T} (no cut inside the sequence)")
+            bprop_len = T
+        length = T if length is None else int(length)
+        if not 1 <= length <= T:
+            notes.append(f"length={length} is outside 1..{T}: using {T}")
+            length = T
+        self._build()
+        if precompute:
+            for b in range(1, T + 1):
+                self._run(b)
+        self.bprop_slider.max = self.length_slider.max = T
+        self.bprop_slider.value, self.length_slider.value = bprop_len, length
+        return notes
 
     def _build(self):
         T = len(self.xs)
@@ -77,10 +75,7 @@ class UnchainExplorer(FigureWidget):
         ax_g = fig.add_axes([left, 0.47, width, 0.39])
         ax_t = fig.add_axes([left, 0.09, width, 0.28])
         self.graph_plot = GraphPlot(ax_g, shown, lay, labels=False, legend=False, colorbar=False)
-        if lay.columns:
-            w = lay.step_width
-            x0 = lay.columns[0][0] - lay.columns[0][1] * w   # where step 0's column is centred
-            ax_g.set_xlim(x0 - w / 2.0, x0 + (T - 0.5) * w)
+        ax_g.set_xlim(*lay.step_xlim(T))
         self.view = UnchainView(self.graph_plot, ax_t, T)
         self.title = fig.text(0.5, 0.985, "", ha="center", va="top", fontsize=10)
         self.set_dynamic(self.view.artists() + [self.title])

@@ -1,0 +1,23 @@
+"""What the widgets measure, as plain functions over a model and data: numbers only, no widgets,
+no drawing, importable without ipywidgets (a lesson or an assignment can use them directly).
+
+A *model* is either an ``L.Classifier`` (``model(x_t, t_t)`` returns the step loss) or a predictor
+(``model(x_t)`` returns logits; the loss is ``lossfun(logits, t_t)``, softmax cross entropy by
+default). It must contain a stateful recurrent link (``L.LSTM`` or ``L.RNN``).
+
+- ``demo``: the built-in tiny corpus and LSTM language model (``demo_model``, ``demo_data``, ``demo_loss``);
+- ``model``: a learner's model and data checked (``StepModel``, ``check_data``, ``InputError``);
+- ``measure``: hidden states (``run_hidden``), live nodes per step under truncated BPTT
+  (``run_truncated``), truncated vs full gradients (``compare_truncation``), the gradient flow
+  ||dL_t/dh_s|| (``gradient_flow``), the unrolled graph (``trace_run``).
+"""
+from .demo import DEMO_TEXT, demo_corpus, demo_data, demo_loss, demo_model
+from .measure import (compare_truncation, gradient_flow, run_hidden, run_truncated, trace_run,
+                      truncated_grads)
+from .model import (InputError, StepModel, check_data, find_recurrent, model_and_data, recurrent_depth,
+                    scaled_lateral)
+
+__all__ = ["DEMO_TEXT", "InputError", "StepModel", "check_data", "compare_truncation", "demo_corpus",
+           "demo_data", "demo_loss", "demo_model", "find_recurrent", "gradient_flow", "model_and_data",
+           "recurrent_depth", "run_hidden", "run_truncated", "scaled_lateral", "trace_run",
+           "truncated_grads"]
