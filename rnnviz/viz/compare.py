@@ -2,6 +2,8 @@
 import numpy
 from matplotlib.ticker import MaxNLocator
 
+from ..i18n import ftr
+
 
 class TruncationView:
     """``cos``, ``rel_err``: arrays (n_params, n_bprop) over ``bprop_lens``. ``update(cos, rel_err,
@@ -18,12 +20,12 @@ class TruncationView:
             (b,) = ax_err.plot(self.bprop_lens, rel_err[i], marker="o", ms=3, lw=1.2, color=a.get_color())
             self.cos_lines.append(a)
             self.err_lines.append(b)
-        ax_cos.set_ylabel("cosine(truncated, full)", fontsize=8)
+        ax_cos.set_ylabel(ftr("compare.cos"), fontsize=8)
         ax_cos.set_ylim(-1.05, 1.05)
         ax_cos.axhline(1.0, color="#999999", lw=0.6, ls=":")
-        ax_cos.set_title("truncated vs full gradient, per parameter", fontsize=9)
-        ax_err.set_ylabel("relative error", fontsize=8)
-        ax_err.set_xlabel("bprop_len (steps between cuts)", fontsize=8)
+        ax_cos.set_title(ftr("compare.title"), fontsize=9)
+        ax_err.set_ylabel(ftr("compare.err"), fontsize=8)
+        ax_err.set_xlabel(ftr("compare.x"), fontsize=8)
         ax_err.yaxis.set_major_locator(MaxNLocator(4))
         ax_cos.set_yticks([-1, 0, 1])
         for ax in (ax_cos, ax_err):
@@ -62,8 +64,8 @@ class TruncationView:
             self.marker_err.set_xdata([bprop_len, bprop_len])
             k = int(numpy.argmin(numpy.abs(self.bprop_lens - bprop_len)))
             worst = int(numpy.nanargmin(self.cos[:, k])) if numpy.isfinite(self.cos[:, k]).any() else 0
-            self.readout.set_text(f"bprop_len={self.bprop_lens[k]}: lowest cosine "
-                                  f"{self.cos[worst, k]:.3f} ({self.cos_lines[worst].get_label()})")
+            self.readout.set_text(ftr("compare.readout", b=self.bprop_lens[k], cos=self.cos[worst, k],
+                                      name=self.cos_lines[worst].get_label()))
 
     def artists(self):
         """The artists ``update`` changes."""

@@ -4,6 +4,8 @@ from matplotlib import colors as mcolors
 from matplotlib.collections import PolyCollection
 import matplotlib
 
+from ..i18n import ftr
+
 
 GREY = (0.88, 0.88, 0.88, 0.7)
 
@@ -46,13 +48,13 @@ class GradientFlowView:
         # the greyed pairs: a few rectangles over the cells (much cheaper to redraw than an image)
         self.overlay = PolyCollection([], facecolors=[GREY], edgecolors="none", antialiased=False, zorder=0.5)
         ax.add_collection(self.overlay, autolim=False)
-        ax.set_xlabel("s (hidden state h_s)", fontsize=8)
-        ax.set_ylabel("t (loss L_t)", fontsize=8)
+        ax.set_xlabel(ftr("flow.x"), fontsize=8)
+        ax.set_ylabel(ftr("flow.y"), fontsize=8)
         ax.tick_params(labelsize=7)
         from matplotlib.ticker import MaxNLocator
         ax.xaxis.set_major_locator(MaxNLocator(6, integer=True))
         ax.yaxis.set_major_locator(MaxNLocator(6, integer=True))
-        ax.set_title(title or "gradient flow ||dL_t / dh_s||", fontsize=9)
+        ax.set_title(title or ftr("flow.title"), fontsize=9)
         self.colorbar = None
         if colorbar:
             self.colorbar = ax.figure.colorbar(self.image, ax=ax, fraction=0.046, pad=0.02)

@@ -13,6 +13,8 @@ from matplotlib.cm import ScalarMappable
 from matplotlib.collections import LineCollection
 from matplotlib.lines import Line2D
 
+from ..i18n import ftr
+
 KIND_COLORS = {
     "function": "#6fa8dc",
     "group": "#9fc5e8",
@@ -165,8 +167,7 @@ class GraphPlot:
         present = [(k, m) for k, m in (("function", self.is_fn), ("group", self.is_group),
                                        ("variable", self.is_var), ("param", self.is_param),
                                        ("cut", self.is_cut))]
-        names = {"function": "function", "group": "link (grouped functions)", "variable": "variable",
-                 "param": "parameter", "cut": "✂ cut: history removed"}
+        names = {kind: ftr("plot." + kind) for kind in ("function", "group", "variable", "param", "cut")}
         markers = {"function": "s", "group": "s", "variable": "o", "param": "D", "cut": "o"}
         for kind, mask in present:
             if mask.any():
@@ -255,7 +256,7 @@ class GraphPlot:
             if self.colorbar is not None:
                 self.colorbar.ax.set_visible(stat is not None)
                 if stat is not None:
-                    self.colorbar.set_label("|value| (L2)" if mode == "values" else "|grad| (L2, log)",
+                    self.colorbar.set_label(ftr("plot.value_norm" if mode == "values" else "plot.grad_norm"),
                                             fontsize=8)
             recolour = True
         shown = False

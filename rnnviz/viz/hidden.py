@@ -1,6 +1,8 @@
 """The hidden state over time: a units x time heatmap that fills in, and chosen units as lines."""
 import numpy
 
+from ..i18n import ftr
+
 
 class HiddenStateView:
     """``states``: array (units, T). ``update(t)`` shows steps 0..t, in place.
@@ -26,8 +28,8 @@ class HiddenStateView:
         cmap = matplotlib.colormaps["RdBu_r"].with_extremes(bad="#f4f4f4")
         self.image = ax_heat.imshow(self.frames[-1], aspect="auto", cmap=cmap, vmin=-lim, vmax=lim,
                                     interpolation="nearest", origin="lower")
-        ax_heat.set_ylabel("hidden unit", fontsize=8)
-        ax_heat.set_title("hidden state h_t (colour = activation)", fontsize=9)
+        ax_heat.set_ylabel(ftr("hidden.unit_axis"), fontsize=8)
+        ax_heat.set_title(ftr("hidden.title"), fontsize=9)
         ax_heat.tick_params(labelsize=7)
         ax_heat.set_yticks(sorted({0, H // 2, H - 1}))
         if colorbar:
@@ -39,12 +41,12 @@ class HiddenStateView:
         steps = numpy.arange(T)
         self.lines = []
         for u in self.units:
-            (line,) = ax_lines.plot(steps, states[u], marker="o", ms=3, lw=1.3, label=f"unit {u}")
+            (line,) = ax_lines.plot(steps, states[u], marker="o", ms=3, lw=1.3, label=ftr("hidden.unit", u=u))
             self.lines.append(line)
         ax_lines.set_xlim(-0.5, T - 0.5)
         ax_lines.set_ylim(-lim * 1.1, lim * 1.1)
         self.zero_line = ax_lines.axhline(0, color="#bbbbbb", lw=0.6)
-        ax_lines.set_ylabel("activation", fontsize=8)
+        ax_lines.set_ylabel(ftr("hidden.activation"), fontsize=8)
         ax_lines.tick_params(labelsize=7)
         ax_lines.set_yticks([-round(lim, 2), 0, round(lim, 2)])
         self.legend = None
@@ -56,9 +58,9 @@ class HiddenStateView:
             labels = [str(w) for w in words][:T]
             stride = max(1, -(-T // 18))
             ax_lines.set_xticks(steps[::stride], labels[::stride], rotation=40, ha="right", fontsize=7)
-            ax_lines.set_xlabel("input word at step t", fontsize=8)
+            ax_lines.set_xlabel(ftr("hidden.input_word"), fontsize=8)
         else:
-            ax_lines.set_xlabel("time step t", fontsize=8)
+            ax_lines.set_xlabel(ftr("hidden.time"), fontsize=8)
         ax_heat.set_xticks([])
         self.cursor2 = ax_lines.axvline(T - 1, color="#222222", lw=1.0)
         self.t = T - 1

@@ -4,6 +4,8 @@ import numpy
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
+from ..i18n import ftr
+
 ALIVE, FREED, NOT_RUN = "#b6d7a8", "#e6e6e6", "#ffffff"
 COUNT = "#274e13"   # the per-step live node counts
 
@@ -41,20 +43,20 @@ class UnchainView:
                                   fontsize=13, zorder=7, visible=False) for s in range(n_steps)]
         self.counts = [ax.text(self.x_of[s], y0 + 0.05, "", ha="center", va="bottom", fontsize=7.5,
                                color=COUNT, fontweight="bold", zorder=7) for s in range(n_steps)]
-        ax.legend(handles=[Patch(fc=ALIVE, label="alive: function nodes still in memory"),
-                           Patch(fc=FREED, label="freed by unchain_backward()"),
-                           Patch(fc=NOT_RUN, ec="#bbbbbb", label="not run yet"),
-                           Line2D([], [], color="#cc0000", ls="--", label="✂ cut by loss.unchain_backward()"),
+        ax.legend(handles=[Patch(fc=ALIVE, label=ftr("unchain.alive")),
+                           Patch(fc=FREED, label=ftr("unchain.freed")),
+                           Patch(fc=NOT_RUN, ec="#bbbbbb", label=ftr("unchain.not_run")),
+                           Line2D([], [], color="#cc0000", ls="--", label=ftr("unchain.cut")),
                            Line2D([], [], ls="none", marker="$n$", ms=6, color=COUNT,
-                                  label="n: live function nodes of that step")],
+                                  label=ftr("unchain.count"))],
                   loc="lower left", fontsize=7, ncol=3, bbox_to_anchor=(0.0, 1.01), borderaxespad=0.0,
                   framealpha=0.9)
         steps = numpy.arange(n_steps)
         (self.live_line,) = ax_time.step(steps, numpy.zeros(n_steps), where="mid", color="#38761d",
-                                         lw=1.5, label="live function nodes")
+                                         lw=1.5, label=ftr("unchain.live"))
         ax_time.set_xlim(-0.5, n_steps - 0.5)
-        ax_time.set_xlabel("after the forward of step t (before its backward and cut)", fontsize=8)
-        ax_time.set_ylabel("live function nodes", fontsize=8, color="#38761d")
+        ax_time.set_xlabel(ftr("unchain.time_axis"), fontsize=8)
+        ax_time.set_ylabel(ftr("unchain.live"), fontsize=8, color="#38761d")
         ax_time.tick_params(labelsize=7)
         from matplotlib.ticker import MaxNLocator
         ax_time.yaxis.set_major_locator(MaxNLocator(4, integer=True))
@@ -62,8 +64,8 @@ class UnchainView:
         self.ax_time = ax_time
         self.ax_bytes = ax_time.twinx()
         (self.bytes_line,) = self.ax_bytes.plot(steps, numpy.zeros(n_steps), color="#674ea7", lw=1.2,
-                                                ls=":", marker=".", label="bytes held")
-        self.ax_bytes.set_ylabel("KiB held by live nodes", fontsize=8, color="#674ea7")
+                                                ls=":", marker=".", label=ftr("unchain.bytes"))
+        self.ax_bytes.set_ylabel(ftr("unchain.kib"), fontsize=8, color="#674ea7")
         self.ax_bytes.tick_params(labelsize=7)
         self.ax_bytes.yaxis.set_major_locator(MaxNLocator(4))
         self.summary = ax_time.text(0.01, 0.97, "", transform=ax_time.transAxes, va="top", fontsize=8,

@@ -6,11 +6,16 @@
 Each widget is an ``ipywidgets.VBox`` with ``.figure`` (matplotlib), its controls as attributes,
 ``.message`` (bad input is explained there, never a traceback) and ``redraw()``. Under
 ``%matplotlib widget`` the live ipympl canvas is shown; otherwise a PNG of the figure.
+
+``set_language("ja")`` makes the widgets built afterwards speak Japanese (their words live in
+``rnnviz.i18n``); a notebook in a folder named ``ja`` (``course/ja/``) gets Japanese by default.
 """
 from .. import experiments  # the numbers the widgets draw (no widgets needed to use them)
+from ..i18n import get_language, set_language
 from .bptt import BPTTComparison
 from .graph_view import GraphView
 from .hidden_state import HiddenStateAnimator
 from .unchain import UnchainExplorer
 
-__all__ = ["BPTTComparison", "GraphView", "HiddenStateAnimator", "UnchainExplorer", "experiments"]
+__all__ = ["BPTTComparison", "GraphView", "HiddenStateAnimator", "UnchainExplorer", "experiments",
+           "get_language", "set_language"]

@@ -14,6 +14,8 @@ import io
 import ipywidgets as W
 import matplotlib
 
+from ..i18n import ftr, get_language, tr
+
 from ..experiments import InputError
 
 
@@ -24,7 +26,9 @@ def _ipympl_backend():
 
 def new_figure(figsize):
     """A figure whose canvas is an ipywidgets DOMWidget under ``%matplotlib widget`` (ipympl);
-    otherwise a plain Agg figure that is not registered with pyplot (no double display)."""
+    otherwise a plain Agg figure that is not registered with pyplot (no double display).
+    The language is settled first: Japanese puts a Japanese font in matplotlib's defaults."""
+    get_language()
     if _ipympl_backend():
         import matplotlib.pyplot as plt
         with plt.ioff():
@@ -130,8 +134,8 @@ class FigureWidget(W.VBox):
             self.show_message(str(exc))
             self._show_blank(str(exc))
         else:
-            self.show_message(f"{self.who}: could not run the model: {type(exc).__name__}: {exc}")
-            self._show_blank("could not run the model: see the message above")
+            self.show_message(tr("widget.failed", who=self.who, error=f"{type(exc).__name__}: {exc}"))
+            self._show_blank(ftr("widget.failed_short"))
 
     def _show_blank(self, text):
         """Put the message into the figure too (so a static export still explains itself)."""

@@ -2,8 +2,9 @@
 import ipywidgets as W
 import numpy
 
-from ..viz import GradientFlowView, TruncationView
 from .. import experiments as E
+from ..i18n import ftr, tr
+from ..viz import GradientFlowView, TruncationView
 from ._base import FigureWidget
 
 DEFAULT_SCALES = (0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 4.0)
@@ -39,7 +40,7 @@ class BPTTComparison(FigureWidget):
         # only the scales that were computed: every step of the slider shows another run
         self.scale_slider = W.SelectionSlider(options=[(f"× {s:g}", s) for s in self.scales],
                                               value=min(self.scales, key=lambda s: abs(s - 1.0)),
-                                              description="W_h scale")
+                                              description=tr("bptt.scale"))
         self.bprop_slider = W.IntSlider(min=1, max=2, value=1, description="bprop_len")
         self._results = {}
         controls = [self.scale_slider, self.bprop_slider]
@@ -55,11 +56,11 @@ class BPTTComparison(FigureWidget):
         self.bprop_lens = [int(b) for b in bprop_lens if 1 <= int(b) <= T]
         notes = []
         if len(self.bprop_lens) != len(list(bprop_lens)):
-            notes.append(f"bprop_len values outside 1..{T} (the sequence length) were left out")
+            notes.append(tr("bptt.outside", T=T))
         if not self.bprop_lens:
             raise E.InputError(f"BPTTComparison: no bprop_len in 1..{T} to compare")
         if bprop_len > T:
-            notes.append(f"bprop_len={bprop_len} is longer than the sequence ({T} steps): using {T}")
+            notes.append(tr("bptt.too_long", b=bprop_len, T=T))
             bprop_len = T
         for s in self.scales:
             self._compute(s)
@@ -117,5 +118,4 @@ class BPTTComparison(FigureWidget):
         ok = numpy.isfinite(norms) & (norms > 0)
         diag = numpy.nanmean(numpy.diag(norms))
         first = numpy.nanmean(norms[-1, :1])
-        self.title.set_text(f"W_h × {s:g}:  ||dL_T/dh_0|| = {first:.2e}  vs  ||dL_t/dh_t|| ≈ {diag:.2e}\n"
-                            f"grey: the pairs truncated BPTT with bprop_len={b} drops" if ok.any() else "")
+        self.title.set_text(ftr("bptt.title", scale=s, first=first, diag=diag, b=b) if ok.any() else "")

@@ -5,6 +5,7 @@ from .. import graph as G
 from ..core import Variable
 from ..viz import GraphPlot
 from .. import experiments as E
+from ..i18n import ftr, tr
 from ._base import FigureWidget
 
 
@@ -41,12 +42,12 @@ class GraphView(FigureWidget):
         super().__init__(figsize)
         self.max_nodes, self.depth, self.layout_kind = max_nodes, depth, layout
         buttons = {"button_width": "auto"}
-        self.group_toggle = W.ToggleButtons(options=[("grouped by link", True), ("every function", False)],
+        self.group_toggle = W.ToggleButtons(options=[(tr("graph.grouped"), True), (tr("graph.every"), False)],
                                             value=bool(grouped), style=buttons)
-        self.mode = W.ToggleButtons(options=["values", "gradients"],
+        self.mode = W.ToggleButtons(options=[(tr("graph.values"), "values"), (tr("graph.gradients"), "gradients")],
                                     value=mode if mode in ("values", "gradients") else "values",
                                     style=buttons)
-        self.node_select = W.Dropdown(options=[("(none)", -1)], value=-1,
+        self.node_select = W.Dropdown(options=[(tr("graph.none"), -1)], value=-1,
                                       layout=W.Layout(width="auto", min_width="260px", max_width="520px"))
         self.info = W.HTML(value="")
         self.plot = None
@@ -58,15 +59,15 @@ class GraphView(FigureWidget):
         if not isinstance(variable, Variable):
             self.show_message(f"GraphView: expected an rnnviz Variable (e.g. a loss), got "
                               f"{type(variable).__name__}")
-            self._show_blank("nothing to show: see the message above")
+            self._show_blank(ftr("widget.nothing"))
         else:
             self.variable = variable
             self._full = G.trace(variable)
             if len(self._full) > max_nodes and not grouped:
                 self.group_toggle.value = True
-        controls = W.HBox([_labelled("show", self.group_toggle), _labelled("colour", self.mode)],
+        controls = W.HBox([_labelled(tr("graph.show"), self.group_toggle), _labelled(tr("graph.colour"), self.mode)],
                           layout=W.Layout(flex_flow="row wrap", align_items="center", margin="2px 0"))
-        self.children = [controls, _labelled("node", self.node_select), self.info, self.message, self.output]
+        self.children = [controls, _labelled(tr("graph.node"), self.node_select), self.info, self.message, self.output]
         self.group_toggle.observe(self._on_group, names="value")
         self.mode.observe(self._on_change, names="value")
         self.node_select.observe(self._on_change, names="value")
@@ -88,17 +89,17 @@ class GraphView(FigureWidget):
         fig = self.figure
         fig.clf()
         ax = fig.add_axes([0.11, 0.07, 0.8, 0.84])
-        title = (f"graph of {self._full.n_functions} functions, {self._full.n_variables} variables"
-                 f" — showing {len(g)} nodes")
+        title = ftr("graph.title", functions=self._full.n_functions, variables=self._full.n_variables,
+                    shown=len(g))
         self.plot = GraphPlot(ax, g, lay, mode=self.mode.value, title=title)
         # the controls change node colours, the colour bar and the highlight; edges stay put
         self.set_dynamic(self.plot.artists_from(2) +
                          ([self.plot.colorbar.ax] if self.plot.colorbar is not None else []))
         notes = [g.note] if g.note else []
         if g.steps and self._full.cuts:
-            notes.append(f"{len(self._full.cuts)} variable(s) with cut history (✂)")
+            notes.append(tr("graph.cuts", n=len(self._full.cuts)))
         self.show_message("; ".join(notes), level="warning" if g.note else "info")
-        options = [("(none)", -1)]
+        options = [(tr("graph.none"), -1)]
         for nd in g.nodes:
             step = f" t={nd.step}" if nd.step is not None else ""
             where = f" [{nd.link}]" if nd.link else ""
@@ -131,8 +132,7 @@ class GraphView(FigureWidget):
         if nid is not None and nid >= 0:
             nd = self.graph.nodes[nid]
             if nd.kind == "group":
-                text = (f"<b>{nd.label}</b> (link <code>{nd.link}</code>) at step {nd.step}: "
-                        f"{nd.members} nodes grouped; choose 'every function' to expand")
+                text = tr("graph.group_info", label=nd.label, link=nd.link, step=nd.step, members=nd.members)
             else:
                 text = self.graph.describe(nid).replace("; ", "<br>")
             self.info.value = f'<div style="font-family:monospace;font-size:12px">{text}</div>'

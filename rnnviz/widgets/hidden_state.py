@@ -5,6 +5,7 @@ import numpy
 from .. import graph as G
 from ..viz import GraphPlot, HiddenStateView
 from .. import experiments as E
+from ..i18n import ftr, tr
 from ._base import FigureWidget
 
 
@@ -32,8 +33,8 @@ class HiddenStateAnimator(FigureWidget):
 
     def __init__(self, model=None, xs=None, words=None, units=(0, 1, 2), interval=700, figsize=(8.2, 5.6)):
         super().__init__(figsize)
-        self.play = W.Play(min=0, max=1, value=0, step=1, interval=interval, description="play")
-        self.time_slider = W.IntSlider(min=0, max=1, value=0, description="time step t",
+        self.play = W.Play(min=0, max=1, value=0, step=1, interval=interval, description=tr("hidden.play"))
+        self.time_slider = W.IntSlider(min=0, max=1, value=0, description=tr("hidden.slider"),
                                        continuous_update=True)
         W.jslink((self.play, "value"), (self.time_slider, "value"))
         if model is None:
@@ -67,7 +68,7 @@ class HiddenStateAnimator(FigureWidget):
         ax_l = fig.add_axes([left, 0.13, width, 0.19])
         self.graph = shown
         self.graph_plot = GraphPlot(ax_g, shown, lay, mode=None, labels=False, legend=False,
-                                    colorbar=False, title="the unrolled graph so far")
+                                    colorbar=False, title=ftr("hidden.graph_title"))
         self.graph_plot.ax.title.set_fontsize(9)
         self.step_of = numpy.array([-1 if n.step is None else n.step for n in shown.nodes])
         self.hidden_view = HiddenStateView(ax_h, ax_l, self.states, units=units,
@@ -92,5 +93,5 @@ class HiddenStateAnimator(FigureWidget):
         t = int(self.time_slider.value)
         self.graph_plot.update(visible=self.step_of <= t)
         self.hidden_view.update(t)
-        self.caption.set_text(f"t = {t}:  input '{self._word(int(self.xs[t, 0]))}'  →  predicted next "
-                              f"word '{self._word(self.preds[t])}'  (p = {self.probs[t]:.2f})")
+        self.caption.set_text(ftr("hidden.caption", t=t, word=self._word(int(self.xs[t, 0])),
+                                  pred=self._word(self.preds[t]), p=self.probs[t]))

@@ -5,6 +5,7 @@ from .. import graph as G
 from ..viz import GraphPlot, UnchainView
 from .. import experiments as E
 from ..training.bptt import check_bprop_len
+from ..i18n import ftr, tr
 from ._base import FigureWidget
 
 
@@ -33,7 +34,7 @@ class UnchainExplorer(FigureWidget):
                  precompute=True, figsize=(8.2, 6.2)):
         super().__init__(figsize)
         self.bprop_slider = W.IntSlider(min=1, max=2, value=1, description="bprop_len")
-        self.length_slider = W.IntSlider(min=1, max=2, value=1, description="length")
+        self.length_slider = W.IntSlider(min=1, max=2, value=1, description=tr("unchain.length"))
         self._runs = {}
         controls = [self.bprop_slider, self.length_slider]
         self._start(controls, lambda: self._setup(model, xs, ts, bprop_len, length, lossfun, precompute),
@@ -48,12 +49,11 @@ class UnchainExplorer(FigureWidget):
         except ValueError as exc:
             raise E.InputError(str(exc)) from None
         if bprop_len > T:
-            notes.append(f"bprop_len={bprop_len} is longer than the sequence ({T} steps): "
-                         f"using {T} (no cut inside the sequence)")
+            notes.append(tr("unchain.too_long", b=bprop_len, T=T))
             bprop_len = T
         length = T if length is None else int(length)
         if not 1 <= length <= T:
-            notes.append(f"length={length} is outside 1..{T}: using {T}")
+            notes.append(tr("unchain.length_outside", n=length, T=T))
             length = T
         self._build()
         if precompute:
@@ -118,9 +118,7 @@ class UnchainExplorer(FigureWidget):
         status = self.status(b, n)
         alive = sum(1 for s in status if s == 1)
         freed = sum(1 for s in status if s == 2)
-        summary = (f"now: {snap['live']} live function nodes, {snap['bytes'] / 1024:.1f} KiB held; "
-                   f"{alive} step(s) alive, {freed} freed")
+        summary = ftr("unchain.summary", live=snap["live"], kib=snap["bytes"] / 1024, alive=alive, freed=freed)
         self.view.update(status, snap["live_per_step"], snap["cuts"],
                          [r["live"] for r in runs[:n]], [r["bytes"] for r in runs[:n]], summary)
-        self.title.set_text(f"truncated BPTT, bprop_len={b}: the state after the forward of step {n - 1} "
-                            f"(before its backward)")
+        self.title.set_text(ftr("unchain.title", b=b, step=n - 1))

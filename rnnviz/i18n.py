@@ -1,0 +1,305 @@
+"""The words the widgets and figures show, in English and Japanese, in one place.
+
+    from rnnviz import i18n
+    i18n.set_language("ja")          # or rnnviz.widgets.set_language("ja")
+    i18n.tr("hidden.title")          # -> '隠れ状態 h_t（色 = 活性値）'
+
+Which language: ``set_language()`` when it was called; otherwise ``$RNNVIZ_LANG``; otherwise the
+kernel's working folder: a notebook in a folder named ``ja`` (the Japanese course, ``course/ja/``)
+gets Japanese, anything else English. The Japanese lessons therefore run the very same code as the
+English ones.
+
+Figures need a font with Japanese glyphs. The one shipped by the ``japanize-matplotlib`` wheel
+(IPAexGothic, IPA Font License) is registered from its file (the module itself is not imported: it
+relies on distutils), else a Japanese font the system has (Noto Sans CJK JP, IPAGothic, ...).
+With none, figure words fall back to English and one line says so; widget controls and messages
+(drawn by the browser, which has its own fonts) stay Japanese.
+"""
+from __future__ import annotations
+
+import contextlib
+import importlib.util
+import os
+import sys
+from pathlib import Path
+
+LANGUAGES = ("en", "ja")
+
+# key -> {"en": ..., "ja": ...}; str.format fields in braces. English is what the widgets showed
+# before they spoke Japanese; keep both columns saying the same thing.
+STRINGS: dict[str, dict[str, str]] = {
+    # -- every widget --------------------------------------------------------------------------
+    "widget.failed": {
+        "en": "{who}: could not run the model: {error}",
+        "ja": "{who}: モデルを実行できませんでした: {error}"},
+    "widget.failed_short": {
+        "en": "could not run the model: see the message above",
+        "ja": "モデルを実行できませんでした（上のメッセージを参照）"},
+    "widget.nothing": {
+        "en": "nothing to show: see the message above",
+        "ja": "表示するものがありません（上のメッセージを参照）"},
+    # -- GraphView ------------------------------------------------------------------------------
+    "graph.show": {"en": "show", "ja": "表示"},
+    "graph.colour": {"en": "colour", "ja": "色"},
+    "graph.node": {"en": "node", "ja": "ノード"},
+    "graph.grouped": {"en": "grouped by link", "ja": "リンクごとにまとめる"},
+    "graph.every": {"en": "every function", "ja": "すべての関数"},
+    "graph.values": {"en": "values", "ja": "値"},
+    "graph.gradients": {"en": "gradients", "ja": "勾配"},
+    "graph.none": {"en": "(none)", "ja": "（なし）"},
+    "graph.title": {
+        "en": "graph of {functions} functions, {variables} variables — showing {shown} nodes",
+        "ja": "関数 {functions} 個・変数 {variables} 個のグラフ（{shown} ノードを表示）"},
+    "graph.cuts": {
+        "en": "{n} variable(s) with cut history (✂)",
+        "ja": "履歴が切断された変数: {n} 個（✂）"},
+    "graph.group_info": {
+        "en": "<b>{label}</b> (link <code>{link}</code>) at step {step}: {members} nodes grouped; "
+              "choose 'every function' to expand",
+        "ja": "<b>{label}</b>（リンク <code>{link}</code>、時刻 {step}）: {members} 個のノードを"
+              "まとめて表示しています。「すべての関数」を選ぶと展開されます"},
+    # -- GraphPlot (viz) -----------------------------------------------------------------------
+    "plot.function": {"en": "function", "ja": "関数"},
+    "plot.group": {"en": "link (grouped functions)", "ja": "リンク（関数をまとめたもの）"},
+    "plot.variable": {"en": "variable", "ja": "変数"},
+    "plot.param": {"en": "parameter", "ja": "パラメータ"},
+    "plot.cut": {"en": "✂ cut: history removed", "ja": "✂ 切断: 履歴を削除"},
+    "plot.value_norm": {"en": "|value| (L2)", "ja": "|値|（L2）"},
+    "plot.grad_norm": {"en": "|grad| (L2, log)", "ja": "|勾配|（L2、対数）"},
+    # -- HiddenStateAnimator and HiddenStateView -----------------------------------------------
+    "hidden.play": {"en": "play", "ja": "再生"},
+    "hidden.slider": {"en": "time step t", "ja": "時刻 t"},
+    "hidden.graph_title": {"en": "the unrolled graph so far", "ja": "ここまでに展開されたグラフ"},
+    "hidden.caption": {
+        "en": "t = {t}:  input '{word}'  →  predicted next word '{pred}'  (p = {p:.2f})",
+        "ja": "t = {t}:  入力「{word}」  →  予測した次の単語「{pred}」（p = {p:.2f}）"},
+    "hidden.unit_axis": {"en": "hidden unit", "ja": "隠れユニット"},
+    "hidden.title": {"en": "hidden state h_t (colour = activation)", "ja": "隠れ状態 h_t（色 = 活性値）"},
+    "hidden.unit": {"en": "unit {u}", "ja": "ユニット {u}"},
+    "hidden.activation": {"en": "activation", "ja": "活性値"},
+    "hidden.input_word": {"en": "input word at step t", "ja": "時刻 t の入力単語"},
+    "hidden.time": {"en": "time step t", "ja": "時刻 t"},
+    # -- UnchainExplorer and UnchainView -------------------------------------------------------
+    "unchain.length": {"en": "length", "ja": "長さ"},
+    "unchain.too_long": {
+        "en": "bprop_len={b} is longer than the sequence ({T} steps): using {T} (no cut inside the sequence)",
+        "ja": "bprop_len={b} が系列（{T} ステップ）より長いので {T} を使います（系列の途中では切断しません）"},
+    "unchain.length_outside": {
+        "en": "length={n} is outside 1..{T}: using {T}",
+        "ja": "length={n} が 1..{T} の範囲外なので {T} を使います"},
+    "unchain.summary": {
+        "en": "now: {live} live function nodes, {kib:.1f} KiB held; {alive} step(s) alive, {freed} freed",
+        "ja": "現在: 残っている関数ノード {live} 個、保持 {kib:.1f} KiB／残っているステップ {alive}、解放済み {freed}"},
+    "unchain.title": {
+        "en": "truncated BPTT, bprop_len={b}: the state after the forward of step {step} (before its backward)",
+        "ja": "Truncated BPTT（bprop_len={b}）: 時刻 {step} の順伝播の直後（逆伝播の前）の状態"},
+    "unchain.alive": {"en": "alive: function nodes still in memory", "ja": "残存: 関数ノードがまだメモリ上にある"},
+    "unchain.freed": {"en": "freed by unchain_backward()", "ja": "unchain_backward() で解放済み"},
+    "unchain.not_run": {"en": "not run yet", "ja": "まだ実行していない"},
+    "unchain.cut": {"en": "✂ cut by loss.unchain_backward()", "ja": "✂ loss.unchain_backward() による切断"},
+    "unchain.count": {"en": "n: live function nodes of that step", "ja": "n: そのステップで残っている関数ノード数"},
+    "unchain.live": {"en": "live function nodes", "ja": "残っている関数ノード数"},
+    "unchain.time_axis": {
+        "en": "after the forward of step t (before its backward and cut)",
+        "ja": "時刻 t の順伝播の直後（逆伝播と切断の前）"},
+    "unchain.bytes": {"en": "bytes held", "ja": "保持しているバイト数"},
+    "unchain.kib": {"en": "KiB held by live nodes", "ja": "残っているノードが保持する KiB"},
+    # -- BPTTComparison, GradientFlowView, TruncationView --------------------------------------
+    "bptt.scale": {"en": "W_h scale", "ja": "W_h の倍率"},
+    "bptt.outside": {
+        "en": "bprop_len values outside 1..{T} (the sequence length) were left out",
+        "ja": "1..{T}（系列の長さ）の範囲外の bprop_len は除きました"},
+    "bptt.too_long": {
+        "en": "bprop_len={b} is longer than the sequence ({T} steps): using {T}",
+        "ja": "bprop_len={b} が系列（{T} ステップ）より長いので {T} を使います"},
+    "bptt.title": {
+        "en": "W_h × {scale:g}:  ||dL_T/dh_0|| = {first:.2e}  vs  ||dL_t/dh_t|| ≈ {diag:.2e}\n"
+              "grey: the pairs truncated BPTT with bprop_len={b} drops",
+        "ja": "W_h × {scale:g}:  ||dL_T/dh_0|| = {first:.2e}、||dL_t/dh_t|| ≈ {diag:.2e}\n"
+              "灰色: bprop_len={b} の Truncated BPTT では伝わらない組"},
+    "flow.x": {"en": "s (hidden state h_s)", "ja": "s（隠れ状態 h_s）"},
+    "flow.y": {"en": "t (loss L_t)", "ja": "t（損失 L_t）"},
+    "flow.title": {"en": "gradient flow ||dL_t / dh_s||", "ja": "勾配の流れ ||dL_t / dh_s||"},
+    "compare.cos": {"en": "cosine(truncated, full)", "ja": "コサイン類似度"},
+    "compare.title": {
+        "en": "truncated vs full gradient, per parameter",
+        "ja": "打ち切った勾配と完全な勾配（パラメータごと）"},
+    "compare.err": {"en": "relative error", "ja": "相対誤差"},
+    "compare.x": {"en": "bprop_len (steps between cuts)", "ja": "bprop_len（切断の間隔、ステップ数）"},
+    "compare.readout": {
+        "en": "bprop_len={b}: lowest cosine {cos:.3f} ({name})",
+        "ja": "bprop_len={b}: コサイン類似度の最小値 {cos:.3f}（{name}）"},
+    # -- the one-line note when figures cannot show Japanese -----------------------------------
+    "font.missing": {
+        "en": "rnnviz: no Japanese font for matplotlib, figure labels stay in English "
+              "(pip install japanize-matplotlib)",
+        "ja": "rnnviz: matplotlib 用の日本語フォントが見つからないため、図の文字は英語で表示します"
+              "（pip install japanize-matplotlib で入ります）"},
+}
+
+# Japanese fonts a system may have, tried after the bundled one (matplotlib family names).
+SYSTEM_CJK_FAMILIES = ("IPAexGothic", "IPAGothic", "Noto Sans CJK JP", "Noto Sans JP",
+                       "Source Han Sans JP", "TakaoGothic", "VL Gothic", "Hiragino Sans",
+                       "Yu Gothic", "Meiryo", "MS Gothic")
+# a glyph every candidate must really have (a family name alone can lie)
+PROBE = "勾配の流れ"
+
+_state = {"lang": None, "font": None, "font_checked": False, "noted": False, "rc_family": None}
+
+
+# -- which language ------------------------------------------------------------------------------
+def _check(lang):
+    if lang not in LANGUAGES:
+        raise ValueError(f"rnnviz.i18n.set_language: lang must be one of {LANGUAGES}, got {lang!r}")
+    return lang
+
+
+def default_language() -> str:
+    """``$RNNVIZ_LANG`` if set, else ``'ja'`` in a folder named ``ja`` (course/ja/), else ``'en'``."""
+    env = os.environ.get("RNNVIZ_LANG", "").strip().lower()
+    if env:
+        return "ja" if env.startswith("ja") else "en"
+    try:
+        here = Path.cwd()
+    except OSError:
+        return "en"
+    return "ja" if here.name == "ja" else "en"
+
+
+def get_language() -> str:
+    """The language the widgets use now (``'en'`` or ``'ja'``)."""
+    if _state["lang"] is None:
+        _activate(default_language())
+    return _state["lang"]
+
+
+def set_language(lang: str) -> str:
+    """Make the widgets and figures built from now on speak ``lang`` (``'en'`` or ``'ja'``).
+    For Japanese, also make matplotlib's default font one with Japanese glyphs (when one exists).
+    Returns the language set."""
+    return _activate(_check(lang))
+
+
+@contextlib.contextmanager
+def language(lang: str):
+    """``with i18n.language('ja'): ...``: a language for a block, the previous one restored after."""
+    before = _state["lang"]
+    set_language(lang)
+    try:
+        yield
+    finally:
+        _activate(before if before is not None else default_language())
+
+
+def _activate(lang):
+    _state["lang"] = lang
+    if lang == "ja":
+        if use_cjk_font() is None and not _state["noted"]:
+            _state["noted"] = True
+            print(STRINGS["font.missing"]["ja"], flush=True)
+    else:
+        _restore_font()
+    return lang
+
+
+# -- the strings ---------------------------------------------------------------------------------
+def tr(key: str, **fields) -> str:
+    """The string ``key`` in the current language, formatted with ``fields``: for widget controls
+    and messages (drawn by the browser)."""
+    return _lookup(key, get_language(), fields)
+
+
+def ftr(key: str, **fields) -> str:
+    """Like ``tr``, for words drawn inside a matplotlib figure: English when the language is
+    Japanese but matplotlib has no Japanese font (see the module's docstring)."""
+    lang = get_language()
+    if lang == "ja" and cjk_font() is None:
+        lang = "en"
+    return _lookup(key, lang, fields)
+
+
+def _lookup(key, lang, fields):
+    try:
+        entry = STRINGS[key]
+    except KeyError:
+        raise KeyError(f"rnnviz.i18n.tr: no string {key!r} in rnnviz.i18n.STRINGS") from None
+    text = entry.get(lang) or entry["en"]
+    return text.format(**fields) if fields else text
+
+
+# -- the Japanese font ---------------------------------------------------------------------------
+def bundled_font_file() -> Path | None:
+    """IPAexGothic from the japanize-matplotlib wheel, found without importing the module."""
+    spec = importlib.util.find_spec("japanize_matplotlib")
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    path = Path(list(spec.submodule_search_locations)[0]) / "fonts" / "ipaexg.ttf"
+    return path if path.is_file() else None
+
+
+def _has_glyphs(path, text=PROBE) -> bool:
+    try:
+        from matplotlib.ft2font import FT2Font
+        font = FT2Font(str(path))
+        return all(font.get_char_index(ord(ch)) for ch in text)
+    except Exception:
+        return False
+
+
+def cjk_font() -> str | None:
+    """The matplotlib family name of a font with Japanese glyphs (registered with matplotlib's font
+    manager), or None. Looked up once."""
+    if not _state["font_checked"]:
+        _state["font_checked"] = True
+        _state["font"] = _find_cjk_font()
+    return _state["font"]
+
+
+def _find_cjk_font():
+    from matplotlib import font_manager
+
+    path = bundled_font_file()
+    if path is not None and _has_glyphs(path):
+        font_manager.fontManager.addfont(str(path))
+        return font_manager.FontProperties(fname=str(path)).get_name()
+    by_name = {}
+    for entry in font_manager.fontManager.ttflist:
+        by_name.setdefault(entry.name, entry.fname)
+    for family in SYSTEM_CJK_FAMILIES:
+        if family in by_name and _has_glyphs(by_name[family]):
+            return family
+    return None
+
+
+def use_cjk_font() -> str | None:
+    """Put the Japanese font first in matplotlib's default font list (matplotlib's own default font
+    follows it for the glyphs it lacks, such as ✂); returns its family name or None."""
+    family = cjk_font()
+    if family is None:
+        return None
+    import matplotlib
+
+    current = list(matplotlib.rcParams["font.family"])
+    if _state["rc_family"] is None:
+        _state["rc_family"] = current
+    if current[:1] != [family]:
+        matplotlib.rcParams["font.family"] = [family] + [f for f in _state["rc_family"] if f != family] \
+            + (["DejaVu Sans"] if "DejaVu Sans" not in _state["rc_family"] else [])
+    return family
+
+
+def _restore_font():
+    if _state["rc_family"] is not None:
+        import matplotlib
+        matplotlib.rcParams["font.family"] = _state["rc_family"]
+        _state["rc_family"] = None
+
+
+def _reset_for_tests(font_checked=False, font=None):
+    """Forget the language and the font (tests only)."""
+    _restore_font()
+    _state.update(lang=None, font=font, font_checked=font_checked, noted=False)
+
+
+__all__ = ["LANGUAGES", "STRINGS", "cjk_font", "default_language", "ftr", "get_language",
+           "language", "set_language", "tr", "use_cjk_font"]
