@@ -1,12 +1,20 @@
-"""Optimizer hooks: called with the optimizer before each update."""
+"""Optimizer hooks: called with the optimizer before each update.
+
+Their settings are checked when they are built: a clipping threshold of 0 would stop all learning
+and a negative one would climb the loss; a NaN decay rate would turn every weight NaN.
+"""
 import math
 
+import numpy
+
+from ._checks import Hyperparameter
 
 
 class WeightDecay:
     """g <- g + rate * w  (L2 regularisation)"""
 
     name = "WeightDecay"
+    rate = Hyperparameter(low=0, hint="the L2 penalty's coefficient, e.g. 1e-4")
 
     def __init__(self, rate):
         self.rate = rate
@@ -18,9 +26,16 @@ class WeightDecay:
 
 
 class GradientClipping:
-    """If the global L2 norm of all gradients exceeds ``threshold``, scale them all by threshold / norm."""
+    """If the global L2 norm of all gradients exceeds ``threshold``, scale them all by threshold / norm.
+
+    A NaN or infinite norm is a FloatingPointError naming the parameter (PyTorch's
+    ``clip_grad_norm_(..., error_if_nonfinite=True)``): scaling by threshold / NaN would make every
+    weight NaN. Chainer and PyTorch's default let that happen silently; a teaching kit should not.
+    """
 
     name = "GradientClipping"
+    threshold = Hyperparameter(low=0, low_open=True,
+                               hint="the largest global gradient norm allowed, e.g. 5.0")
 
     def __init__(self, threshold):
         self.threshold = threshold
@@ -28,6 +43,11 @@ class GradientClipping:
     def __call__(self, optimizer):
         grads = [p for p in optimizer.target.params(include_uninit=False) if p.grad is not None]
         norm = global_norm([p.grad for p in grads])
+        if not math.isfinite(norm):
+            from .optimizer import raise_nonfinite_gradient
+            raise_nonfinite_gradient(optimizer, "GradientClipping")  # returns if only the sum overflowed
+            norm = math.sqrt(sum(float((p.grad.astype("float64") ** 2).sum()) for p in grads))
+        optimizer._finite_checked = True
         if norm > self.threshold:
             rate = self.threshold / norm
             for p in grads:
@@ -37,7 +57,8 @@ class GradientClipping:
 def global_norm(arrays):
     """sqrt(sum of squares of every element of every array), as a Python float."""
     total = 0.0
-    for a in arrays:
-        flat = a.ravel()
-        total += float(flat @ flat) if a.dtype.kind == "f" else float((flat * flat).sum())
+    with numpy.errstate(over="ignore"):  # an overflow gives inf, which the callers check
+        for a in arrays:
+            flat = a.ravel()
+            total += float(flat @ flat) if a.dtype.kind == "f" else float((flat * flat).sum())
     return math.sqrt(total)

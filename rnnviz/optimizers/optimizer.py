@@ -1,10 +1,38 @@
 """The optimizer base: setup, hooks, update, state saving.
 
 Gradients are never modified in place (arrays may be shared inside the graph); parameters are.
+Hyperparameters are checked when an optimizer is built (PyTorch's rule: a negative learning rate
+is a ValueError). A NaN or infinite gradient is a FloatingPointError before any weight changes.
 """
 import numpy
 
 from ..core import backend
+from ._checks import Hyperparameter
+
+
+def raise_nonfinite_gradient(optimizer, where):
+    """Raise a FloatingPointError naming the first parameter whose gradient holds NaN or inf.
+
+    Returns quietly when every gradient is finite (a sum of squares can overflow in float32).
+    """
+    for name, param in optimizer.target.namedparams(include_uninit=False):
+        g = param.grad
+        if g is None:
+            continue
+        xp = backend.get_array_module(g)
+        if not bool(xp.isfinite(g).all()):
+            bad = int((~xp.isfinite(g)).sum())
+            kind = "NaN" if bool(xp.isnan(g).any()) else "inf"
+            raise FloatingPointError(
+                f"{where}: the gradient of parameter '{name}' holds {kind} ({bad} of {g.size} "
+                f"values are not finite); no weight was changed. The loss probably overflowed: "
+                f"lower the learning rate, clip gradients (GradientClipping), or look for log(0) "
+                f"or a division by zero in the loss")
+
+
+def _finite_sum(g):
+    """NaN when ``g`` holds NaN or inf, else a finite number (one pass over the array)."""
+    return float(g.sum(dtype=numpy.float64)) if g.dtype.kind == "f" else 0.0
 
 
 class Optimizer:
@@ -22,6 +50,12 @@ class Optimizer:
         self._states = {}
 
     def setup(self, link):
+        """Optimize the parameters of ``link``; returns the optimizer."""
+        from ..links import Link
+
+        if not isinstance(link, Link):
+            raise TypeError(f"{type(self).__name__}.setup: expected a Link (a model), got "
+                            f"{type(link).__name__}")
         self.target = link
         self.t = 0
         self._states = {}
@@ -43,12 +77,18 @@ class Optimizer:
     def update(self, lossfun=None, *args, **kwargs):
         self._require_target()
         if lossfun is not None:
+            if not callable(lossfun):
+                raise TypeError(f"{type(self).__name__}.update: lossfun must be callable (a function "
+                                f"returning the loss), got {type(lossfun).__name__}")
             self.target.cleargrads()
             loss = lossfun(*args, **kwargs)
             loss.backward()
             del loss
+        self._finite_checked = False  # GradientClipping sets it: it has the norm anyway
         for _, hook in self._hooks:
             hook(self)
+        if not self._finite_checked:
+            self._check_finite()
         self.t += 1
         for name, param in self.target.namedparams(include_uninit=False):
             if param.grad is None:
@@ -57,6 +97,15 @@ class Optimizer:
             if state is None:
                 state = self._states[name] = self.init_state(param)
             self.update_one(param, state)
+
+    def _check_finite(self):
+        """A NaN/inf gradient is an error before any weight changes (one sum per gradient)."""
+        total = 0.0
+        for param in self.target.params(include_uninit=False):
+            if param.grad is not None:
+                total += _finite_sum(param.grad)
+        if total != total or total in (float("inf"), float("-inf")):
+            raise_nonfinite_gradient(self, f"{type(self).__name__}.update")
 
     def new_epoch(self):
         self.epoch += 1
@@ -86,6 +135,8 @@ class Optimizer:
 class SGD(Optimizer):
     """w <- w - lr * g"""
 
+    lr = Hyperparameter(low=0, hint="the step size, e.g. 0.01 or 1.0")
+
     def __init__(self, lr=0.01):
         super().__init__()
         self.lr = lr
@@ -96,6 +147,10 @@ class SGD(Optimizer):
 
 class MomentumSGD(Optimizer):
     """v <- momentum * v - lr * g;  w <- w + v"""
+
+    lr = Hyperparameter(low=0, hint="the step size, e.g. 0.01")
+    momentum = Hyperparameter(low=0, high=1, high_open=True,
+                              hint="the fraction of the last step kept, e.g. 0.9")
 
     def __init__(self, lr=0.01, momentum=0.9):
         super().__init__()
@@ -115,6 +170,11 @@ class MomentumSGD(Optimizer):
 class Adam(Optimizer):
     """m <- m + (1-b1)(g - m);  v <- v + (1-b2)(g^2 - v);
     w <- w - alpha * sqrt(1-b2^t)/(1-b1^t) * m / (sqrt(v) + eps)"""
+
+    alpha = Hyperparameter(low=0, hint="the step size, e.g. 0.001")
+    beta1 = Hyperparameter(low=0, high=1, high_open=True, hint="e.g. 0.9")
+    beta2 = Hyperparameter(low=0, high=1, high_open=True, hint="e.g. 0.999")
+    eps = Hyperparameter(low=0, low_open=True, hint="keeps the division finite, e.g. 1e-8")
 
     def __init__(self, alpha=0.001, beta1=0.9, beta2=0.999, eps=1e-8):
         super().__init__()
