@@ -102,18 +102,29 @@ class ParallelSequentialIterator:
 
     # -- saving and restoring ----------------------------------------------------------------------
 
-    def _restore(self, iteration, epoch=None):
+    def _state_problem(self, iteration, epoch=None, batch_size=None, dataset_length=None):
+        """Why this position cannot be restored here (None when it can); changes nothing."""
         name = type(self).__name__
+        for key, stored, mine in (("batch_size", batch_size, self.batch_size),
+                                  ("dataset_length", dataset_length, self._length)):
+            if stored is not None and _scalar(stored) != mine:
+                return (f"{name}: the position was saved with {key}={_scalar(stored)}, but this "
+                        f"iterator has {key}={mine}; resume with the same data and batch size")
         if not _is_count(iteration):
-            raise ValueError(f"{name}: iteration must be an int >= 0, got {iteration!r}")
+            return f"{name}: iteration must be an int >= 0, got {iteration!r}"
+        expected = int(iteration) * self.batch_size // self._length
+        if epoch is not None and (not _is_count(epoch) or int(epoch) != expected):
+            return (f"{name}: epoch {epoch} does not match iteration {int(iteration)} with batch_size "
+                    f"{self.batch_size} and a dataset of {self._length} words "
+                    f"(expected epoch {expected}); was it saved with another batch size or data?")
+        return None
+
+    def _restore(self, iteration, epoch=None, batch_size=None, dataset_length=None):
+        problem = self._state_problem(iteration, epoch, batch_size, dataset_length)
+        if problem:
+            raise ValueError(problem)
         iteration = int(iteration)
         expected = iteration * self.batch_size // self._length
-        if epoch is not None and (not _is_count(epoch) or int(epoch) != expected):
-            raise ValueError(
-                f"{name}: epoch {epoch} does not match iteration {iteration} with batch_size "
-                f"{self.batch_size} and a dataset of {self._length} words "
-                f"(expected epoch {expected})"
-            )
         self.iteration = iteration
         self.epoch = expected
         self.is_new_epoch = (
@@ -124,8 +135,21 @@ class ParallelSequentialIterator:
         """Save or load the position with a Chainer-style serializer.
 
         ``serializer(key, value)`` stores ``value`` when saving and returns the stored value when
-        loading; the keys are ``'iteration'`` and ``'epoch'``, as in Chainer's PTB example.
+        loading; the keys are ``'iteration'`` and ``'epoch'``, as in Chainer's PTB example. During
+        the checking pass of ``load_npz`` the stored pair is validated against this iterator's batch
+        size and data length, so a mismatch is reported before anything is loaded.
         """
+        if getattr(serializer, "checking", False):  # first pass of a load: report, change nothing
+            iteration = serializer.peek("iteration")
+            if iteration is None:
+                serializer.problem(f"the file {serializer.where} has no entry for "
+                                   f"'{serializer.prefix}iteration'")
+                return
+            epoch = serializer.peek("epoch")
+            problem = self._state_problem(_scalar(iteration), None if epoch is None else _scalar(epoch))
+            if problem:
+                serializer.problem(problem)
+            return
         iteration = serializer("iteration", self.iteration)
         epoch = serializer("epoch", self.epoch)
         iteration = self.iteration if iteration is None else _scalar(iteration)
@@ -148,6 +172,9 @@ class ParallelSequentialIterator:
         name = type(self).__name__
         if "iteration" not in state:
             raise ValueError(f"{name}.load_state_dict: the state has no 'iteration'")
+        if not isinstance(state, dict):
+            raise TypeError(f"{name}.load_state_dict: expected the dict state_dict() returned, "
+                            f"got {type(state).__name__}")
         for key, mine in (("batch_size", self.batch_size), ("dataset_length", self._length)):
             if key in state and _scalar(state[key]) != mine:
                 raise ValueError(

@@ -6,6 +6,7 @@ entry (present, same shape) and only then changes the target: a mismatch changes
 """
 import os
 import tempfile
+import zipfile
 
 import numpy
 
@@ -42,9 +43,15 @@ class DictionarySerializer(_Serializer):
 
 
 class _Checker(_Serializer):
-    """First pass of loading: find every problem, change nothing."""
+    """First pass of loading: find every problem, change nothing.
+
+    It returns each current value unchanged. An object whose entries must agree with each other
+    (an iterator's iteration and epoch) reads the stored values with ``peek`` while ``checking``
+    and reports with ``problem``.
+    """
 
     loading = True
+    checking = True
 
     def __init__(self, store, prefix="", problems=None, where=""):
         super().__init__(store, prefix)
@@ -54,6 +61,13 @@ class _Checker(_Serializer):
     def _extra(self):
         return {"problems": self.problems, "where": self.where}
 
+    def peek(self, key):
+        """The stored array for ``key`` (None when the file has none); nothing is changed."""
+        return self.store.get(self.prefix + key)
+
+    def problem(self, message):
+        self.problems.append(message)
+
     def __call__(self, key, value):
         full = self.prefix + key
         if full not in self.store:
@@ -61,10 +75,21 @@ class _Checker(_Serializer):
                 self.problems.append(f"the file {self.where} has no entry for '{full}'")
             return value
         stored = self.store[full]
-        if hasattr(value, "shape") and tuple(stored.shape) != tuple(value.shape):
-            self.problems.append(f"parameter '{full}' has shape {tuple(stored.shape)} in the file "
-                                 f"but {tuple(value.shape)} in the model")
+        if hasattr(value, "shape"):
+            if tuple(stored.shape) != tuple(value.shape):
+                self.problems.append(f"parameter '{full}' has shape {tuple(stored.shape)} in the file "
+                                     f"but {tuple(value.shape)} in the model")
+            elif stored.dtype.kind not in _SAME_KIND.get(value.dtype.kind, value.dtype.kind):
+                self.problems.append(f"'{full}' holds {stored.dtype} in the file but the target "
+                                     f"holds {value.dtype}")
+        elif value is not None and getattr(stored, "ndim", 0) != 0:
+            self.problems.append(f"'{full}' should be one number, but the file holds an array of "
+                                 f"shape {tuple(stored.shape)}")
         return value
+
+
+# a float array may be loaded from a float or an integer file entry, an integer one only from integers
+_SAME_KIND = {"f": "fiu", "i": "iu", "u": "iu", "b": "b"}
 
 
 class NpzDeserializer(_Serializer):
@@ -86,11 +111,39 @@ class NpzDeserializer(_Serializer):
         return type(value)(stored.item()) if stored.ndim == 0 else stored.copy()
 
 
+def check_writable(file, where="save_npz"):
+    """The path as a string, or an error naming ``where`` and the path when a file cannot be written
+    there (missing folder, a folder in the way, no permission). Creates and removes a temporary file."""
+    try:
+        path = os.fspath(file)
+    except TypeError:
+        raise TypeError(f"{where}: the file must be a path (str or pathlib.Path), got "
+                        f"{type(file).__name__}") from None
+    if not path:
+        raise ValueError(f"{where}: the file path is empty")
+    directory = os.path.dirname(os.path.abspath(path))
+    if os.path.isdir(path):
+        raise IsADirectoryError(f"{where}: '{path}' is a folder; give a file name such as "
+                                f"'{os.path.join(path, 'checkpoint.npz')}'")
+    if not os.path.isdir(directory):
+        raise FileNotFoundError(f"{where}: cannot write '{path}': the folder '{directory}' does not "
+                                f"exist (create it first, e.g. mkdir -p '{directory}')")
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".npz", dir=directory)
+    except OSError as err:
+        raise PermissionError(f"{where}: cannot write '{path}': {err.strerror} in the folder "
+                              f"'{directory}'") from None
+    os.close(fd)
+    os.remove(tmp)
+    return path
+
+
 def save_npz(file, obj, compression=True):
     """Save ``obj`` (a link, optimizer, iterator, or anything with ``serialize``) atomically."""
+    _check_serializable(obj, "save_npz")
+    path = check_writable(file, "save_npz")
     store = {}
     obj.serialize(DictionarySerializer(store))
-    path = os.fspath(file)
     directory = os.path.dirname(os.path.abspath(path))
     fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".npz", dir=directory)
     try:
@@ -105,16 +158,40 @@ def save_npz(file, obj, compression=True):
         raise
 
 
-def load_npz(file, obj, path="", strict=True):
-    """Load ``obj`` from a file written by ``save_npz``.
+def _check_serializable(obj, where):
+    if not callable(getattr(obj, "serialize", None)):
+        raise TypeError(f"{where}: expected a link, optimizer, iterator or trainer (an object with "
+                        f"serialize()), got {type(obj).__name__}")
 
-    ``path`` selects a part of the file (e.g. ``'model/'``). With ``strict``, entries the object
-    does not have are an error too. On any mismatch a ValueError lists every problem and ``obj``
-    is left unchanged.
-    """
-    with numpy.load(os.fspath(file), allow_pickle=False) as npz:
-        store = {k: npz[k] for k in npz.files}
-    where = f"'{os.fspath(file)}'"
+
+def read_npz(file, where="load_npz"):
+    """Every entry of an ``.npz`` file as ``{key: numpy array}``, or an error naming the file."""
+    try:
+        path = os.fspath(file)
+    except TypeError:
+        raise TypeError(f"{where}: the file must be a path (str or pathlib.Path), got "
+                        f"{type(file).__name__}") from None
+    if not os.path.exists(path):
+        raise FileNotFoundError(f"{where}: no file at '{path}'")
+    if os.path.isdir(path):
+        raise IsADirectoryError(f"{where}: '{path}' is a folder, not a file written by save_npz")
+    try:
+        loaded = numpy.load(path, allow_pickle=False)
+    except (ValueError, OSError, EOFError, zipfile.BadZipFile) as err:
+        raise ValueError(f"{where}: '{path}' is not a file written by save_npz (an .npz archive): "
+                         f"{err}") from None
+    if not isinstance(loaded, numpy.lib.npyio.NpzFile):
+        raise ValueError(f"{where}: '{path}' holds a single array (.npy), not a file written by "
+                         f"save_npz (an .npz archive)")
+    try:
+        with loaded as npz:
+            return {k: npz[k] for k in npz.files}
+    except (ValueError, OSError, EOFError, zipfile.BadZipFile) as err:
+        raise ValueError(f"{where}: '{path}' is damaged (cut short or overwritten?): {err}") from None
+
+
+def find_problems(store, obj, path="", strict=True, where=""):
+    """Every reason ``store`` cannot be loaded into ``obj`` (an empty list when it can); changes nothing."""
     checker = _Checker(store, path, where=where)
     obj.serialize(checker)
     if strict:
@@ -124,10 +201,39 @@ def load_npz(file, obj, path="", strict=True):
         if extra:
             checker.problems.append(f"the file holds entries the {type(obj).__name__} lacks: "
                                     + ", ".join(extra[:5]) + (" ..." if len(extra) > 5 else ""))
-    if checker.problems:
-        raise ValueError(f"load_npz: cannot load {where} into this {type(obj).__name__}: "
-                         + "; ".join(checker.problems))
-    obj.serialize(NpzDeserializer(store, path))
+    return list(dict.fromkeys(checker.problems))  # each once, in order
+
+
+def apply_npz(store, obj, path=""):
+    """Copy ``store`` into ``obj`` (after ``find_problems`` found none). Should a ``serialize``
+    method still fail half-way, what was already copied is put back before the error propagates."""
+    snapshot = {}
+    obj.serialize(DictionarySerializer(snapshot, path))
+    snapshot = {k: numpy.array(v, copy=True) for k, v in snapshot.items()}
+    try:
+        obj.serialize(NpzDeserializer(store, path))
+    except BaseException:
+        obj.serialize(NpzDeserializer(snapshot, path))
+        raise
+
+
+def load_npz(file, obj, path="", strict=True):
+    """Load ``obj`` from a file written by ``save_npz``.
+
+    ``path`` selects a part of the file (e.g. ``'model/'``). With ``strict``, entries the object
+    does not have are an error too. On any mismatch a ValueError lists every problem and ``obj``
+    is left unchanged.
+    """
+    _check_serializable(obj, "load_npz")
+    store = read_npz(file)
+    where = f"'{os.fspath(file)}'"
+    if path and not any(k.startswith(path) for k in store):
+        raise ValueError(f"load_npz: the file {where} has no entries under '{path}'")
+    problems = find_problems(store, obj, path, strict, where)
+    if problems:
+        raise ValueError(f"load_npz: cannot load {where} into this {type(obj).__name__} "
+                         f"(nothing was changed): " + "; ".join(problems))
+    apply_npz(store, obj, path)
 
 
 class _KeyRecorder(dict):

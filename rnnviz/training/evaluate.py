@@ -13,10 +13,19 @@ def evaluate_perplexity(model, words, batch_size=10, device="cpu"):
     ``no_backprop_mode()`` and ``train=False``, so training state and memory are untouched.
     ``model`` is a ``Classifier``-like link: ``model(x, t)`` returns the loss of one step.
     """
+    from ..links import Link
+    from .trainer import _check_count, check_device, check_word_ids, vocabulary_size
+
+    if not isinstance(model, Link):
+        raise TypeError(f"evaluate_perplexity: model must be a link such as "
+                        f"L.Classifier(L.RNNLM(...)), got {type(model).__name__}")
     words = numpy.asarray(words)
     if words.ndim != 1 or len(words) < 2:
         raise ValueError(f"evaluate_perplexity: need a 1-D word-id array of at least 2 words, "
                          f"got shape {words.shape}")
+    words = check_word_ids(words, vocabulary_size(model), "words", "evaluate_perplexity", 2)
+    batch_size = _check_count(batch_size, "batch_size", "evaluate_perplexity")
+    device = check_device(device, "evaluate_perplexity")
     batch_size = max(1, min(batch_size, len(words) - 1))
     steps = (len(words) - 1) // batch_size
     # batch_size parallel streams, each a contiguous slice of the text
