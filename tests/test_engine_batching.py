@@ -1,10 +1,20 @@
-"""The engine batches the matrix products of one weight used at many time steps, and still
-computes exactly the gradients of the step-by-step chain rule."""
+"""The batched engine (core/batched_engine.py) computes the matrix products of one weight used at
+many time steps together, and still gives exactly the gradients of the plain engine
+(core/engine.py), which computes every product on its own, step by step."""
 import numpy as np
+import pytest
 
+import rnnviz
 import rnnviz.functions as F
 import rnnviz.links as L
-from rnnviz.core import engine
+from rnnviz.core import deferred
+
+
+@pytest.fixture(autouse=True)
+def batched():
+    """These tests are about the batched engine, whatever RNNVIZ_BATCHED_BACKWARD says."""
+    with rnnviz.using_config("batched_backward", True):
+        yield
 
 
 def _unrolled_loss(model, xs, ts):
@@ -15,28 +25,25 @@ def _unrolled_loss(model, xs, ts):
     return loss
 
 
-def _reference_grads(model, xs, ts, monkeypatch):
-    """The same backward with every deferred product computed on its own, at once."""
-    with monkeypatch.context() as m:
-        m.setattr(engine.OuterProductGrad, "sum_all",
-                  staticmethod(lambda items, cache=None: sum(g.a.T @ g.b for g in items)))
-        import rnnviz.functions.connection as conn
-        m.setattr(conn, "MatmulGrad", lambda gy, W: gy @ W)
+def _plain_engine_grads(model, xs, ts):
+    """The same backward with the plain engine: every product computed on its own, at once."""
+    with rnnviz.using_config("batched_backward", False):
         model.cleargrads()
         _unrolled_loss(model, xs, ts).backward()
         return {n: p.grad.copy() for n, p in model.namedparams()}
 
 
-def test_batched_products_equal_step_by_step_products(monkeypatch):
+def test_batched_products_equal_step_by_step_products():
     np.random.seed(0)
     model = L.RNNLM(30, 6, 7).copy(mode="copy")
     for p in model.params():
         p.array = p.array.astype(np.float64)
     xs = np.random.randint(0, 30, (4, 9)).astype(np.int32)
     ts = np.random.randint(0, 30, (4, 9)).astype(np.int32)
-    expected = _reference_grads(model, xs, ts, monkeypatch)
+    expected = _plain_engine_grads(model, xs, ts)
     model.cleargrads()
-    _unrolled_loss(model, xs, ts).backward()
+    with rnnviz.using_config("batched_backward", True):
+        _unrolled_loss(model, xs, ts).backward()
     for name, p in model.namedparams():
         np.testing.assert_allclose(p.grad, expected[name], rtol=1e-10, atol=1e-12, err_msg=name)
 
@@ -58,8 +65,8 @@ def test_output_layer_input_gradients_are_one_product_per_window(monkeypatch):
     loss = _unrolled_loss(model, xs, xs)
     monkeypatch.setattr(np, "concatenate", spy)
     calls = []
-    real = engine.MatmulGrad.materialize
-    monkeypatch.setattr(engine.MatmulGrad, "materialize", lambda self: calls.append(1) or real(self))
+    real = deferred.MatmulGrad.compute
+    monkeypatch.setattr(deferred.MatmulGrad, "compute", lambda self: calls.append(1) or real(self))
     loss.backward()
     # the output layer's (3T x 50) and the upward layer's (3T x 32) gradients are each one stack
     assert (3 * T, 50) in shapes and (3 * T, 32) in shapes
@@ -95,3 +102,20 @@ def test_deferred_weight_gradient_into_a_computed_weight():
     np.testing.assert_allclose(w0.grad, 2 * (2 * out).T @ x, rtol=1e-12)
     np.testing.assert_allclose(bv.grad, (2 * out).sum(axis=0), rtol=1e-12)
     assert isinstance(b2.grad, np.ndarray)
+
+
+def test_batched_weight_gradients_add_to_what_grad_holds():
+    """A second backward without cleargrads adds: deferred weight gradients summed at the end of
+    the pass go into .grad with +, never replace it (the plain engine gives the reference)."""
+    np.random.seed(2)
+    model = L.RNNLM(20, 5, 6).copy(mode="copy")
+    for p in model.params():
+        p.array = p.array.astype(np.float64)
+    xs = np.random.randint(0, 20, (2, 6)).astype(np.int32)
+    once = _plain_engine_grads(model, xs, xs)
+    model.cleargrads()
+    with rnnviz.using_config("batched_backward", True):
+        _unrolled_loss(model, xs, xs).backward()
+        _unrolled_loss(model, xs, xs).backward()
+    for name, p in model.namedparams():
+        np.testing.assert_allclose(p.grad, 2 * once[name], rtol=1e-10, atol=1e-12, err_msg=name)

@@ -1,19 +1,27 @@
 """Global switches read while the forward pass runs.
 
 ``config.enable_backprop`` decides whether functions record the graph;
-``config.train`` tells dropout whether it is training time.
+``config.train`` tells dropout whether it is training time;
+``config.batched_backward`` picks the backward engine: True (the default) the batched one
+(``core/batched_engine.py``, fast), False the plain one (``core/engine.py``, the one to read).
+Both compute the same gradients. The environment variable ``RNNVIZ_BATCHED_BACKWARD=0`` starts
+every process with the plain engine (the test suite runs once with each).
 """
 import contextlib
+import os
 import threading
+
+SETTINGS = ("enable_backprop", "train", "batched_backward")
 
 
 class _Config(threading.local):
     def __init__(self):
         self.enable_backprop = True
         self.train = True
+        self.batched_backward = os.environ.get("RNNVIZ_BATCHED_BACKWARD", "1") != "0"
 
     def __repr__(self):
-        return f"config(enable_backprop={self.enable_backprop}, train={self.train})"
+        return "config(" + ", ".join(f"{name}={getattr(self, name)}" for name in SETTINGS) + ")"
 
 
 config = _Config()
@@ -23,7 +31,7 @@ config = _Config()
 def using_config(name, value):
     """Set ``config.<name>`` to ``value`` inside the ``with`` block, restore it after."""
     if not hasattr(config, name):
-        raise AttributeError(f"using_config: unknown setting {name!r}; known: enable_backprop, train")
+        raise AttributeError(f"using_config: unknown setting {name!r}; known: {', '.join(SETTINGS)}")
     old = getattr(config, name)
     setattr(config, name, value)
     try:

@@ -72,36 +72,26 @@ class FunctionNode:
                 break
         self.check_inputs(*arrays)
         ys = self.forward(*arrays)
-        # NumPy returns scalars, not 0-d arrays, from ops on 0-d arrays (loss1 + loss2)
         if type(ys) is not tuple:                 # one output: the common case
-            y = _new_variable(numpy.asarray(ys) if isinstance(ys, numpy.generic) else ys)
-            outputs = [y]
-            if config.enable_backprop:
-                gen = xs[0].generation
-                for x in xs:
-                    if x.generation > gen:
-                        gen = x.generation
-                self.generation = gen
-                y.creator = self
-                y.generation = gen + 1
-                self.inputs = xs
-                self.outputs = (weakref.ref(y),)
-                self.scope = annotations._state.current
-                _live_nodes.add(self)
-            return outputs
+            ys = (ys,)
+        # NumPy returns scalars, not 0-d arrays, from ops on 0-d arrays (loss1 + loss2)
         outputs = [_new_variable(numpy.asarray(y) if isinstance(y, numpy.generic) else y) for y in ys]
         if config.enable_backprop:
-            gen = max(x.generation for x in xs)
-            self.generation = gen
-            for y in outputs:
-                y.creator = self
-                y.generation = gen + 1
-            self.inputs = xs
-            self.outputs = tuple(weakref.ref(y) for y in outputs)
-            self.output_specs = tuple((y.shape, y.dtype) for y in outputs)  # a dropped output gets zeros
-            self.scope = annotations._state.current
-            _live_nodes.add(self)
+            self._record(xs, outputs)
         return outputs
+
+    def _record(self, xs, outputs):
+        """Make this node the creator of ``outputs``: the graph's one edge-making step."""
+        gen = max([x.generation for x in xs])
+        self.generation = gen
+        for y in outputs:
+            y.creator = self
+            y.generation = gen + 1
+        self.inputs = xs
+        self.outputs = tuple([weakref.ref(y) for y in outputs])   # weak: the graph dies with its end
+        self.output_specs = tuple([(y.shape, y.dtype) for y in outputs])  # a dropped output gets zeros
+        self.scope = annotations._state.current
+        _live_nodes.add(self)
 
     def __repr__(self):
         return f"<{self.label} gen={self.generation}>"

@@ -5,7 +5,8 @@
 """
 import numpy
 
-from . import backend
+from . import backend, batched_engine, engine
+from .config import config
 
 
 def as_array(x, where="Variable"):
@@ -94,10 +95,12 @@ class Variable:
         """Back-propagate from this variable into every leaf it depends on.
 
         ``self.grad`` defaults to ones when the variable has one element; otherwise set it
-        first. Intermediate gradients are dropped unless ``retain_grad=True``.
+        first. Intermediate gradients are dropped unless ``retain_grad=True``. The engine is
+        ``core/batched_engine.py`` (``config.batched_backward``, the default) or the plain
+        ``core/engine.py``; both give the same gradients.
         """
-        from .engine import run_backward
-        run_backward(self, retain_grad)
+        chosen = batched_engine if config.batched_backward else engine
+        chosen.run_backward(self, retain_grad)
 
     def cleargrad(self):
         self.grad = None

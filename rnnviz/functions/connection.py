@@ -1,14 +1,16 @@
 """Functions with weights: the affine map and the embedding lookup."""
 from ..core import FunctionNode, apply1
-from ..core.engine import MatmulGrad, OuterProductGrad, ScatterRowsGrad, SumRowsGrad
+from ..core.config import config
+from ..core.deferred import MatmulGrad, OuterProductGrad, ScatterRowsGrad, SumRowsGrad
 from ._util import check_float, check_int
 
 
 class Linear(FunctionNode):
-    """y = x W^T + b;  dx = gy W,  dW = gy^T x,  db = sum_rows(gy)
+    """y = x W^T + b;  gx = gy W,  gW = gy^T x,  gb = sum_rows(gy)
 
-    dx and dW are handed to the engine *deferred*: when W is used at many time steps, the engine
-    computes one large product for all of them instead of one small product per step.
+    For the batched engine (``config.batched_backward``) the same products are handed over
+    deferred (``core/deferred.py``): when W is used at many time steps, it computes one large
+    product for all of them instead of one small product per step.
     """
 
     def check_inputs(self, x, W, b=None):
@@ -29,17 +31,18 @@ class Linear(FunctionNode):
 
     def backward(self, gy):
         x, W = self.saved_inputs
-        gx = MatmulGrad(gy, W)
-        gW = OuterProductGrad(gy, x)
-        if self.has_bias:
-            return gx, gW, SumRowsGrad(gy)
-        return gx, gW
+        if config.batched_backward:
+            gx, gW, gb = MatmulGrad(gy, W), OuterProductGrad(gy, x), SumRowsGrad(gy)
+        else:
+            gx, gW, gb = gy @ W, gy.T @ x, gy.sum(axis=0)
+        return (gx, gW, gb) if self.has_bias else (gx, gW)
 
 
 class EmbedID(FunctionNode):
-    """y[n] = W[ids[n]];  dW[k] = sum of gy[n] over the n with ids[n] == k
+    """y[n] = W[ids[n]];  gW[k] = sum of gy[n] over the n with ids[n] == k
 
-    Rows whose id equals ``ignore_label`` are zero and receive no gradient.
+    Rows whose id equals ``ignore_label`` are zero and receive no gradient. For the batched engine
+    gW is handed over deferred, and the rows of all time steps are added in one go.
     """
 
     def __init__(self, ignore_label=None):
@@ -66,7 +69,8 @@ class EmbedID(FunctionNode):
         return y
 
     def backward(self, gy):
-        return None, ScatterRowsGrad(self.ids, gy, self.W_shape)
+        gW = ScatterRowsGrad(self.ids, gy, self.W_shape)
+        return None, (gW if config.batched_backward else gW.compute())
 
 
 def linear(x, W, b=None, n_batch_axes=1):

@@ -6,7 +6,8 @@ gate, cell candidate, output gate.
     i, f, o = sigmoid(.),  g = tanh(.),  c = f * c_prev + i * g,  h = o * tanh(c)
 """
 from ..core import FunctionNode
-from ..core.engine import MatmulGrad, OuterProductGrad, SumRowsGrad
+from ..core.config import config
+from ..core.deferred import MatmulGrad, OuterProductGrad, SumRowsGrad
 from ._util import check_float
 
 
@@ -75,11 +76,12 @@ class LSTMStep(FunctionNode):
     """One LSTM step with its weights, as "Deep Learning from Scratch 2" writes the layer:
 
         gates = x W_x^T + h_prev W_h^T + b,  then the cell (blocks [i, f, g, o])
-        dx = dgates W_x,  dh_prev = dgates W_h,  dW_x = dgates^T x,  dW_h = dgates^T h_prev,
-        db = sum_rows(dgates),  dc_prev = dc f
+        gx = ga W_x,  gh_prev = ga W_h,  gW_x = ga^T x,  gW_h = ga^T h_prev,  gb = sum_rows(ga),
+        gc_prev = gc f   (ga: the gradient of the gates, from the cell's backward)
 
     Inputs: (c_prev, x, W_x, b) on the first step, (c_prev, x, W_x, b, h_prev, W_h) after it.
-    The weight products go to the engine deferred, so it batches them over the time steps.
+    For the batched engine the weight products are handed over deferred, so that it computes
+    those of all time steps together.
     """
 
     def check_inputs(self, c_prev, x, W_x, b, h_prev=None, W_h=None):
@@ -103,10 +105,15 @@ class LSTMStep(FunctionNode):
 
     def backward(self, gc, gh):
         gc_prev, ga = cell_backward(self.xp, self.saved, gc, gh)
-        grads = (gc_prev, MatmulGrad(ga, self.W_x), OuterProductGrad(ga, self.x), SumRowsGrad(ga))
+        if config.batched_backward:
+            grads = (gc_prev, MatmulGrad(ga, self.W_x), OuterProductGrad(ga, self.x), SumRowsGrad(ga))
+            if self.h_prev is None:
+                return grads
+            return grads + (MatmulGrad(ga, self.W_h), OuterProductGrad(ga, self.h_prev))
+        grads = (gc_prev, ga @ self.W_x, ga.T @ self.x, ga.sum(axis=0))
         if self.h_prev is None:
             return grads
-        return grads + (MatmulGrad(ga, self.W_h), OuterProductGrad(ga, self.h_prev))
+        return grads + (ga @ self.W_h, ga.T @ self.h_prev)
 
 
 def lstm(c_prev, x):
