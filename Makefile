@@ -1,6 +1,7 @@
 # Two commands set everything up on a fresh machine:
 #   make lab   -> .venv with the kit, JupyterLab, ipywidgets, ipympl, nbgrader; opens course/
 #   make test  -> the same set-up plus the test tools, then the whole test suite
+#   make lab LANG=ja (or make lab-ja) -> the Japanese edition, course/ja/, in JupyterLab in Japanese
 PYTHON ?= python3
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
@@ -8,7 +9,7 @@ PORT   ?= 8888
 STAMP  := $(VENV)/.installed-lab
 TSTAMP := $(VENV)/.installed-test
 
-.PHONY: lab test venv install install-test bench clean
+.PHONY: lab lab-ja test venv install install-test bench clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -28,10 +29,14 @@ $(TSTAMP): $(STAMP)
 install: $(STAMP)
 install-test: $(TSTAMP)
 
-lab: $(STAMP)
+# `make lab LANG=ja` is `make lab-ja`. LANG is also the locale variable make inherits from the
+# shell (C.UTF-8, ja_JP.UTF-8, ...): only the exact value `ja` selects the Japanese edition.
+lab: $(STAMP) $(if $(filter ja,$(LANG)),lab-ja)
+ifneq ($(LANG),ja)
 	@echo "Starting JupyterLab on course/ at 127.0.0.1:$(PORT); open the http://127.0.0.1:...?token=... URL it prints below."
 	$(PY) -m jupyter lab --no-browser --ip=127.0.0.1 --port=$(PORT) \
 	    --ServerApp.root_dir=course $(if $(filter 0,$(shell id -u)),--allow-root,)
+endif
 
 test: $(TSTAMP)
 	$(PY) -m pytest -q tests
@@ -41,3 +46,15 @@ bench: $(STAMP)
 
 clean:
 	rm -rf $(VENV) .pytest_cache build *.egg-info
+
+# The Japanese edition: JupyterLab's Japanese language pack (the `lab` extra installs it) is
+# selected in a settings folder of its own inside the venv, and the course's Japanese README opens.
+JA_SETTINGS := $(VENV)/share/rnnviz/lab-ja/settings
+lab-ja: $(STAMP)
+	@mkdir -p $(JA_SETTINGS)/@jupyterlab/translation-extension
+	@echo '{"locale": "ja_JP"}' > $(JA_SETTINGS)/@jupyterlab/translation-extension/plugin.jupyterlab-settings
+	@echo "日本語版の JupyterLab を 127.0.0.1:$(PORT) で起動します。下に表示される http://127.0.0.1:...?token=... の URL を開いてください。"
+	@echo "Starting JupyterLab in Japanese at 127.0.0.1:$(PORT) on course/ja/README.md; open the URL it prints below."
+	JUPYTERLAB_SETTINGS_DIR=$(JA_SETTINGS) LANG=C.UTF-8 $(PY) -m jupyter lab --no-browser --ip=127.0.0.1 \
+	    --port=$(PORT) --ServerApp.root_dir=. --LabApp.default_url=/lab/tree/course/ja/README.md \
+	    $(if $(filter 0,$(shell id -u)),--allow-root,)

@@ -1,0 +1,267 @@
+"""Build the Japanese lessons from the English ones and the translations in _src/.
+
+    python course/ja/_build.py              # rebuild every course/ja/NN_*.ipynb; list what needs work
+    python course/ja/_build.py --check      # change nothing; exit 1 if a lesson needs work or a rebuild
+    python course/ja/_build.py --skeleton 03_lstm_language_model
+                                            # start _src/03_lstm_language_model.md from the English text
+
+A Japanese lesson is never edited by hand. It is the English notebook (course/NN_*.ipynb) with
+  * each markdown cell replaced by its Japanese text from _src/NN_*.md, found by the cell's id;
+  * each comment in a code cell replaced by its Japanese comment from the same file;
+  * the code itself, the cell ids, order and types unchanged; outputs cleared.
+
+_src/NN_*.md holds, for one lesson, blocks that start with a marker line:
+
+    <!-- md be7b287a 3f2c9a1d -->      the Japanese text of markdown cell be7b287a, written for the
+    # 00 · 計算グラフを見る              English text whose SHA-1 starts 3f2c9a1d (its first 8 hex digits)
+    ...
+    <!-- comments -->                   pairs of lines: an English comment and its Japanese one
+    en: # drop the loss first
+    ja: # 先に loss を消す
+
+When the English lesson changes, rebuild: cells whose English text changed since they were
+translated are listed as "stale" (review the Japanese text, then put the new hash, which the
+list shows, in the marker), new cells and comments as "missing". A cell whose English text is
+unchanged but whose id changed (cells inserted before it) is found by its hash. tests/test_japanese.py fails
+until nothing is listed and every lesson equals its rebuild.
+"""
+from __future__ import annotations
+
+import argparse
+import hashlib
+import io
+import re
+import sys
+import tokenize
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import nbformat
+
+JA = Path(__file__).resolve().parent
+COURSE = JA.parent
+SRC = JA / "_src"
+MARKER = re.compile(r"^<!-- (md (?P<id>[\w-]+) (?P<hash>[0-9a-f]{8})|comments) -->\s*$")
+
+
+def en_hash(text: str) -> str:
+    return hashlib.sha1(text.encode("utf-8")).hexdigest()[:8]
+
+
+def english_lessons() -> list[Path]:
+    return sorted(p for p in COURSE.glob("[0-9][0-9]_*.ipynb"))
+
+
+# -- comments ------------------------------------------------------------------------------------
+def comments_of(code: str) -> list[tuple[int, int, str]]:
+    """(line index, column, text) of every comment in ``code``. Python's tokenizer, so a '#' inside
+    a string is no comment; IPython lines it cannot read (``%magic``, ``!cmd``) count whole-line
+    comments only."""
+    try:
+        toks = tokenize.generate_tokens(io.StringIO(code).readline)
+        return [(t.start[0] - 1, t.start[1], t.string) for t in toks if t.type == tokenize.COMMENT]
+    except (tokenize.TokenError, IndentationError, SyntaxError):
+        out = []
+        for i, line in enumerate(code.split("\n")):
+            stripped = line.lstrip()
+            if stripped.startswith("#"):
+                out.append((i, len(line) - len(stripped), stripped))
+        return out
+
+
+def strip_comments(code: str) -> list[str]:
+    """The code without its comments: lines right-stripped, comment-only and blank lines dropped."""
+    lines = code.split("\n")
+    for i, col, _ in sorted(comments_of(code), reverse=True):
+        lines[i] = lines[i][:col]
+    return [line.rstrip() for line in lines if line.strip()]
+
+
+def replace_comments(code: str, table: dict[str, str]) -> tuple[str, list[str]]:
+    """``code`` with every comment found in ``table`` replaced; returns it and the comments missing."""
+    lines = code.split("\n")
+    missing = []
+    for i, col, text in sorted(comments_of(code), reverse=True):
+        key = text.rstrip()
+        if key in table:
+            lines[i] = lines[i][:col] + table[key] + lines[i][col + len(text):]
+        elif needs_translation(key):
+            missing.append(key)
+    return "\n".join(lines), missing[::-1]
+
+
+def needs_translation(comment: str) -> bool:
+    """A comment with English words in it (not a bare ``# noqa``, a formula or a shebang)."""
+    body = comment.lstrip("#!").strip()
+    if body.startswith(("noqa", "type:", "pragma")):
+        return False
+    return len(re.findall(r"[A-Za-z]{3,}", body)) >= 2
+
+
+# -- translation sources -------------------------------------------------------------------------
+@dataclass
+class Source:
+    path: Path
+    md: dict[str, tuple[str, str]] = field(default_factory=dict)   # id -> (english hash, japanese)
+    comments: dict[str, str] = field(default_factory=dict)         # english comment -> japanese
+
+    @classmethod
+    def read(cls, path: Path) -> "Source":
+        src = cls(path)
+        if not path.exists():
+            return src
+        block, body = None, []
+
+        def close():
+            if block is None:
+                return
+            if block[0] == "md":
+                src.md[block[1]] = (block[2], "\n".join(body).strip("\n"))
+            else:
+                pending = None
+                for n, line in enumerate(body, 1):
+                    if line.startswith("en: "):
+                        pending = line[4:].rstrip()
+                    elif line.startswith("ja: ") and pending is not None:
+                        src.comments[pending] = line[4:].rstrip()
+                        pending = None
+                    elif line.strip():
+                        raise ValueError(f"{path}: in <!-- comments -->, expected 'en: #...' / 'ja: #...' "
+                                         f"pairs, got {line!r}")
+
+        for line in path.read_text(encoding="utf-8").split("\n"):
+            m = MARKER.match(line)
+            if m:
+                close()
+                block = ("md", m["id"], m["hash"]) if m["id"] else ("comments",)
+                body = []
+            elif block is not None:
+                body.append(line)
+        close()
+        return src
+
+
+# -- building ------------------------------------------------------------------------------------
+@dataclass
+class Report:
+    lesson: str
+    missing: list[str] = field(default_factory=list)
+    stale: list[str] = field(default_factory=list)
+    orphans: list[str] = field(default_factory=list)
+
+    @property
+    def clean(self) -> bool:
+        return not (self.missing or self.stale or self.orphans)
+
+    def lines(self) -> list[str]:
+        return ([f"{self.lesson}: missing {m}" for m in self.missing] +
+                [f"{self.lesson}: stale {s}" for s in self.stale] +
+                [f"{self.lesson}: orphan {o} (no such English cell or comment any more)" for o in self.orphans])
+
+
+def target_of(english: Path) -> Path:
+    return JA / english.name
+
+
+def source_of(english: Path) -> Path:
+    return SRC / (english.stem + ".md")
+
+
+def build(english: Path) -> tuple[nbformat.NotebookNode, Report]:
+    """The Japanese notebook for ``english`` (in memory) and what still needs translating."""
+    nb = nbformat.read(english, as_version=4)
+    src = Source.read(source_of(english))
+    report = Report(english.stem)
+    used_md, used_comments = set(), set()
+    by_hash = {h: cid for cid, (h, _) in src.md.items()}
+    for cell in nb.cells:
+        cid = cell.get("id")
+        if cell.cell_type == "markdown":
+            h = en_hash(cell.source)
+            if src.md.get(cid, ("",))[0] != h and h in by_hash:
+                cid = by_hash[h]   # the same English text under another id (cells were renumbered)
+            if cid not in src.md:
+                report.missing.append(f"markdown cell {cell.get('id')} (English hash {h})")
+                continue
+            used_md.add(cid)
+            was, text = src.md[cid]
+            if was != h:
+                report.stale.append(f"markdown cell {cid}: English text changed since it was translated "
+                                    f"(marker says {was}, now {h})")
+            cell.source = text
+        elif cell.cell_type == "code":
+            used_comments.update(text.rstrip() for _, _, text in comments_of(cell.source))
+            cell.source, missing = replace_comments(cell.source, src.comments)
+            report.missing += [f"comment {c!r} (code cell {cid})" for c in missing]
+            cell.outputs = []
+            cell.execution_count = None
+            cell.metadata.pop("execution", None)
+    report.orphans += [f"markdown cell {cid}" for cid in src.md if cid not in used_md]
+    report.orphans += [f"comment {c!r}" for c in src.comments if c not in used_comments]
+    nb.metadata.pop("widgets", None)
+    nb.metadata["rnnviz"] = {"language": "ja", "built_from": f"../{english.name}",
+                             "translations": f"_src/{source_of(english).name}",
+                             "do_not_edit": "generated by course/ja/_build.py"}
+    return nb, report
+
+
+def as_text(nb) -> str:
+    return nbformat.writes(nb) + "\n"
+
+
+def skeleton(english: Path) -> str:
+    """A translation source holding the English text, for a translator to overwrite."""
+    nb = nbformat.read(english, as_version=4)
+    parts, comments = [], []
+    for cell in nb.cells:
+        if cell.cell_type == "markdown":
+            parts.append(f"<!-- md {cell.id} {en_hash(cell.source)} -->\n{cell.source}\n")
+        elif cell.cell_type == "code":
+            for _, _, text in comments_of(cell.source):
+                if needs_translation(text) and text.rstrip() not in comments:
+                    comments.append(text.rstrip())
+    parts.append("<!-- comments -->\n" + "".join(f"en: {c}\nja: {c}\n" for c in comments))
+    return "\n".join(parts)
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--check", action="store_true", help="write nothing; exit 1 if anything needs work")
+    ap.add_argument("--skeleton", metavar="LESSON", help="write _src/LESSON.md from the English text")
+    args = ap.parse_args(argv)
+    if args.skeleton:
+        english = COURSE / (Path(args.skeleton).stem + ".ipynb")
+        out = source_of(english)
+        if out.exists():
+            print(f"{out} exists; not overwritten", file=sys.stderr)
+            return 1
+        out.parent.mkdir(exist_ok=True)
+        out.write_text(skeleton(english), encoding="utf-8")
+        print(f"wrote {out}")
+        return 0
+    bad = 0
+    for english in english_lessons():
+        if not source_of(english).exists():
+            print(f"{english.stem}: no translation yet (start one with --skeleton {english.stem})")
+            bad += 1
+            continue
+        nb, report = build(english)
+        target = target_of(english)
+        text = as_text(nb)
+        same = target.exists() and target.read_text(encoding="utf-8") == text
+        for line in report.lines():
+            print(line)
+        bad += not report.clean
+        if args.check:
+            if not same:
+                print(f"{english.stem}: {target.name} differs from its rebuild: run python course/ja/_build.py")
+                bad += 1
+        elif not same:
+            target.write_text(text, encoding="utf-8")
+            print(f"wrote {target.relative_to(COURSE.parent)}")
+    print("all lessons translated and built" if not bad else f"{bad} lesson(s) need work")
+    return 1 if bad else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

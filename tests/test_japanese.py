@@ -1,0 +1,333 @@
+"""The Japanese edition (course/ja/): the same lessons, the same code, Japanese words.
+
+* every English lesson has a Japanese one, built from it by course/ja/_build.py, and equal to a
+  fresh rebuild (so an English change that was not carried over fails here);
+* pairing: the same cells, ids and types, and code cells identical to the English ones once
+  comments are removed; the comments that carry English words are translated;
+* the prose of every markdown cell is Japanese (a share of kana and kanji among the letters);
+* every Japanese lesson runs top to bottom (nbclient, as tests/test_notebooks.py runs the English
+  ones), its widgets speak Japanese and draw without a missing-glyph warning;
+* the widgets' strings table and font: a rendered Japanese widget figure has no missing glyph
+  (matplotlib's warning is made an error), a figure without a Japanese font does warn (so the
+  check can fail), and without a Japanese font the figures fall back to English with one note.
+"""
+from __future__ import annotations
+
+import importlib.util
+import io
+import re
+import string
+import sys
+import tokenize
+import warnings
+from pathlib import Path
+
+import nbformat
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+COURSE = REPO / "course"
+JA = COURSE / "ja"
+ENGLISH = sorted(COURSE.glob("[0-9][0-9]_*.ipynb"))
+JAPANESE = sorted(JA.glob("[0-9][0-9]_*.ipynb"))
+ARTIFACTS = REPO / "test-artifacts" / "japanese"
+CELL_TIMEOUT_S = 120
+ANSI = re.compile(r"\x1b\[[0-9;]*m")
+GLYPH_MISSING = r".*[Gg]lyph .* missing from"   # matplotlib: "Glyph 21237 (...) missing from font(s) ..."
+
+KANA = re.compile(r"[\u3040-\u309f\u30a0-\u30ff]")
+JAPANESE_CHAR = re.compile(r"[\u3040-\u309f\u30a0-\u30ff\u3400-\u4dbf\u4e00-\u9fff]")
+LATIN = re.compile(r"[A-Za-z]")
+MIN_JAPANESE_SHARE = 0.5
+
+
+def _load_build():
+    spec = importlib.util.spec_from_file_location("ja_build", JA / "_build.py")
+    mod = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = mod   # dataclasses look their module up there
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def _pairs():
+    return [(en, JA / en.name) for en in ENGLISH]
+
+
+# -- helpers the checks use (independent of the build script) -----------------------------------
+def comments(code: str) -> list[str]:
+    """The comments of a code cell, by Python's tokenizer (a '#' in a string is none)."""
+    try:
+        return [t.string for t in tokenize.generate_tokens(io.StringIO(code).readline)
+                if t.type == tokenize.COMMENT]
+    except (tokenize.TokenError, IndentationError, SyntaxError):
+        return [line.strip() for line in code.split("\n") if line.strip().startswith("#")]
+
+
+def without_comments(code: str) -> list[str]:
+    try:
+        toks = list(tokenize.generate_tokens(io.StringIO(code).readline))
+        lines = code.split("\n")
+        for t in sorted((t for t in toks if t.type == tokenize.COMMENT), key=lambda t: t.start, reverse=True):
+            row, col = t.start
+            lines[row - 1] = lines[row - 1][:col]
+    except (tokenize.TokenError, IndentationError, SyntaxError):
+        lines = [line for line in code.split("\n") if not line.strip().startswith("#")]
+    return [line.rstrip() for line in lines if line.strip()]
+
+
+def prose(markdown: str) -> str:
+    """What a reader reads: no code blocks, inline code, formulas, link targets or HTML tags."""
+    text = re.sub(r"```.*?```", " ", markdown, flags=re.S)
+    text = re.sub(r"`[^`]*`", " ", text)
+    text = re.sub(r"\$\$.*?\$\$", " ", text, flags=re.S)
+    text = re.sub(r"\$[^$\n]*\$", " ", text)
+    text = re.sub(r"\]\([^)]*\)", "]", text)
+    text = re.sub(r"<[^>\n]*>", " ", text)
+    return text
+
+
+def japanese_share(markdown: str) -> float:
+    text = prose(markdown)
+    ja, latin = len(JAPANESE_CHAR.findall(text)), len(LATIN.findall(text))
+    return ja / (ja + latin) if ja + latin else 0.0
+
+
+def english_words(comment: str) -> bool:
+    return len(re.findall(r"[A-Za-z]{3,}", comment)) >= 2
+
+
+# -- the lessons exist and equal their rebuild --------------------------------------------------
+def test_every_english_lesson_has_a_japanese_edition():
+    assert ENGLISH, f"no English lessons in {COURSE}"
+    missing = [ja.name for en, ja in _pairs() if not ja.exists()]
+    assert not missing, f"no Japanese edition of {missing}: translate it (python course/ja/_build.py --skeleton NAME)"
+    extra = sorted({p.name for p in JAPANESE} - {p.name for p in ENGLISH})
+    assert not extra, f"Japanese lessons without an English one: {extra}"
+    assert (JA / "README.md").exists(), "course/ja/README.md is missing"
+
+
+@pytest.mark.parametrize("english", ENGLISH, ids=[p.stem for p in ENGLISH])
+def test_japanese_lesson_is_its_rebuild_and_fully_translated(english):
+    build = _load_build()
+    if not build.source_of(english).exists():
+        pytest.fail(f"{english.stem}: no translation source {build.source_of(english).relative_to(REPO)}",
+                    pytrace=False)
+    nb, report = build.build(english)
+    assert report.clean, "\n".join(report.lines())
+    target = JA / english.name
+    assert target.exists() and target.read_text(encoding="utf-8") == build.as_text(nb), \
+        f"{target.relative_to(REPO)} differs from its rebuild: run python course/ja/_build.py"
+
+
+# -- pairing --------------------------------------------------------------------------------------
+@pytest.mark.parametrize("english,japanese", _pairs(), ids=[p.stem for p in ENGLISH])
+def test_code_cells_are_the_english_ones(english, japanese):
+    if not japanese.exists():
+        pytest.fail(f"{japanese.name} does not exist", pytrace=False)
+    en = nbformat.read(english, as_version=4)
+    ja = nbformat.read(japanese, as_version=4)
+    nbformat.validate(ja)
+    assert [(c.cell_type, c.get("id")) for c in ja.cells] == [(c.cell_type, c.get("id")) for c in en.cells], \
+        "the Japanese lesson's cells (types and ids, in order) differ from the English lesson's"
+    for i, (ce, cj) in enumerate(zip(en.cells, ja.cells)):
+        if ce.cell_type != "code":
+            continue
+        assert without_comments(cj.source) == without_comments(ce.source), \
+            f"code cell {i} ({ce.get('id')}) differs from the English one beyond its comments"
+        ec, jc = comments(ce.source), comments(cj.source)
+        assert len(ec) == len(jc), f"code cell {i}: {len(jc)} comments, the English cell has {len(ec)}"
+        untranslated = [e for e, j in zip(ec, jc) if english_words(e) and not JAPANESE_CHAR.search(j)]
+        assert not untranslated, f"code cell {i}: comments not in Japanese: {untranslated}"
+
+
+@pytest.mark.parametrize("japanese", JAPANESE, ids=[p.stem for p in JAPANESE])
+def test_prose_is_japanese(japanese):
+    nb = nbformat.read(japanese, as_version=4)
+    cells = [(i, c) for i, c in enumerate(nb.cells) if c.cell_type == "markdown"]
+    assert cells, f"{japanese.name} has no prose"
+    low = {i: round(japanese_share(c.source), 2) for i, c in cells
+           if japanese_share(c.source) < MIN_JAPANESE_SHARE or not KANA.search(prose(c.source))}
+    assert not low, (f"{japanese.name}: markdown cells whose prose is not Japanese (share of kana/kanji "
+                     f"among letters, want >= {MIN_JAPANESE_SHARE}): {low}")
+
+
+def test_the_prose_measure_tells_english_from_japanese():
+    """The measure above is not trivially passed: every English lesson's prose scores low."""
+    scores = [japanese_share(c.source) for p in ENGLISH for c in nbformat.read(p, as_version=4).cells
+              if c.cell_type == "markdown"]
+    assert scores and max(scores) < 0.05, max(scores)
+    assert japanese_share("計算グラフは順伝播の記録である。`backward()` はそれを逆にたどる。") > 0.9
+
+
+def test_japanese_readme_is_japanese():
+    text = (JA / "README.md").read_text(encoding="utf-8")
+    paragraphs = [p for p in re.split(r"\n\s*\n", text) if LATIN.search(p) or JAPANESE_CHAR.search(p)]
+    share = sum(japanese_share(p) for p in paragraphs) / len(paragraphs)
+    assert share >= MIN_JAPANESE_SHARE, share
+    for en in ENGLISH:   # it leads to every lesson
+        assert en.name in text, f"course/ja/README.md does not link {en.name}"
+
+
+@pytest.mark.parametrize("japanese", JAPANESE, ids=[p.stem for p in JAPANESE])
+def test_japanese_lesson_is_committed_without_outputs(japanese):
+    nb = nbformat.read(japanese, as_version=4)
+    dirty = [i for i, c in enumerate(nb.cells)
+             if c.cell_type == "code" and (c.outputs or c.execution_count is not None)]
+    assert not dirty, f"{japanese.name}: cells {dirty} carry outputs"
+    assert "widgets" not in nb.metadata
+
+
+# -- every Japanese lesson runs --------------------------------------------------------------------
+# Appended to the in-memory copy: the kernel chose Japanese by itself (the lesson's folder is
+# course/ja), every widget's figure has Japanese words and renders without a missing glyph.
+CHECK_CELL = r'''
+import gc as _gc, io as _io, re as _re, warnings as _warnings
+from rnnviz import i18n as _i18n
+from rnnviz.widgets._base import FigureWidget as _FigureWidget
+assert _i18n.get_language() == "ja", f"the kernel chose {_i18n.get_language()!r}, not 'ja'"
+assert _i18n.cjk_font() is not None, "no Japanese font for matplotlib in the kernel"
+_kana = _re.compile("[\u3040-\u30ff]")
+_found = [o for o in _gc.get_objects() if isinstance(o, _FigureWidget)]
+for _w in _found:
+    with _warnings.catch_warnings():
+        _warnings.filterwarnings("error", message=%r)
+        _w.figure.savefig(_io.BytesIO(), format="png")
+    _words = [t.get_text() for t in _w.figure.findobj(lambda a: hasattr(a, "get_text"))]
+    assert any(_kana.search(t) for t in _words), (type(_w).__name__, "no Japanese in its figure", _words[:12])
+print("JAPANESE-WIDGETS-CHECKED", len(_found))
+''' % GLYPH_MISSING
+
+
+@pytest.mark.parametrize("japanese", JAPANESE, ids=[p.stem for p in JAPANESE])
+def test_japanese_lesson_runs(japanese, tmp_path, monkeypatch):
+    from nbclient import NotebookClient
+    from nbclient.exceptions import CellExecutionError
+
+    monkeypatch.setenv("IPYTHONDIR", str(tmp_path / "ipython"))
+    monkeypatch.setenv("MPLCONFIGDIR", str(tmp_path / "mpl"))
+    monkeypatch.delenv("MPLBACKEND", raising=False)
+    monkeypatch.delenv("RNNVIZ_LANG", raising=False)   # the folder alone must select Japanese
+    nb = nbformat.read(japanese, as_version=4)
+    nb.cells.append(nbformat.v4.new_code_cell(CHECK_CELL))
+    client = NotebookClient(nb, timeout=CELL_TIMEOUT_S, kernel_name="python3",
+                            resources={"metadata": {"path": str(japanese.parent)}})
+    try:
+        client.execute()
+    except CellExecutionError as exc:
+        pytest.fail(f"{japanese.name}: a cell failed\n{ANSI.sub('', str(exc))}", pytrace=False)
+    outputs = [out for cell in nb.cells if cell.cell_type == "code" for out in cell.outputs]
+    stderr = [o.get("text", "") for o in outputs if o.get("name") == "stderr"]
+    assert not any("Traceback" in s for s in stderr), f"{japanese.name}: traceback on stderr:\n{stderr}"
+    glyphs = [s for s in stderr if re.search(GLYPH_MISSING, s)]
+    assert not glyphs, f"{japanese.name}: matplotlib could not draw some characters:\n{glyphs}"
+    last = "".join(o.get("text", "") for o in nb.cells[-1].outputs)
+    assert "JAPANESE-WIDGETS-CHECKED" in last, last
+
+
+# -- the strings table, the language setting and the font --------------------------------------------
+@pytest.fixture
+def i18n():
+    import matplotlib
+    from rnnviz import i18n as mod
+
+    family = list(matplotlib.rcParams["font.family"])
+    mod._reset_for_tests()
+    yield mod
+    mod._reset_for_tests()
+    matplotlib.rcParams["font.family"] = family
+
+
+def _fields(text):
+    return sorted(f for _, f, _, _ in string.Formatter().parse(text) if f)
+
+
+def test_strings_table_has_both_languages_with_the_same_fields(i18n):
+    for key, entry in i18n.STRINGS.items():
+        assert set(entry) == {"en", "ja"}, key
+        assert _fields(entry["en"]) == _fields(entry["ja"]), key
+        assert JAPANESE_CHAR.search(entry["ja"]), f"{key}: the Japanese string has no Japanese: {entry['ja']!r}"
+        assert not JAPANESE_CHAR.search(entry["en"]), key
+
+
+def test_language_follows_the_setting_the_environment_and_the_folder(i18n, tmp_path, monkeypatch):
+    monkeypatch.delenv("RNNVIZ_LANG", raising=False)
+    (tmp_path / "ja").mkdir()
+    monkeypatch.chdir(tmp_path)
+    assert i18n.get_language() == "en"
+    i18n._reset_for_tests()
+    monkeypatch.chdir(tmp_path / "ja")
+    assert i18n.get_language() == "ja"
+    assert i18n.tr("graph.values") == "値"
+    i18n._reset_for_tests()
+    monkeypatch.setenv("RNNVIZ_LANG", "en")
+    assert i18n.get_language() == "en" and i18n.tr("graph.values") == "values"
+    assert i18n.set_language("ja") == "ja" and i18n.tr("graph.values") == "値"
+    with i18n.language("en"):
+        assert i18n.tr("graph.values") == "values"
+    assert i18n.get_language() == "ja"
+    with pytest.raises(ValueError, match="set_language: lang must be one of"):
+        i18n.set_language("fr")
+
+
+def _draw_strictly(fig):
+    with warnings.catch_warnings():
+        warnings.filterwarnings("error", message=GLYPH_MISSING)
+        fig.canvas.draw()
+
+
+def _figure_words(fig):
+    return [t.get_text() for t in fig.findobj(lambda a: hasattr(a, "get_text")) if t.get_text()]
+
+
+def test_japanese_widget_figures_have_no_missing_glyphs(i18n):
+    """Each widget, built in Japanese and drawn with matplotlib's missing-glyph warning as an error;
+    its figure shows Japanese words. The PNGs are kept for a human look."""
+    from rnnviz.widgets import BPTTComparison, GraphView, HiddenStateAnimator, UnchainExplorer
+
+    assert i18n.bundled_font_file() is not None, "japanize-matplotlib (its font) is not installed"
+    i18n.set_language("ja")
+    assert i18n.cjk_font() == "IPAexGothic"
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    for cls in (GraphView, HiddenStateAnimator, UnchainExplorer, BPTTComparison):
+        w = cls()
+        assert getattr(w, "ready", True), w.message.value
+        _draw_strictly(w.figure)
+        words = _figure_words(w.figure)
+        assert any(KANA.search(t) for t in words), (cls.__name__, words)
+        w.figure.savefig(ARTIFACTS / f"{cls.__name__}.png", dpi=100)
+    g = GraphView()
+    assert g.mode.options[0][0] == "値" and g.group_toggle.options[1][0] == "すべての関数"
+    g.mode.value = "gradients"   # the colour bar's label changes
+    _draw_strictly(g.figure)
+    assert "|勾配|（L2、対数）" in _figure_words(g.figure)
+
+
+def test_the_glyph_check_fails_without_a_japanese_font(i18n):
+    """The check above can fail: Japanese words in the default font warn of missing glyphs."""
+    import matplotlib
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    with matplotlib.rc_context({"font.family": ["DejaVu Sans"]}):
+        fig = Figure()
+        FigureCanvasAgg(fig)
+        fig.add_subplot().set_title("勾配の流れ")
+        with pytest.raises(UserWarning, match="missing from"):
+            _draw_strictly(fig)
+
+
+def test_without_a_japanese_font_figures_fall_back_to_english_with_one_note(i18n, capsys):
+    from rnnviz.widgets import HiddenStateAnimator
+
+    i18n._reset_for_tests(font_checked=True, font=None)   # as on a machine with no Japanese font
+    i18n.set_language("ja")
+    i18n.set_language("ja")
+    note = capsys.readouterr().out.strip().splitlines()
+    assert len(note) == 1 and "japanize-matplotlib" in note[0], note
+    assert i18n.ftr("hidden.title") == "hidden state h_t (colour = activation)"
+    assert i18n.tr("hidden.slider") == "時刻 t"   # the browser draws the controls: still Japanese
+    w = HiddenStateAnimator()
+    _draw_strictly(w.figure)
+    words = _figure_words(w.figure)
+    assert not any(JAPANESE_CHAR.search(t) for t in words), words
+    assert w.time_slider.description == "時刻 t"
