@@ -1,4 +1,8 @@
 """Any plain-text file as a word-level corpus, split like the shipped one."""
+import math
+import numbers
+import os
+
 import numpy
 
 from ._vocab import frequency_vocabulary, to_ids
@@ -11,6 +15,7 @@ def get_text_words(path, vocab_size=10000, split=(0.9, 0.05, 0.05)):
 
     An empty file, a binary file or a missing file is a clear error naming the file.
     """
+    _check_arguments(path, vocab_size, split)
     words = load_words(path)
     n = len(words)
     if n < 3:
@@ -20,3 +25,22 @@ def get_text_words(path, vocab_size=10000, split=(0.9, 0.05, 0.05)):
     vocab = frequency_vocabulary(words[:a], vocab_size)
     parts = [to_ids(words[lo:hi], vocab, str(path)) for lo, hi in ((0, a), (a, b), (b, n))]
     return (*[numpy.asarray(p, dtype=numpy.int32) for p in parts], vocab)
+
+
+def _check_arguments(path, vocab_size, split):
+    if not isinstance(path, (str, os.PathLike)):
+        raise TypeError(f"get_text_words: path must be the path of a text file (str or "
+                        f"pathlib.Path), got {type(path).__name__}")
+    if isinstance(vocab_size, bool) or not isinstance(vocab_size, (int, numpy.integer)) or vocab_size < 2:
+        raise ValueError(f"get_text_words: vocab_size must be an int of at least 2 (the most frequent "
+                         f"words plus '<unk>'), got {vocab_size!r}")
+    try:
+        parts = [float(f) for f in split] if not isinstance(split, (str, bytes)) else None
+    except (TypeError, ValueError):
+        parts = None
+    if (parts is None or len(parts) != 3 or not all(math.isfinite(f) and f >= 0 for f in parts)
+            or not all(isinstance(f, numbers.Real) for f in split) or parts[0] <= 0
+            or sum(parts) > 1 + 1e-9):
+        raise ValueError(f"get_text_words: split must be three fractions (train, valid, test) >= 0 "
+                         f"with train > 0 and a sum of at most 1, e.g. (0.9, 0.05, 0.05); got "
+                         f"{split!r}")

@@ -35,6 +35,9 @@ class ParallelSequentialIterator:
         if isinstance(batch_size, bool) or not isinstance(batch_size, (int, numpy.integer)):
             raise TypeError(f"{name}: batch_size must be an int, got {batch_size!r}")
         batch_size = int(batch_size)
+        if getattr(dataset, "ndim", 1) != 1:
+            raise ValueError(f"{name}: dataset must be a flat (1-D) stream of word ids, got an array "
+                             f"of shape {tuple(dataset.shape)}")
         if length == 0:
             raise ValueError(f"{name}: the dataset is empty (length 0); there is nothing to read")
         if batch_size <= 0:
@@ -146,6 +149,11 @@ class ParallelSequentialIterator:
                                    f"'{serializer.prefix}iteration'")
                 return
             epoch = serializer.peek("epoch")
+            if iteration.ndim != 0 or (epoch is not None and epoch.ndim != 0):
+                serializer.problem(f"'{serializer.prefix}iteration' and 'epoch' should be single "
+                                   f"numbers, but the file holds shapes {tuple(iteration.shape)} and "
+                                   f"{None if epoch is None else tuple(epoch.shape)}")
+                return
             problem = self._state_problem(_scalar(iteration), None if epoch is None else _scalar(epoch))
             if problem:
                 serializer.problem(problem)
@@ -170,11 +178,11 @@ class ParallelSequentialIterator:
     def load_state_dict(self, state):
         """Continue from a :meth:`state_dict`; it must come from an iterator of the same shape."""
         name = type(self).__name__
-        if "iteration" not in state:
-            raise ValueError(f"{name}.load_state_dict: the state has no 'iteration'")
         if not isinstance(state, dict):
             raise TypeError(f"{name}.load_state_dict: expected the dict state_dict() returned, "
                             f"got {type(state).__name__}")
+        if "iteration" not in state:
+            raise ValueError(f"{name}.load_state_dict: the state has no 'iteration'")
         for key, mine in (("batch_size", self.batch_size), ("dataset_length", self._length)):
             if key in state and _scalar(state[key]) != mine:
                 raise ValueError(

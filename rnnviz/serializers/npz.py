@@ -140,8 +140,8 @@ def check_writable(file, where="save_npz"):
 
 def save_npz(file, obj, compression=True):
     """Save ``obj`` (a link, optimizer, iterator, or anything with ``serialize``) atomically."""
-    _check_serializable(obj, "save_npz")
     path = check_writable(file, "save_npz")
+    _check_serializable(obj, "save_npz")
     store = {}
     obj.serialize(DictionarySerializer(store))
     directory = os.path.dirname(os.path.abspath(path))
