@@ -3,13 +3,19 @@ import numpy
 
 from .. import functions as F
 from ..core import Parameter
+from ._checks import check_size
 from .link import Link
 
 
 def _initial_array(initial, shape, scale, dtype=numpy.float32):
-    """An explicit initial array, a constant, or N(0, scale^2) from NumPy's global generator."""
+    """An explicit initial array, a constant, an initializer (``rnnviz.initializers``: it fills
+    the array), or N(0, scale^2) from NumPy's global generator."""
     if initial is None:
         return (numpy.random.standard_normal(shape) * scale).astype(dtype)
+    if callable(initial) and not hasattr(initial, "shape"):
+        array = numpy.empty(shape, dtype=getattr(initial, "dtype", None) or dtype)
+        initial(array)
+        return array
     if numpy.isscalar(initial):
         return numpy.full(shape, initial, dtype=dtype)
     array = numpy.asarray(initial, dtype=dtype)
@@ -29,7 +35,8 @@ class Linear(Link):
         super().__init__()
         if out_size is None:
             in_size, out_size = None, in_size
-        self.out_size = out_size
+        check_size("Linear", "in_size", in_size, allow_none=True)
+        self.out_size = out_size = check_size("Linear", "out_size", out_size)
         self._initialW = initialW
         with self.init_scope():
             self.W = Parameter(None)
@@ -52,6 +59,11 @@ class EmbedID(Link):
 
     def __init__(self, in_size, out_size, initialW=None, ignore_label=None):
         super().__init__()
+        in_size = check_size("EmbedID", "in_size (the vocabulary size)", in_size)
+        out_size = check_size("EmbedID", "out_size", out_size)
+        if ignore_label is not None and (isinstance(ignore_label, bool)
+                                         or not isinstance(ignore_label, (int, numpy.integer))):
+            raise TypeError(f"EmbedID: ignore_label must be an int or None, got {ignore_label!r}")
         self.ignore_label = ignore_label
         with self.init_scope():
             self.W = Parameter(_initial_array(initialW, (in_size, out_size), 1.0))

@@ -1,16 +1,23 @@
 """Classifier: a predictor plus its loss, as in Chainer."""
 from .. import functions as F
+from ..reporter import _stack as _reporter_stack
+from ..reporter import report
 from .link import Chain
 
 
 class Classifier(Chain):
     """loss = lossfun(predictor(*x), t). After a call, ``.y``, ``.loss`` and ``.accuracy`` hold
-    the latest prediction, loss and accuracy (``compute_accuracy=False`` skips the last)."""
+    the latest prediction, loss and accuracy (``compute_accuracy=False`` skips the last); both
+    are reported (``rnnviz.report``) as ``loss`` and ``accuracy``, e.g. ``main/loss`` in a Trainer."""
 
     compute_accuracy = True
 
     def __init__(self, predictor, lossfun=F.softmax_cross_entropy, accfun=F.accuracy, label_key=-1):
         super().__init__()
+        for name, fn in (("predictor", predictor), ("lossfun", lossfun), ("accfun", accfun)):
+            if not callable(fn):
+                raise TypeError(f"Classifier: {name} must be callable (a link or a function), got "
+                                f"{type(fn).__name__}")
         self.lossfun = lossfun
         self.accfun = accfun
         self.label_key = label_key
@@ -26,6 +33,11 @@ class Classifier(Chain):
         self.loss = self.lossfun(self.y, t)
         if self.compute_accuracy:
             self.accuracy = self.accfun(self.y, t)
+        if _reporter_stack():  # inside a Trainer or Evaluator: report as 'main/loss', ...
+            values = {"loss": self.loss}
+            if self.compute_accuracy:
+                values["accuracy"] = self.accuracy
+            report(values, self)
         return self.loss
 
     def reset_state(self):
@@ -48,6 +60,12 @@ class RNNLM(Chain):
         super().__init__()
         if cell not in ("lstm", "rnn"):
             raise ValueError(f"RNNLM: cell must be 'lstm' or 'rnn', got {cell!r}")
+        from ._checks import check_fraction, check_size
+
+        for name, value in (("n_vocab", n_vocab), ("n_embed", n_embed), ("n_hidden", n_hidden),
+                            ("n_layers", n_layers)):
+            check_size("RNNLM", name, value)
+        check_fraction("RNNLM", "dropout", dropout)
         layer = LSTM if cell == "lstm" else RNN
         self.n_vocab = n_vocab
         self.dropout = dropout

@@ -8,6 +8,7 @@ import numpy
 
 from .. import functions as F
 from ..core import Variable
+from ._checks import check_size
 from .connection import Linear
 from .link import Chain
 
@@ -59,18 +60,29 @@ class _Stateful(Chain):
     def _advance(self):
         self.step += 1
 
+    def _check_batch(self, x, state):
+        """A new batch size needs a fresh state: refuse it rather than broadcast the old one."""
+        if state is not None and x.shape[0] != state.shape[0]:
+            raise ValueError(
+                f"{type(self).__name__}: the batch size changed from {state.shape[0]} to {x.shape[0]} "
+                f"without reset_state(); the state holds one row per sequence of the old batch. "
+                f"Call reset_state() before feeding a batch of another size")
+
 
 class RNN(_Stateful):
     """Stateful Elman layer:  h_t = tanh(W_x x_t + W_h h_{t-1} + b)."""
 
     def __init__(self, in_size, out_size):
         super().__init__()
+        check_size(type(self).__name__, "in_size", in_size, allow_none=True)
+        check_size(type(self).__name__, "out_size", out_size)
         with self.init_scope():
             self.upward = Linear(in_size, out_size)
             self.lateral = Linear(out_size, out_size, nobias=True)
         self.reset_state()
 
     def forward(self, x):
+        self._check_batch(x, self.h)
         a = self.upward(x)
         if self.h is not None:
             a = a + self.lateral(self.h)
@@ -89,16 +101,20 @@ class LSTM(_Stateful):
 
     state_names = ("c", "h")
 
-    def __init__(self, in_size, out_size, forget_bias_init=1.0):
+    def __init__(self, in_size, out_size, forget_bias_init=1.0, lateral_init=None, upward_init=None,
+                 bias_init=None):
         super().__init__()
+        check_size(type(self).__name__, "in_size", in_size, allow_none=True)
+        check_size(type(self).__name__, "out_size", out_size)
         self.state_size = out_size
-        with self.init_scope():
-            self.upward = Linear(in_size, 4 * out_size)
-            self.lateral = Linear(out_size, 4 * out_size, nobias=True)
+        with self.init_scope():  # *_init: an initializer, a number or an array (Chainer's names)
+            self.upward = Linear(in_size, 4 * out_size, initialW=upward_init, initial_bias=bias_init)
+            self.lateral = Linear(out_size, 4 * out_size, nobias=True, initialW=lateral_init)
         self.upward.b.array[out_size:2 * out_size] = forget_bias_init
         self.reset_state()
 
     def forward(self, x):
+        self._check_batch(x, self.c)
         if self.c is None:
             xp = self.upward.xp
             self.c = Variable(xp.zeros((len(x), self.state_size), dtype=self.upward.W.dtype))
@@ -113,6 +129,8 @@ class RNNCell(Chain):
 
     def __init__(self, in_size, out_size):
         super().__init__()
+        check_size(type(self).__name__, "in_size", in_size, allow_none=True)
+        check_size(type(self).__name__, "out_size", out_size)
         self.out_size = out_size
         with self.init_scope():
             self.upward = Linear(in_size, out_size)
@@ -134,6 +152,8 @@ class LSTMCell(Chain):
 
     def __init__(self, in_size, out_size, forget_bias_init=1.0):
         super().__init__()
+        check_size(type(self).__name__, "in_size", in_size, allow_none=True)
+        check_size(type(self).__name__, "out_size", out_size)
         self.out_size = out_size
         with self.init_scope():
             self.upward = Linear(in_size, 4 * out_size)
