@@ -12,4 +12,16 @@ from .optimizers import hooks as optimizer_hooks
 
 optimizer = optimizers  # Chainer v1 spelled the hooks chainer.optimizer.WeightDecay
 
+# the rest of Chainer's top level, so that the seeds' import lines work with only the name changed
+from . import backends, cuda, dataset, datasets, initializers, iterators, reporter, training, utils
+from .core.function import Function
+from .reporter import Reporter, get_current_reporter, report, report_scope
+
+import sys as _sys
+
+# `import chainer.optimizer_hooks` / `from chainer.optimizer import WeightDecay` as modules too
+_sys.modules[__name__ + ".optimizer_hooks"] = optimizer_hooks
+_sys.modules[__name__ + ".optimizer"] = optimizers
+del _sys
+
 __version__ = "0.1.0"

@@ -11,6 +11,18 @@ from .math import exp, log, mean, sum
 from .noise import dropout
 from .recurrent import lstm, lstm_step
 
+
+def Linear(*args, **kwargs):
+    """Chainer v1's ``F.Linear(in_size, out_size)``: the link ``L.Linear`` (deprecated spelling)."""
+    import warnings
+
+    from ..links import Linear as _Linear
+
+    warnings.warn("F.Linear is Chainer v1's name; use L.Linear (rnnviz.links.Linear) instead",
+                  DeprecationWarning, stacklevel=2)
+    return _Linear(*args, **kwargs)
+
+
 __all__ = [
     "accuracy", "broadcast_to", "concat", "dropout", "embed_id", "exp", "get_item", "linear",
     "log", "log_softmax", "lstm", "lstm_step", "matmul", "mean", "mean_squared_error", "relu", "reshape",

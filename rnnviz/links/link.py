@@ -6,6 +6,7 @@ recorded there knows which link made it (the graph tracer groups by this).
 """
 import contextlib
 import copy as _copy
+import warnings
 
 import numpy
 
@@ -16,12 +17,17 @@ from ..core.annotations import pop_scope, push_scope
 class Link:
     """A parameterised function. Subclasses register parameters in ``init_scope()`` and define ``forward``."""
 
-    def __init__(self):
+    def __init__(self, **params):
         object.__setattr__(self, "_params", [])
         object.__setattr__(self, "_children", [])
         object.__setattr__(self, "_persistent", [])
         object.__setattr__(self, "_within_init_scope", False)
         object.__setattr__(self, "name", None)
+        if params:  # Chainer v1: Link(W=(3, 2)) made a parameter of that shape
+            warnings.warn("Link(name=shape, ...) is Chainer v1's form; assign "
+                          "Parameter(...) inside `with self.init_scope():` instead", DeprecationWarning, stacklevel=2)
+            for name, shape in params.items():
+                self.add_param(name, shape)
 
     # -- registration -----------------------------------------------------------------------
     @contextlib.contextmanager
@@ -60,6 +66,13 @@ class Link:
         """Save and load attribute ``name`` (an array or a number) with the parameters."""
         if name not in self._persistent:
             self._persistent.append(name)
+
+    def add_persistent(self, name, value):
+        """Set attribute ``name`` to ``value`` and save and load it with the parameters."""
+        if name in self.__dict__ and name not in self._persistent:
+            raise AttributeError(f"add_persistent: {type(self).__name__} already has an attribute {name!r}")
+        object.__setattr__(self, name, value)
+        self.register_persistent(name)
 
     # -- traversal ------------------------------------------------------------------------------
     def children(self):
@@ -106,6 +119,9 @@ class Link:
             param.cleargrad()
 
     def zerograds(self):
+        """Chainer v1: set every gradient to zeros (deprecated; ``cleargrads()`` is cheaper)."""
+        warnings.warn("Link.zerograds() is Chainer v1's form; use cleargrads() instead",
+                      DeprecationWarning, stacklevel=2)
         for param in self.params():
             if param.array is not None:
                 param.zerograd()
@@ -208,6 +224,17 @@ class Link:
 
 class Chain(Link):
     """A link made of named child links (assign them in ``init_scope()``)."""
+
+    def __init__(self, **links):
+        super().__init__()
+        if links:  # Chainer v1: Chain(embed=L.EmbedID(...), out=L.Linear(...))
+            warnings.warn("Chain(name=link, ...) is Chainer v1's form; assign the links inside "
+                          "`with self.init_scope():` instead", DeprecationWarning, stacklevel=2)
+            with self.init_scope():
+                for name, link in links.items():
+                    if not isinstance(link, Link):
+                        raise TypeError(f"Chain: {name}= must be a Link, got {type(link).__name__}")
+                    setattr(self, name, link)
 
     def __getitem__(self, name):
         return getattr(self, name)

@@ -5,8 +5,8 @@ cuts the history with ``loss.unchain_backward()`` (the state keeps its value) an
 """
 import numpy
 
-from ..core import backend
-from ..iterators import concat_examples
+from ..dataset.convert import concat_examples
+from .updaters import StandardUpdater
 
 
 def check_bprop_len(bprop_len, where):
@@ -16,27 +16,37 @@ def check_bprop_len(bprop_len, where):
     return int(bprop_len)
 
 
-class BPTTUpdater:
-    """``update()`` does one truncated-BPTT window and returns its mean loss per step."""
+class BPTTUpdater(StandardUpdater):
+    """A StandardUpdater whose iteration is one truncated-BPTT window (seed 003's pattern).
 
-    def __init__(self, train_iter, optimizer, bprop_len, device="cpu"):
-        self.train_iter = train_iter
-        self.optimizer = optimizer
-        self.bprop_len = check_bprop_len(bprop_len, "BPTTUpdater")
-        self.device = device
-        self.iteration = 0
+    ``update()`` reads ``bprop_len`` batches, back-propagates the summed loss, unchains it and
+    updates; it returns the window's mean loss per step. Usable alone (``LMTrainer`` drives it)
+    or under ``training.Trainer``.
+    """
 
-    def update(self):
-        model = self.optimizer.target
+    def __init__(self, train_iter, optimizer, bprop_len, device="cpu", converter=concat_examples):
+        bprop_len = check_bprop_len(bprop_len, "BPTTUpdater")
+        super().__init__(train_iter, optimizer, converter=converter, device=device)
+        self.bprop_len = bprop_len
+
+    @property
+    def train_iter(self):
+        return self.get_iterator("main")
+
+    @property
+    def optimizer(self):
+        return self.get_optimizer("main")
+
+    def update_core(self):
+        train_iter = self.get_iterator("main")
+        optimizer = self.get_optimizer("main")
+        model = optimizer.target
         loss = 0
         for _ in range(self.bprop_len):
-            x, t = concat_examples(next(self.train_iter))
-            if self.device == "gpu":
-                x, t = backend.to_device(x, "gpu"), backend.to_device(t, "gpu")
+            x, t = self.converter(next(train_iter), self.device)
             loss += model(x, t)
         model.cleargrads()
         loss.backward()
         loss.unchain_backward()  # forget the history, keep the state
-        self.optimizer.update()
-        self.iteration += 1
+        optimizer.update()
         return float(loss.array) / self.bprop_len

@@ -1,0 +1,102 @@
+"""save_hdf5 / load_hdf5: the npz pair's behaviour in an HDF5 file (h5py, the ``hdf5`` extra).
+
+Entries are datasets at the same paths the npz files use (``predictor/out/W``). Saving writes a
+temporary file and renames it, so a crash leaves the old file whole; loading checks every entry
+first (present, same shape; with ``strict`` nothing extra) and changes nothing on a mismatch.
+"""
+import os
+import tempfile
+
+import numpy
+
+from .npz import DictionarySerializer, apply_npz, check_writable, find_problems
+
+
+def _h5py(where):
+    try:
+        import h5py
+    except ImportError:
+        raise ImportError(f"{where}: HDF5 files need h5py, which is not installed; install it with "
+                          "`pip install h5py` (or the kit's extra: pip install 'rnnviz[hdf5]'), "
+                          "or use save_npz / load_npz, which need nothing more") from None
+    return h5py
+
+
+def _check_serializable(obj, where):
+    if not callable(getattr(obj, "serialize", None)):
+        raise TypeError(f"{where}: expected a link, optimizer, iterator or trainer (an object with "
+                        f"serialize()), got {type(obj).__name__}")
+
+
+def save_hdf5(filename, obj, compression=4):
+    """Save ``obj`` (a link, optimizer, trainer: anything with ``serialize``) to an HDF5 file,
+    atomically. ``compression``: gzip level 0-9 for arrays (0: none)."""
+    h5py = _h5py("save_hdf5")
+    _check_serializable(obj, "save_hdf5")
+    path = check_writable(filename, "save_hdf5")
+    store = {}
+    obj.serialize(DictionarySerializer(store))
+    directory = os.path.dirname(os.path.abspath(path))
+    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".h5", dir=directory)
+    os.close(fd)
+    try:
+        with h5py.File(tmp, "w") as f:
+            for key, value in store.items():
+                value = numpy.asarray(value)
+                if value.dtype.kind == "U":  # text (a log as JSON): HDF5's UTF-8 strings
+                    f.create_dataset(key, data=value.astype(object), dtype=h5py.string_dtype())
+                elif value.ndim and value.size and compression:
+                    f.create_dataset(key, data=value, compression="gzip", compression_opts=compression)
+                else:
+                    f.create_dataset(key, data=value)
+        with open(tmp, "rb+") as f:
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+        raise
+
+
+def read_hdf5(filename, where="load_hdf5"):
+    """Every dataset of an HDF5 file as ``{path: numpy array}``, or an error naming the file."""
+    h5py = _h5py(where)
+    try:
+        path = os.fspath(filename)
+    except TypeError:
+        raise TypeError(f"{where}: the file must be a path (str or pathlib.Path), got "
+                        f"{type(filename).__name__}") from None
+    if not os.path.exists(path):
+        raise FileNotFoundError(f"{where}: no file at '{path}'")
+    if os.path.isdir(path):
+        raise IsADirectoryError(f"{where}: '{path}' is a folder, not a file written by save_hdf5")
+    store = {}
+    try:
+        with h5py.File(path, "r") as f:
+            def visit(name, item):
+                if isinstance(item, h5py.Dataset):
+                    if h5py.check_string_dtype(item.dtype) is not None:
+                        store[name] = numpy.asarray(item.asstr()[()], dtype=numpy.str_)
+                    else:
+                        store[name] = numpy.asarray(item[()])
+            f.visititems(visit)
+    except OSError as err:
+        raise ValueError(f"{where}: '{path}' is not a file written by save_hdf5 (an HDF5 file): "
+                         f"{err}") from None
+    return store
+
+
+def load_hdf5(filename, obj, path="", strict=True):
+    """Load ``obj`` from a file written by ``save_hdf5``; on any mismatch a ValueError lists every
+    problem and ``obj`` is left unchanged. ``path`` selects a part of the file (``'model/'``)."""
+    _h5py("load_hdf5")
+    _check_serializable(obj, "load_hdf5")
+    store = read_hdf5(filename)
+    where = f"'{os.fspath(filename)}'"
+    if path and not any(k.startswith(path) for k in store):
+        raise ValueError(f"load_hdf5: the file {where} has no entries under '{path}'")
+    problems = find_problems(store, obj, path, strict, where)
+    if problems:
+        raise ValueError(f"load_hdf5: cannot load {where} into this {type(obj).__name__} "
+                         f"(nothing was changed): " + "; ".join(problems))
+    apply_npz(store, obj, path)
