@@ -122,6 +122,27 @@ def test_linear_flattens_trailing_axes(rng):
     check_backward(F.linear, (x, W, b))
 
 
+@pytest.mark.parametrize("x_shape, n_batch_axes", [((2, 3, 4), 2), ((2, 3, 2, 2), 2), ((2, 3, 4), 1),
+                                                   ((2, 3, 1, 4), 3)])
+def test_linear_n_batch_axes(x_shape, n_batch_axes, rng):
+    """The first n_batch_axes axes are batch axes (kept); the rest are flattened into the input."""
+    batch = x_shape[:n_batch_axes]
+    in_size = int(numpy.prod(x_shape[n_batch_axes:]))
+    x, W, b = randn(rng, *x_shape), randn(rng, 5, in_size), randn(rng, 5)
+    y = F.linear(Variable(x), Variable(W), Variable(b), n_batch_axes=n_batch_axes)
+    assert y.shape == batch + (5,)
+    expect = x.reshape(-1, in_size) @ W.T + b
+    numpy.testing.assert_allclose(y.array, expect.reshape(batch + (5,)), rtol=1e-12)
+    check_backward(lambda *a: F.linear(*a, n_batch_axes=n_batch_axes), (x, W, b))
+
+
+def test_linear_n_batch_axes_must_be_positive(rng):
+    with pytest.raises(ValueError, match="linear: n_batch_axes must be an integer from 1 to 1.*got 0"):
+        F.linear(randn(rng, 2, 3), randn(rng, 4, 3), n_batch_axes=0)
+    with pytest.raises(ValueError, match="linear: n_batch_axes must be an integer from 1 to 1.*got 3"):
+        F.linear(randn(rng, 2, 3), randn(rng, 4, 3), n_batch_axes=3)
+
+
 def test_linear_weight_used_at_many_steps(rng):
     """The engine sums the deferred weight gradients of several uses in one product."""
     xs = [randn(rng, 2, 3) for _ in range(4)]
@@ -452,6 +473,41 @@ def test_lstm_gradients(rng):
     check_backward(F.lstm, (c_prev, x))
     check_backward(lambda c, v: F.lstm(c, v)[1], (c_prev, x))  # c dropped: only h used
     check_backward(lambda c, v: F.lstm(c, v)[0], (c_prev, x))  # h dropped
+
+
+def test_lstm_step_is_the_affine_map_then_the_cell(rng):
+    B, I, H = 3, 4, 2
+    c_prev, h_prev, x = randn(rng, B, H), randn(rng, B, H), randn(rng, B, I)
+    W_x, W_h, b = randn(rng, 4 * H, I), randn(rng, 4 * H, H), randn(rng, 4 * H)
+    c, h = F.lstm_step(Variable(c_prev), Variable(h_prev), Variable(x), Variable(W_x), Variable(W_h),
+                       Variable(b))
+    c_ref, h_ref = F.lstm(Variable(c_prev), Variable(x @ W_x.T + h_prev @ W_h.T + b))
+    numpy.testing.assert_allclose(c.array, c_ref.array, rtol=1e-12)
+    numpy.testing.assert_allclose(h.array, h_ref.array, rtol=1e-12)
+    c0, h0 = F.lstm_step(Variable(c_prev), None, Variable(x), Variable(W_x), None, Variable(b))
+    c0_ref, h0_ref = F.lstm(Variable(c_prev), Variable(x @ W_x.T + b))
+    numpy.testing.assert_allclose(h0.array, h0_ref.array, rtol=1e-12)
+
+
+def test_lstm_step_gradients(rng):
+    """Every input's gradient, by finite differences: c_prev, h_prev, x and the three weights;
+    the first step (no h_prev), and each output alone."""
+    B, I, H = 3, 4, 2
+    args = (randn(rng, B, H), randn(rng, B, H), randn(rng, B, I),
+            randn(rng, 4 * H, I), randn(rng, 4 * H, H), randn(rng, 4 * H))
+    check_backward(F.lstm_step, args)
+    check_backward(lambda *a: F.lstm_step(*a)[1], args)      # c dropped: only h used
+    check_backward(lambda *a: F.lstm_step(*a)[0], args)      # h dropped
+    c_prev, _, x, W_x, _, b = args
+    check_backward(lambda c, v, W, bb: F.lstm_step(c, None, v, W, None, bb), (c_prev, x, W_x, b))
+    # the same weights at three steps (the gradients of the three uses are summed)
+    xs = [randn(rng, B, I) for _ in range(3)]
+
+    def three_steps(c, h, W_x, W_h, b):
+        for v in xs:
+            c, h = F.lstm_step(c, h, v, W_x, W_h, b)
+        return h
+    check_backward(three_steps, (args[0], args[1], args[3], args[4], args[5]))
 
 
 # -- the gradient checker itself ------------------------------------------------------------------

@@ -13,10 +13,12 @@ def _sigmoid(xp, x):
 
 
 class Tanh(FunctionNode):
-    """y = tanh(x);  dy/dx = 1 - y**2"""
+    """y = tanh(x);  gx = gy * (1 - y**2)"""
+
+    def check_inputs(self, x):
+        check_float("tanh", x)
 
     def forward(self, x):
-        check_float("tanh", x)
         y = self.xp.tanh(x)
         self.save_outputs(y)
         return y
@@ -27,10 +29,12 @@ class Tanh(FunctionNode):
 
 
 class Sigmoid(FunctionNode):
-    """y = 1 / (1 + exp(-x));  dy/dx = y (1 - y)"""
+    """y = 1 / (1 + exp(-x));  gx = gy * y * (1 - y)"""
+
+    def check_inputs(self, x):
+        check_float("sigmoid", x)
 
     def forward(self, x):
-        check_float("sigmoid", x)
         y = _sigmoid(self.xp, x)
         self.save_outputs(y)
         return y
@@ -41,10 +45,12 @@ class Sigmoid(FunctionNode):
 
 
 class ReLU(FunctionNode):
-    """y = max(0, x);  dy/dx = 1 where x > 0, else 0"""
+    """y = max(0, x);  gx = gy * (y > 0)"""
+
+    def check_inputs(self, x):
+        check_float("relu", x)
 
     def forward(self, x):
-        check_float("relu", x)
         y = self.xp.maximum(x, 0)
         self.save_outputs(y)
         return y
@@ -55,13 +61,15 @@ class ReLU(FunctionNode):
 
 
 class LogSoftmax(FunctionNode):
-    """y = x - logsumexp(x);  dx = gy - softmax(x) * sum(gy)"""
+    """y = x - logsumexp(x);  gx = gy - exp(y) * sum(gy)"""
 
     def __init__(self, axis=1):
         self.axis = axis
 
-    def forward(self, x):
+    def check_inputs(self, x):
         check_float("log_softmax", x)
+
+    def forward(self, x):
         y = log_softmax_array(self.xp, x, self.axis)
         self.save_outputs(y)
         return y
@@ -72,13 +80,15 @@ class LogSoftmax(FunctionNode):
 
 
 class Softmax(FunctionNode):
-    """y = exp(x) / sum(exp(x));  dx = y * (gy - sum(gy * y))"""
+    """y = exp(x) / sum(exp(x));  gx = y * (gy - sum(gy * y))"""
 
     def __init__(self, axis=1):
         self.axis = axis
 
-    def forward(self, x):
+    def check_inputs(self, x):
         check_float("softmax", x)
+
+    def forward(self, x):
         y = self.xp.exp(log_softmax_array(self.xp, x, self.axis))
         self.save_outputs(y)
         return y

@@ -1,28 +1,34 @@
 """Functions that move elements around without arithmetic."""
+import math
+
 from ..core import FunctionNode, apply1
 from ._util import sum_to
 
 
 class Reshape(FunctionNode):
-    """y = x viewed with a new shape;  dx = gy reshaped back"""
+    """y = x viewed with a new shape;  gx = gy reshaped back"""
 
     def __init__(self, shape):
         self.shape = shape
 
+    def check_inputs(self, x):
+        known = math.prod(d for d in self.shape if d != -1)   # one -1 is inferred from the rest
+        free = self.shape.count(-1)
+        fits = known == x.size if free == 0 else (free == 1 and known > 0 and x.size % known == 0)
+        if not fits or min(self.shape, default=0) < -1:
+            raise ValueError(f"reshape: cannot reshape an array of shape {tuple(x.shape)} "
+                             f"({x.size} elements) into {self.shape}")
+
     def forward(self, x):
         self.in_shape = x.shape
-        try:
-            return x.reshape(self.shape)
-        except ValueError:
-            raise ValueError(f"reshape: cannot reshape an array of shape {tuple(x.shape)} "
-                             f"({x.size} elements) into {self.shape}") from None
+        return x.reshape(self.shape)
 
     def backward(self, gy):
         return gy.reshape(self.in_shape)
 
 
 class Transpose(FunctionNode):
-    """y = x with axes permuted;  dx = gy with the inverse permutation"""
+    """y = x with axes permuted;  gx = gy with the inverse permutation"""
 
     def __init__(self, axes=None):
         self.axes = axes
@@ -40,7 +46,7 @@ class Transpose(FunctionNode):
 
 
 class BroadcastTo(FunctionNode):
-    """y = x broadcast to ``shape``;  dx = gy summed back to x's shape"""
+    """y = x broadcast to ``shape``;  gx = gy summed back to x's shape"""
 
     def __init__(self, shape):
         self.shape = tuple(shape)
@@ -54,18 +60,23 @@ class BroadcastTo(FunctionNode):
 
 
 class Concat(FunctionNode):
-    """y = [x1, x2, ...] joined along ``axis``;  dx_i = the matching slice of gy"""
+    """y = [x1, x2, ...] joined along ``axis``;  gx_i = the matching slice of gy"""
 
     def __init__(self, axis):
         self.axis = axis
 
+    def check_inputs(self, *xs):
+        first = xs[0]
+        axis = self.axis % first.ndim if -first.ndim <= self.axis < first.ndim else None
+        rest = [x.shape[:axis] + x.shape[axis + 1:] if axis is not None and x.ndim == first.ndim else None
+                for x in xs]
+        if axis is None or any(r is None or r != rest[0] for r in rest):
+            raise ValueError(f"concat: shapes {[tuple(x.shape) for x in xs]} cannot be joined "
+                             f"along axis {self.axis}")
+
     def forward(self, *xs):
         self.sections = [x.shape[self.axis] for x in xs]
-        try:
-            return self.xp.concatenate(xs, axis=self.axis)
-        except ValueError:
-            raise ValueError(f"concat: shapes {[tuple(x.shape) for x in xs]} cannot be joined "
-                             f"along axis {self.axis}") from None
+        return self.xp.concatenate(xs, axis=self.axis)
 
     def backward(self, gy):
         bounds = list(self.xp.cumsum(self.sections)[:-1]) if self.xp.__name__ == "numpy" else \
@@ -74,7 +85,7 @@ class Concat(FunctionNode):
 
 
 class SplitAxis(FunctionNode):
-    """[y1, y2, ...] = x split along ``axis``;  dx = the gy_i joined again"""
+    """[y1, y2, ...] = x split along ``axis``;  gx = the gy_i joined again"""
 
     def __init__(self, indices_or_sections, axis):
         self.indices_or_sections = indices_or_sections
@@ -88,7 +99,7 @@ class SplitAxis(FunctionNode):
 
 
 class GetItem(FunctionNode):
-    """y = x[index];  dx = zeros with gy added at index"""
+    """y = x[index];  gx = zeros with gy added at index"""
 
     def __init__(self, index):
         self.index = index

@@ -12,7 +12,7 @@ from ._util import check_float, scalar, sum_to
 
 
 class Add(FunctionNode):
-    """y = a + b;  da = gy, db = gy (summed to each shape)"""
+    """y = a + b;  ga = gy, gb = gy (summed to each shape)"""
 
     def forward(self, a, b):
         self.shapes = (a.shape, b.shape)
@@ -26,7 +26,7 @@ class Add(FunctionNode):
 
 
 class Sub(FunctionNode):
-    """y = a - b;  da = gy, db = -gy"""
+    """y = a - b;  ga = gy, gb = -gy"""
 
     def forward(self, a, b):
         self.shapes = (a.shape, b.shape)
@@ -38,7 +38,7 @@ class Sub(FunctionNode):
 
 
 class Mul(FunctionNode):
-    """y = a * b;  da = gy * b, db = gy * a"""
+    """y = a * b;  ga = gy * b, gb = gy * a"""
 
     def forward(self, a, b):
         self.save_inputs(a, b)
@@ -50,7 +50,7 @@ class Mul(FunctionNode):
 
 
 class Div(FunctionNode):
-    """y = a / b;  da = gy / b, db = -gy * a / b**2"""
+    """y = a / b;  ga = gy / b, gb = -gy * a / b**2"""
 
     def forward(self, a, b):
         self.save_inputs(a, b)
@@ -63,7 +63,7 @@ class Div(FunctionNode):
 
 
 class Pow(FunctionNode):
-    """y = a ** b;  da = gy * b * a**(b-1), db = gy * y * log(a)"""
+    """y = a ** b;  ga = gy * b * a**(b-1), gb = gy * y * log(a)"""
 
     def forward(self, a, b):
         y = a ** b
@@ -80,7 +80,7 @@ class Pow(FunctionNode):
 
 
 class Neg(FunctionNode):
-    """y = -x;  dx = -gy"""
+    """y = -x;  gx = -gy"""
 
     def forward(self, x):
         return -x
@@ -90,7 +90,7 @@ class Neg(FunctionNode):
 
 
 class AddConstant(FunctionNode):
-    """y = x + c;  dx = gy"""
+    """y = x + c;  gx = gy"""
 
     def __init__(self, c):
         self.c = c
@@ -103,7 +103,7 @@ class AddConstant(FunctionNode):
 
 
 class MulConstant(FunctionNode):
-    """y = c * x;  dx = c * gy"""
+    """y = c * x;  gx = c * gy"""
 
     def __init__(self, c):
         self.c = c
@@ -116,7 +116,7 @@ class MulConstant(FunctionNode):
 
 
 class RSubConstant(FunctionNode):
-    """y = c - x;  dx = -gy"""
+    """y = c - x;  gx = -gy"""
 
     def __init__(self, c):
         self.c = c
@@ -129,7 +129,7 @@ class RSubConstant(FunctionNode):
 
 
 class RDivConstant(FunctionNode):
-    """y = c / x;  dx = -gy * c / x**2"""
+    """y = c / x;  gx = -gy * c / x**2"""
 
     def __init__(self, c):
         self.c = c
@@ -144,7 +144,7 @@ class RDivConstant(FunctionNode):
 
 
 class PowConstant(FunctionNode):
-    """y = x ** c;  dx = gy * c * x**(c-1)"""
+    """y = x ** c;  gx = gy * c * x**(c-1)"""
 
     def __init__(self, c):
         self.c = c
@@ -162,7 +162,7 @@ class PowConstant(FunctionNode):
 
 
 class RPowConstant(FunctionNode):
-    """y = c ** x;  dx = gy * y * log(c)"""
+    """y = c ** x;  gx = gy * y * log(c)"""
 
     def __init__(self, c):
         self.c = c
@@ -178,7 +178,7 @@ class RPowConstant(FunctionNode):
 
 
 class MatMul(FunctionNode):
-    """y = a @ b;  da = gy @ b^T, db = a^T @ gy  (leading batch axes broadcast)"""
+    """y = a @ b;  ga = gy @ b^T, gb = a^T @ gy  (leading batch axes broadcast)"""
 
     def check_inputs(self, a, b):
         check_float("matmul", a, b)

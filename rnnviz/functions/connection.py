@@ -1,8 +1,11 @@
 """Functions with weights: the affine map and the embedding lookup."""
+import math
+
 from ..core import FunctionNode, apply1
 from ..core.config import config
 from ..core.deferred import MatmulGrad, OuterProductGrad, ScatterRowsGrad, SumRowsGrad
 from ._util import check_float, check_int
+from .array import reshape
 
 
 class Linear(FunctionNode):
@@ -74,13 +77,16 @@ class EmbedID(FunctionNode):
 
 
 def linear(x, W, b=None, n_batch_axes=1):
-    """Affine map ``x W^T + b``; x with more than two axes is flattened after the batch axis."""
-    if x.ndim > 2 and n_batch_axes == 1:
-        from .array import reshape
-        x = reshape(x, (x.shape[0], -1))
-    if b is None:
-        return apply1(Linear(), x, W)
-    return apply1(Linear(), x, W, b)
+    """Affine map ``x W^T + b``. The first ``n_batch_axes`` axes of x are batch axes, the others
+    are flattened into the input size: x (B1, ..., Bk, d1, ..., dm) gives y (B1, ..., Bk, out)."""
+    if isinstance(n_batch_axes, bool) or not isinstance(n_batch_axes, int) or not 1 <= n_batch_axes < x.ndim:
+        raise ValueError(f"linear: n_batch_axes must be an integer from 1 to {x.ndim - 1} (x has {x.ndim} "
+                         f"axes), got {n_batch_axes!r}")
+    batch = tuple(x.shape[:n_batch_axes])
+    if x.ndim > n_batch_axes + 1 or n_batch_axes > 1:
+        x = reshape(x, (math.prod(batch), -1))
+    y = apply1(Linear(), x, W) if b is None else apply1(Linear(), x, W, b)
+    return reshape(y, batch + (y.shape[1],)) if n_batch_axes > 1 else y
 
 
 def embed_id(x, W, ignore_label=None):

@@ -16,8 +16,8 @@ def _row_index(xp, n):
 
 
 class SoftmaxCrossEntropy(FunctionNode):
-    """L = -mean_n log softmax(x_n)[t_n]   over the n with t_n != ignore_label;
-    dx_n = (softmax(x_n) - onehot(t_n)) * gL / count
+    """y = -mean_n log softmax(x_n)[t_n]   over the n with t_n != ignore_label;
+    gx_n = gy * (softmax(x_n) - onehot(t_n)) / count
 
     Stable: log softmax is computed by log-sum-exp with the row maximum subtracted.
     """
@@ -32,21 +32,24 @@ class SoftmaxCrossEntropy(FunctionNode):
         if x.ndim != 2 or t.shape != (x.shape[0],):
             raise ValueError(f"softmax_cross_entropy: expected x of shape (N, classes) and t of shape (N,); "
                              f"got x {tuple(x.shape)} and t {tuple(t.shape)}")
-
-    def forward(self, x, t):
-        xp = self.xp
-        n = len(t)
+        # the labels' range, once: ignored labels become 0 under a mask (kept for forward)
         mask = None
-        lo, hi = (int(t.min()), int(t.max())) if n else (0, 0)
+        lo, hi = (int(t.min()), int(t.max())) if len(t) else (0, 0)
         ignore = self.ignore_label
         if ignore is not None and lo <= ignore <= hi and bool((t == ignore).any()):
             mask = t != ignore
-            t = xp.where(mask, t, 0)
+            t = self.xp.where(mask, t, 0)
             lo, hi = int(t.min()), int(t.max())
         if lo < 0 or hi >= x.shape[1]:
             bad = t[(t < 0) | (t >= x.shape[1])]
             raise ValueError(f"softmax_cross_entropy: labels must lie in [0, {x.shape[1]}) or equal "
                              f"ignore_label={self.ignore_label}; got {int(bad[0])}")
+        self.labels = (t, mask)
+
+    def forward(self, x, t):
+        xp = self.xp
+        n = len(t)
+        t, mask = self.labels
         # log-sum-exp with the row maximum subtracted: z = x - max, loss_n = log sum exp z_n - z_n[t_n]
         z = x - x.max(axis=1, keepdims=True)
         rows = _row_index(xp, n)
@@ -73,12 +76,14 @@ class SoftmaxCrossEntropy(FunctionNode):
 
 
 class MeanSquaredError(FunctionNode):
-    """L = mean((a - b)^2);  da = 2 (a - b) gL / n,  db = -da"""
+    """y = mean((a - b)**2);  ga = gy * 2 (a - b) / n,  gb = -ga"""
 
-    def forward(self, a, b):
+    def check_inputs(self, a, b):
         check_float("mean_squared_error", a, b)
         if a.shape != b.shape:
             raise ValueError(f"mean_squared_error: shapes differ: {tuple(a.shape)} and {tuple(b.shape)}")
+
+    def forward(self, a, b):
         self.diff = a - b
         return self.xp.asarray((self.diff * self.diff).mean(), dtype=a.dtype)
 

@@ -4,10 +4,12 @@ from ._util import check_float
 
 
 class Exp(FunctionNode):
-    """y = exp(x);  dx = gy * y"""
+    """y = exp(x);  gx = gy * y"""
+
+    def check_inputs(self, x):
+        check_float("exp", x)
 
     def forward(self, x):
-        check_float("exp", x)
         y = self.xp.exp(x)
         self.save_outputs(y)
         return y
@@ -18,10 +20,12 @@ class Exp(FunctionNode):
 
 
 class Log(FunctionNode):
-    """y = log(x);  dx = gy / x"""
+    """y = log(x);  gx = gy / x"""
+
+    def check_inputs(self, x):
+        check_float("log", x)
 
     def forward(self, x):
-        check_float("log", x)
         self.save_inputs(x)
         return self.xp.log(x)
 
@@ -31,7 +35,7 @@ class Log(FunctionNode):
 
 
 class Sum(FunctionNode):
-    """y = sum of x over ``axis``;  dx = gy broadcast back to x's shape"""
+    """y = sum of x over ``axis``;  gx = gy broadcast back to x's shape"""
 
     def __init__(self, axis=None, keepdims=False):
         self.axis = axis

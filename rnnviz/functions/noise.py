@@ -3,7 +3,7 @@ from ..core import FunctionNode, apply1, config
 
 
 class Dropout(FunctionNode):
-    """y = x * mask / (1 - ratio), mask ~ Bernoulli(1 - ratio);  dx = gy * mask / (1 - ratio)"""
+    """y = x * mask / (1 - ratio), mask ~ Bernoulli(1 - ratio);  gx = gy * mask / (1 - ratio)"""
 
     def __init__(self, ratio):
         self.ratio = ratio

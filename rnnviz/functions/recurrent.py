@@ -32,12 +32,12 @@ def cell_forward(xp, c_prev, gates):
 
 
 def cell_backward(xp, saved, gc, gh):
-    """(d c_prev, d gates) from the gradients of c and h."""
+    """(gc_prev, ga) from gc and gh: the gradients of c_prev and of the gate pre-activations."""
     c_prev, a, tc, slope = saved
     H = c_prev.shape[1]
     i, f, g, o = a[:, :H], a[:, H:2 * H], a[:, 2 * H:3 * H], a[:, 3 * H:]
     gc = gc + gh * o * (1 - tc * tc)             # c feeds h through tanh
-    ga = xp.empty_like(a)                        # dL/d(gate value), block by block
+    ga = xp.empty_like(a)                        # the gradient of each gate's value, block by block
     xp.multiply(gc, g, out=ga[:, :H])            # input gate:  c = ... + i g
     xp.multiply(gc, c_prev, out=ga[:, H:2 * H])  # forget gate: c = f c_prev + ...
     xp.multiply(gc, i, out=ga[:, 2 * H:3 * H])   # candidate:   c = ... + i g
@@ -77,7 +77,7 @@ class LSTMStep(FunctionNode):
 
         gates = x W_x^T + h_prev W_h^T + b,  then the cell (blocks [i, f, g, o])
         gx = ga W_x,  gh_prev = ga W_h,  gW_x = ga^T x,  gW_h = ga^T h_prev,  gb = sum_rows(ga),
-        gc_prev = gc f   (ga: the gradient of the gates, from the cell's backward)
+        gc_prev = gc f   (ga: the gradient of the gate pre-activations, from ``cell_backward``)
 
     Inputs: (c_prev, x, W_x, b) on the first step, (c_prev, x, W_x, b, h_prev, W_h) after it.
     For the batched engine the weight products are handed over deferred, so that it computes
