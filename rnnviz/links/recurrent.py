@@ -13,6 +13,26 @@ from .connection import Linear
 from .link import Chain
 
 
+def _add_weights(link, in_size, out_size, gates=1, forget_bias_init=None, upward_init=None,
+                 lateral_init=None, bias_init=None):
+    """Give a recurrent link its weights, the same for the stateful links and the cells:
+    ``upward`` (W_x and b: ``Linear(in_size, gates * out_size)``) and ``lateral`` (W_h, no bias).
+    An LSTM (gates=4, blocks [i, f, g, o]) starts its forget-gate bias at ``forget_bias_init``."""
+    name = type(link).__name__
+    check_size(name, "in_size", in_size, allow_none=True)
+    check_size(name, "out_size", out_size)
+    with link.init_scope():  # *_init: an initializer, a number or an array (Chainer's names)
+        link.upward = Linear(in_size, gates * out_size, initialW=upward_init, initial_bias=bias_init)
+        link.lateral = Linear(out_size, gates * out_size, nobias=True, initialW=lateral_init)
+    if forget_bias_init is not None:
+        link.upward.b.array[out_size:2 * out_size] = forget_bias_init
+
+
+def _zero_cell(link, x, out_size):
+    """An LSTM's first cell state: zeros of shape (batch, out_size) in the weights' dtype."""
+    return Variable(link.upward.xp.zeros((len(x), out_size), dtype=link.upward.W.dtype))
+
+
 class _Stateful(Chain):
     """What the stateful links share: a step counter, reset, truncate and moving the state."""
 
@@ -74,11 +94,7 @@ class RNN(_Stateful):
 
     def __init__(self, in_size, out_size):
         super().__init__()
-        check_size(type(self).__name__, "in_size", in_size, allow_none=True)
-        check_size(type(self).__name__, "out_size", out_size)
-        with self.init_scope():
-            self.upward = Linear(in_size, out_size)
-            self.lateral = Linear(out_size, out_size, nobias=True)
+        _add_weights(self, in_size, out_size)
         self.reset_state()
 
     def forward(self, x):
@@ -104,20 +120,14 @@ class LSTM(_Stateful):
     def __init__(self, in_size, out_size, forget_bias_init=1.0, lateral_init=None, upward_init=None,
                  bias_init=None):
         super().__init__()
-        check_size(type(self).__name__, "in_size", in_size, allow_none=True)
-        check_size(type(self).__name__, "out_size", out_size)
         self.state_size = out_size
-        with self.init_scope():  # *_init: an initializer, a number or an array (Chainer's names)
-            self.upward = Linear(in_size, 4 * out_size, initialW=upward_init, initial_bias=bias_init)
-            self.lateral = Linear(out_size, 4 * out_size, nobias=True, initialW=lateral_init)
-        self.upward.b.array[out_size:2 * out_size] = forget_bias_init
+        _add_weights(self, in_size, out_size, 4, forget_bias_init, upward_init, lateral_init, bias_init)
         self.reset_state()
 
     def forward(self, x):
         self._check_batch(x, self.c)
         if self.c is None:
-            xp = self.upward.xp
-            self.c = Variable(xp.zeros((len(x), self.state_size), dtype=self.upward.W.dtype))
+            self.c = _zero_cell(self, x, self.state_size)
         # one graph node per step: the gates' two linear maps and the cell, fused (F.lstm_step)
         self.c, self.h = F.lstm_step(self.c, self.h, x, self.upward.W, self.lateral.W, self.upward.b)
         self._advance()
@@ -129,12 +139,8 @@ class RNNCell(Chain):
 
     def __init__(self, in_size, out_size):
         super().__init__()
-        check_size(type(self).__name__, "in_size", in_size, allow_none=True)
-        check_size(type(self).__name__, "out_size", out_size)
         self.out_size = out_size
-        with self.init_scope():
-            self.upward = Linear(in_size, out_size)
-            self.lateral = Linear(out_size, out_size, nobias=True)
+        _add_weights(self, in_size, out_size)
 
     def initial_state(self, batch_size, dtype=numpy.float32):
         return Variable(self.xp.zeros((batch_size, self.out_size), dtype=dtype))
@@ -152,13 +158,8 @@ class LSTMCell(Chain):
 
     def __init__(self, in_size, out_size, forget_bias_init=1.0):
         super().__init__()
-        check_size(type(self).__name__, "in_size", in_size, allow_none=True)
-        check_size(type(self).__name__, "out_size", out_size)
         self.out_size = out_size
-        with self.init_scope():
-            self.upward = Linear(in_size, 4 * out_size)
-            self.lateral = Linear(out_size, 4 * out_size, nobias=True)
-        self.upward.b.array[out_size:2 * out_size] = forget_bias_init
+        _add_weights(self, in_size, out_size, 4, forget_bias_init)
 
     def initial_state(self, batch_size, dtype=numpy.float32):
         z = self.xp.zeros((batch_size, self.out_size), dtype=dtype)
@@ -166,8 +167,7 @@ class LSTMCell(Chain):
 
     def forward(self, state, x):
         if state is None:
-            h = None
-            c = Variable(self.xp.zeros((len(x), self.out_size), dtype=self.upward.W.dtype))
+            h, c = None, _zero_cell(self, x, self.out_size)
         else:
             h, c = state
         c, h = F.lstm_step(c, h, x, self.upward.W, self.lateral.W, self.upward.b)
