@@ -24,3 +24,11 @@ for i, c in enumerate(nb.cells):
                 print(f"--- [{i}] {o.name}:", o.text[:1500])
             elif o.output_type == "error":
                 print(f"--- [{i}] ERROR", o.ename, o.evalue)
+from datetime import datetime
+for i, c in enumerate(nb.cells):
+    ex = c.get("metadata", {}).get("execution", {})
+    if "iopub.execute_input" in ex and "shell.execute_reply" in ex:
+        d = (datetime.fromisoformat(ex["shell.execute_reply"].replace("Z", "+00:00"))
+             - datetime.fromisoformat(ex["iopub.execute_input"].replace("Z", "+00:00"))).total_seconds()
+        if d > 0.5:
+            print(f"cell {i}: {d:.1f}s")
