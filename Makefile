@@ -9,7 +9,7 @@ PORT   ?= 8888
 STAMP  := $(VENV)/.installed-lab
 TSTAMP := $(VENV)/.installed-test
 
-.PHONY: lab lab-ja test venv install install-test bench clean
+.PHONY: lab lab-ja test venv install install-test bench clean assignments
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -46,6 +46,13 @@ bench: $(STAMP)
 
 clean:
 	rm -rf $(VENV) .pytest_cache build *.egg-info
+
+# The student notebooks: nbgrader generates assignments/NAME/ from every solutions/NAME/ (the
+# repository root is the course, see nbgrader_config.py); never edit assignments/ by hand.
+# The venv's bin goes first on PATH: nbgrader runs `alembic` by name to create its gradebook.
+assignments: $(STAMP)
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(PY) -m nbgrader generate_assignment --force \
+	    --CourseDirectory.assignment_id='[a-z]*'
 
 # The Japanese edition: JupyterLab's Japanese language pack (the `lab` extra installs it) is
 # selected in a settings folder of its own inside the venv, and the course's Japanese README opens.
