@@ -186,3 +186,30 @@ def test_step_xlim_puts_step_t_over_position_t():
     # a layout without time steps: steps are step_width apart from 0
     flat = G.Layout("layered", np.zeros(1), np.zeros(1), step_width=2.0)
     assert flat.step_x(3) == 6.0 and flat.step_xlim(2) == (-1.0, 3.0)
+
+
+def test_a_graph_never_cut_has_no_cut_marks():
+    """Leaves have no creator, yet they were never cut: only unchain()/unchain_backward() marks."""
+    x, W, y = small_graph()
+    g = G.trace(y)
+    assert g.cuts == [] and not any(n.cut for n in g.nodes)
+    assert "✂" not in g.to_dot() and "history cut" not in g.describe(g.find(name="x")[0].id)
+    h = F.tanh(y)
+    y.unchain()                       # now y is cut, and still no leaf is
+    cut = G.trace(F.sum(h)).cuts
+    assert [n.shape for n in cut] == [(1, 2)] and all(n.name != "x" for n in cut)
+
+
+def test_a_node_outside_the_steps_is_placed_at_its_latest_input_step():
+    """A function recorded outside any time-step scope whose inputs come from steps 0 and 1 (a
+    loss summed over the steps) belongs to step 1, where its last input was made."""
+    cell = L.RNNCell(2, 3)
+    h, losses = None, []
+    for t in range(2):
+        with G.time_step(t):
+            h, y = cell(h, Variable(np.ones((1, 2), np.float32)))
+            losses.append(F.sum(y))
+    total = losses[0] + losses[1]          # outside both scopes
+    g = G.trace(total)
+    (add,) = [n for n in g.nodes if n.kind == "function" and n.label == "Add" and not n.link]
+    assert add.step == 1 and add.step_inferred
