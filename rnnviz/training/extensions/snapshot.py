@@ -27,7 +27,10 @@ class _Snapshot(Extension):
         self._loadfun = loadfun or serializers.load_npz
         self.n_retains = n_retains
         self.autoload = autoload
-        self.default_name = "snapshot" if target is None else f"snapshot_{type(target).__name__}"
+
+    @property
+    def default_name(self):
+        return "snapshot" if self._target is None else f"snapshot_{type(self._target).__name__}"
 
     def _pattern(self):
         """The filename with each ``{...}`` field as a wildcard."""

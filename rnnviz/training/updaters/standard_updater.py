@@ -112,11 +112,12 @@ class StandardUpdater(Updater):
 
     # -- saving -----------------------------------------------------------------------------------
     def serialize(self, serializer):
-        """Iterators, optimizers, the iteration count, and the recurrent links' state, so that a
+        """Iterators, models, optimizers, the iteration count, and the recurrent links' state, so that a
         resumed truncated-BPTT run carries the same hidden state (Chainer drops it)."""
         for name, iterator in self._iterators.items():
             iterator.serialize(serializer["iterator:" + name])
         for name, optimizer in self._optimizers.items():
+            optimizer.target.serialize(serializer["model:" + name])
             optimizer.serialize(serializer["optimizer:" + name])
             _serialize_recurrent_state(optimizer.target, serializer["state:" + name])
         self.iteration = int(serializer("iteration", self.iteration))
@@ -125,7 +126,11 @@ class StandardUpdater(Updater):
 
 
 def _serialize_recurrent_state(model, serializer):
-    """Save the state of every stateful link below ``model`` (``h``, ``c``); on loading, set it."""
+    """Save the state of every stateful link below ``model`` (``h``, ``c``); on loading, set it.
+
+    A state not yet made is saved as an empty array, so that every file has the same entries
+    (a strict load of a snapshot taken mid-run into a fresh trainer finds them all).
+    """
     from ...core import Variable
 
     loading = getattr(serializer, "loading", False)
@@ -138,8 +143,12 @@ def _serialize_recurrent_state(model, serializer):
             v = getattr(link, name)
             if loading:
                 stored = sub(name, None)
-                if stored is not None:  # (a check pass returns None: nothing changes then)
+                if stored is None:  # a check pass: nothing changes
+                    continue
+                if stored.size == 0:
+                    link.set_state(**{name: None})
+                else:
                     device = "cpu" if link.xp is numpy else "gpu"
                     link.set_state(**{name: Variable(backend.to_device(stored, device))})
             else:
-                sub(name, None if v is None else v.array)
+                sub(name, numpy.zeros(0, numpy.float32) if v is None else v.array)
