@@ -3,11 +3,12 @@
     python benchmarks/bench_lm_throughput.py [--seconds 10] [--sizes tutorial,ptb] [--no-torch]
 
 Words per second of forward + backward + clipped SGD update with truncated BPTT, on one synthetic
-word stream, for rnnviz (define-by-run, one step per call), the hand-written NumPy model of
+word stream, for rnnviz (define-by-run, one step per call; ``rnnviz`` with the batched backward
+engine, the default, and ``rnnviz-plain`` with the plain one a learner reads), the hand-written NumPy model of
 ``numpy_lm.py`` (backward derived by hand, one large matrix product per window: the NumPy limit),
 and PyTorch CPU with 2 threads where installed. All run interleaved in one process, and the table
 gives each as a ratio to the hand-written NumPy model measured in the same run.
-Targets: rnnviz >= 0.5x at the tutorial's size, >= 0.6x at the PTB size.
+Targets: rnnviz >= 0.5x at the tutorial's size, >= 0.6x at the PTB size (the batched engine).
 """
 import argparse
 import os
@@ -21,11 +22,12 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import numpy_lm  # noqa: E402
 
 import rnnviz.links as L  # noqa: E402
-from rnnviz import optimizers  # noqa: E402
+from rnnviz import optimizers, using_config  # noqa: E402
 
 
-def make_rnnviz_trainer(vocab, embed, hidden, lr, clip, seed=0):
-    """One truncated-BPTT window per call, written as the Chainer tutorial writes it."""
+def make_rnnviz_trainer(vocab, embed, hidden, lr, clip, seed=0, batched=True):
+    """One truncated-BPTT window per call, written as the Chainer tutorial writes it; ``batched``:
+    which backward engine (``rnnviz.config.batched_backward``)."""
     np.random.seed(seed)
     model = L.Classifier(L.RNNLM(vocab, embed, hidden))
     model.compute_accuracy = False
@@ -38,7 +40,8 @@ def make_rnnviz_trainer(vocab, embed, hidden, lr, clip, seed=0):
         for k in range(xs.shape[1]):
             loss += model(xs[:, k], ts[:, k])
         model.cleargrads()
-        loss.backward()
+        with using_config("batched_backward", batched):
+            loss.backward()
         loss.unchain_backward()
         opt.update()
         return float(loss.array) / xs.shape[1]
@@ -92,6 +95,8 @@ def main(argv=None):
                               numpy_lm.windows(stream, B, T)),
             "rnnviz": (make_rnnviz_trainer(V, s["embed"], s["hidden"], args.lr, args.clip),
                        numpy_lm.windows(stream, B, T)),
+            "rnnviz-plain": (make_rnnviz_trainer(V, s["embed"], s["hidden"], args.lr, args.clip, batched=False),
+                             numpy_lm.windows(stream, B, T)),
         }
         if torch_lm is not None:
             for variant in torch_lm.VARIANTS:
@@ -103,6 +108,8 @@ def main(argv=None):
         for impl, (med, best, _, loss) in res.items():
             print(f"{name:<9} {impl:<14} {med:>11,.0f} {best:>10,.0f} {med / base:>9.2f} {loss:>10.3f}",
                   flush=True)
+        print(f"{name:<9} the plain engine runs at {res['rnnviz-plain'][0] / res['rnnviz'][0]:.2f}x "
+              f"the batched one's words/s (same model, same process)", flush=True)
     if not args.no_memory:
         for name in args.sizes.split(","):
             a, b = peak_memory(name, 2), peak_memory(name, 8)
