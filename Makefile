@@ -9,7 +9,7 @@ PORT   ?= 8888
 STAMP  := $(VENV)/.installed-lab
 TSTAMP := $(VENV)/.installed-test
 
-.PHONY: lab lab-ja test venv install install-test bench clean assignments
+.PHONY: lab lab-ja test venv install install-test bench clean assignments grade
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -46,6 +46,13 @@ bench: $(STAMP)
 
 clean:
 	rm -rf $(VENV) .pytest_cache build *.egg-info
+
+# Grade every submission of one assignment: make grade NAME=rnn_by_hand [WORKERS=2]
+# (submissions under submitted/STUDENT/NAME/; writes the gradebook, grades.csv and feedback/).
+grade: $(STAMP)
+	@test -n "$(NAME)" || { echo "make grade: say which assignment, e.g. make grade NAME=lstm"; exit 2; }
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(PY) -m rnnviz.grading autograde $(NAME) --course . \
+	    $(if $(WORKERS),--workers $(WORKERS),)
 
 # The student notebooks: nbgrader generates assignments/NAME/ from every solutions/NAME/ (the
 # repository root is the course, see nbgrader_config.py); never edit assignments/ by hand.

@@ -1,0 +1,44 @@
+"""``python -m rnnviz.grading autograde NAME [--course DIR] [--workers N] [--scheduler ADDRESS]
+[--no-sandbox]``: grade every submission of an assignment (see ``rnnviz.grading.autograde``)."""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m rnnviz.grading",
+        description="Grade a class with nbgrader: in parallel on Dask, each kernel in a sandbox.")
+    sub = parser.add_subparsers(dest="command", required=True)
+    ag = sub.add_parser("autograde", help="autograde every submission of an assignment",
+                        description="Autograde every submission under COURSE/submitted/STUDENT/"
+                                    "NAME/, write grades.csv and feedback, print a summary. "
+                                    "Exit status 1 when a submission could not be graded.")
+    ag.add_argument("name", metavar="NAME", help="the assignment")
+    ag.add_argument("--course", default=".", help="the nbgrader course folder (default: .)")
+    ag.add_argument("--workers", type=int, default=None,
+                    help="grading processes (default: the number of cores; 1 grades in this "
+                         "process, one submission after another)")
+    ag.add_argument("--scheduler", default=None, metavar="ADDRESS",
+                    help="grade on an existing Dask cluster, e.g. tcp://10.0.0.5:8786 (the course "
+                         "folder must be at the same path on its workers)")
+    ag.add_argument("--no-sandbox", action="store_true",
+                    help="run student code without bubblewrap (resource limits only)")
+    ag.add_argument("--no-progress", action="store_true", help="no progress bar")
+    args = parser.parse_args(argv)
+
+    if args.workers is not None and args.workers < 1:
+        parser.error(f"--workers: expected a whole number >= 1, got {args.workers}")
+    if not os.path.isdir(args.course):
+        parser.error(f"--course: {args.course!r} is not a folder")
+    from .autograde import autograde
+    report = autograde(args.name, course=args.course, workers=args.workers,
+                       scheduler=args.scheduler, sandbox=not args.no_sandbox,
+                       progress=not args.no_progress)
+    return report.exit_code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

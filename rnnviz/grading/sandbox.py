@@ -1,0 +1,249 @@
+"""How each student kernel runs: inside bubblewrap, as a user of its own, under resource limits.
+
+nbgrader starts one IPython kernel per notebook. Here that kernel is started by
+``SandboxKernelManager``, a jupyter_client ``AsyncKernelManager`` whose command is wrapped in
+bubblewrap (``bwrap``):
+
+- a new root file system holding only the system (``/usr``, ``/etc``, read-only), the Python
+  interpreter, the virtual environment and the ``rnnviz`` package (read-only), a small ``/tmp``;
+- the notebook's folder as the kernel's working folder: a size-limited tmpfs holding read-only
+  copies of the submission's other files (never its notebooks: the graded copy holds the hidden
+  tests), the only writable place besides ``/tmp`` and the kernel's socket folder;
+- no network (an empty network namespace; the kernel talks to the grader over ZMQ ``ipc``
+  sockets in a folder both sides see), its own PID namespace (everything it forked dies with it);
+- resource limits set by ``rnnviz.grading.kernel`` before the first cell: address space,
+  processes, file size, CPU time; as root, the kernel then runs as an unprivileged user id of its
+  own, so that a process limit binds per kernel and not per grader.
+
+Without bubblewrap the kernel still gets the resource limits, and ``containment_warning`` says
+what is not contained. Wall time per cell is nbgrader's own per-cell timeout.
+"""
+from __future__ import annotations
+
+import fcntl
+import importlib.util
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from dataclasses import asdict, dataclass
+from functools import lru_cache
+from pathlib import Path
+
+from jupyter_client.manager import AsyncKernelManager
+from traitlets import Bool, Int
+
+MiB = 1 << 20
+
+#: Unprivileged user ids handed to kernels when the grader runs as root, one per running kernel.
+UID_BASE, UID_COUNT = 61000, 4000
+UID_LOCK_DIR = Path(tempfile.gettempdir()) / "rnnviz-sandbox-uids"
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Resource limits of one kernel (setrlimit; 0 means "no limit")."""
+
+    memory: int = 3072 * MiB      # RLIMIT_AS: address space of each process
+    processes: int = 64           # RLIMIT_NPROC: processes and threads of the kernel's user
+    file_size: int = 64 * MiB     # RLIMIT_FSIZE: largest file it can write
+    cpu_seconds: int = 600        # RLIMIT_CPU: CPU time of each process
+    open_files: int = 256         # RLIMIT_NOFILE
+    folder_size: int = 64 * MiB   # size of the writable working folder (tmpfs)
+    tmp_size: int = 64 * MiB      # size of /tmp (tmpfs)
+
+    def rlimits(self) -> dict[str, int]:
+        return {"as": self.memory, "nproc": self.processes, "fsize": self.file_size,
+                "cpu": self.cpu_seconds, "nofile": self.open_files, "core": 0}
+
+
+@lru_cache(maxsize=1)
+def bwrap_path() -> str | None:
+    """The bubblewrap executable, if it is installed and can create namespaces here."""
+    exe = shutil.which("bwrap")
+    if exe is None:
+        return None
+    probe = [exe, "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--unshare-net",
+             "--unshare-pid", "--die-with-parent", "--", "true"]
+    try:
+        ok = subprocess.run(probe, capture_output=True, timeout=20).returncode == 0
+    except (OSError, subprocess.TimeoutExpired):
+        ok = False
+    return exe if ok else None
+
+
+def containment_warning() -> str:
+    """What is not contained when kernels run without bubblewrap (empty when it is available)."""
+    if bwrap_path() is not None:
+        return ""
+    who = "root" if os.geteuid() == 0 else "the grader's user"
+    return ("WARNING: bubblewrap (bwrap) is not available: student code runs with resource limits "
+            "only (memory, processes, file size, CPU time, wall time per cell). NOT contained: "
+            f"network access, the file system (it can read solutions/, the gradebook and other "
+            f"submissions, and write wherever {who} can), and it runs as {who}. "
+            "Install Debian's `bubblewrap` package to contain it.")
+
+
+def python_trees() -> list[str]:
+    """Folders the kernel needs read-only: the interpreter, the venv, the rnnviz package."""
+    trees = {os.path.realpath(sys.base_prefix), os.path.realpath(sys.prefix)}
+    real_exe = os.path.realpath(sys.executable)
+    if not any(real_exe.startswith(t + os.sep) for t in trees):
+        trees.add(os.path.dirname(real_exe))
+    spec = importlib.util.find_spec("rnnviz")
+    for loc in spec.submodule_search_locations or []:
+        trees.add(os.path.realpath(loc))
+    # A folder inside another one is bound with it.
+    return sorted(t for t in trees if not any(t != o and t.startswith(o + os.sep) for o in trees))
+
+
+def _symlinked_dirs() -> list[str]:
+    return [d for d in ("/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32") if os.path.lexists(d)]
+
+
+def bwrap_command(workdir: str, runtime: str, inputs: list[str], limits: Limits) -> list[str]:
+    """bwrap's arguments that run a command with ``workdir`` as its working folder.
+
+    ``workdir`` becomes a size-limited tmpfs with the files ``inputs`` bound read-only into it;
+    ``runtime`` (the connection file and the ipc sockets) is bound read-write.
+    """
+    exe = bwrap_path()
+    args = [exe, "--unshare-net", "--unshare-pid", "--unshare-ipc", "--unshare-uts",
+            "--unshare-cgroup-try", "--die-with-parent", "--new-session",
+            "--ro-bind", "/usr", "/usr", "--ro-bind", "/etc", "/etc"]
+    for d in _symlinked_dirs():
+        if os.path.islink(d):
+            args += ["--symlink", os.readlink(d), d]
+        else:
+            args += ["--ro-bind", d, d]
+    args += ["--proc", "/proc", "--dev", "/dev",
+             "--perms", "1777", "--size", str(limits.tmp_size), "--tmpfs", "/tmp"]
+    made: set[str] = {"/", "/usr", "/etc", "/tmp", "/proc", "/dev", *_symlinked_dirs()}
+
+    def parents(path: str) -> list[str]:
+        out = []
+        for p in reversed(Path(path).parents):
+            p = str(p)
+            if p not in made:
+                made.add(p)
+                out += ["--perms", "0755", "--dir", p]
+        return out
+
+    for tree in python_trees():
+        args += parents(tree) + ["--ro-bind", tree, tree]
+        made.add(tree)
+    args += parents(runtime) + ["--bind", runtime, runtime]
+    made.add(runtime)
+    args += parents(workdir) + ["--perms", "0777", "--size", str(limits.folder_size),
+                                "--tmpfs", workdir]
+    for f in inputs:
+        args += ["--ro-bind", f, os.path.join(workdir, os.path.basename(f))]
+    args += ["--chdir", workdir, "--unsetenv", "JPY_PARENT_PID",
+             "--setenv", "HOME", "/tmp", "--setenv", "TMPDIR", "/tmp",
+             "--setenv", "MPLCONFIGDIR", "/tmp/matplotlib", "--setenv", "IPYTHONDIR", "/tmp/ipython",
+             "--setenv", "JUPYTER_RUNTIME_DIR", runtime, "--"]
+    return args
+
+
+class UidLease:
+    """An unprivileged user id that no other running kernel on this machine uses (flock)."""
+
+    def __init__(self):
+        UID_LOCK_DIR.mkdir(mode=0o700, exist_ok=True)
+        start = os.getpid() % UID_COUNT
+        for k in range(UID_COUNT):
+            uid = UID_BASE + (start + k) % UID_COUNT
+            fd = os.open(UID_LOCK_DIR / f"{uid}.lock", os.O_CREAT | os.O_RDWR, 0o600)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                os.close(fd)
+                continue
+            self.uid, self._fd = uid, fd
+            return
+        raise RuntimeError("UidLease: all unprivileged user ids for kernels are in use")
+
+    def release(self):
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
+
+
+class SandboxKernelManager(AsyncKernelManager):
+    """A kernel manager that starts each kernel in bubblewrap with resource limits.
+
+    Configured through traitlets (``c.SandboxKernelManager.sandbox = False`` for limits only).
+    The kernel runs ``python -m rnnviz.grading.kernel``, which applies the limits, leaves root,
+    snapshots what the guard restores before each test, then starts ipykernel.
+    """
+
+    sandbox = Bool(True, help="Run the kernel in bubblewrap when it is available.").tag(config=True)
+    memory = Int(Limits.memory, help="Address-space limit of each kernel process, bytes.").tag(config=True)
+    processes = Int(Limits.processes, help="Process/thread limit of the kernel's user.").tag(config=True)
+    file_size = Int(Limits.file_size, help="Largest file a kernel may write, bytes.").tag(config=True)
+    cpu_seconds = Int(Limits.cpu_seconds, help="CPU time limit of each kernel process, s.").tag(config=True)
+    folder_size = Int(Limits.folder_size, help="Size of the writable working folder, bytes.").tag(config=True)
+    tmp_size = Int(Limits.tmp_size, help="Size of the kernel's /tmp, bytes.").tag(config=True)
+
+    def limits(self) -> Limits:
+        return Limits(memory=self.memory, processes=self.processes, file_size=self.file_size,
+                      cpu_seconds=self.cpu_seconds, folder_size=self.folder_size,
+                      tmp_size=self.tmp_size)
+
+    async def _async_pre_start_kernel(self, **kw):
+        self._scratch = tempfile.mkdtemp(prefix="rnnviz-kernel-")
+        self._runtime = os.path.join(self._scratch, "run")
+        os.mkdir(self._runtime)
+        self._lease = None
+        self._bwrap = self.sandbox and bwrap_path() is not None
+        if self._bwrap:
+            self.transport = "ipc"
+            self.ip = os.path.join(self._runtime, "kernel")
+        self.connection_file = os.path.join(self._runtime, "kernel.json")
+        self._cwd = os.path.realpath(kw.get("cwd") or os.getcwd())
+        # What the kernel prints to its own stdout/stderr (not the notebook's outputs) is dropped:
+        # a submission could flood the grader's terminal through it.
+        kw.setdefault("stdout", subprocess.DEVNULL)
+        kw.setdefault("stderr", subprocess.DEVNULL)
+        if os.geteuid() == 0 and self._bwrap:
+            self._lease = UidLease()
+            os.chmod(self._scratch, 0o755)
+            os.chown(self._runtime, self._lease.uid, self._lease.uid)
+        return await super()._async_pre_start_kernel(**kw)
+
+    def format_kernel_cmd(self, extra_arguments=None):
+        launcher = [sys.executable, "-m", "rnnviz.grading.kernel",
+                    "--limits", json.dumps(self.limits().rlimits())]
+        if self._lease is not None:
+            launcher += ["--uid", str(self._lease.uid), "--own", self.connection_file]
+        launcher += ["--", "-f", self.connection_file, *(extra_arguments or [])]
+        if not self._bwrap:
+            return launcher
+        inputs = [str(p) for p in sorted(Path(self._cwd).iterdir())
+                  if p.is_file() and p.suffix != ".ipynb" and not p.name.startswith(".")]
+        return bwrap_command(self._cwd, self._runtime, inputs, self.limits()) + launcher
+
+    async def _async_interrupt_kernel(self):
+        # bwrap runs the kernel in a session of its own: a signal to the process group would only
+        # reach bwrap. Ask the kernel itself (ipykernel interrupts its own process group).
+        msg = self.session.msg("interrupt_request", content={})
+        self._connect_control_socket()
+        self.session.send(self._control_socket, msg)
+
+    async def _async_cleanup_resources(self, restart: bool = False):
+        await super()._async_cleanup_resources(restart=restart)
+        if getattr(self, "_lease", None) is not None:
+            self._lease.release()
+            self._lease = None
+        if getattr(self, "_scratch", None):
+            shutil.rmtree(self._scratch, ignore_errors=True)
+            self._scratch = None
+
+    interrupt_kernel = _async_interrupt_kernel
+    cleanup_resources = _async_cleanup_resources
+
+    def describe(self) -> dict:
+        return {"bwrap": self._bwrap, "uid": None if self._lease is None else self._lease.uid,
+                **asdict(self.limits())}

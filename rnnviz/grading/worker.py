@@ -1,0 +1,148 @@
+"""Grade one submission with nbgrader's Python API into a private gradebook (runs on a worker).
+
+``grade_submission`` is what a Dask task runs, in a long-lived worker process that has imported
+nbgrader once; graded one after another in the coordinator's process it is sequential grading. It
+copies the gradebook snapshot, runs nbgrader's ``autograde`` (kernels sandboxed, the guard before
+each test) and ``generate_feedback`` (hidden tests removed) for the one student, and returns plain
+data: the outcome and what to merge into the main gradebook.
+"""
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import tempfile
+import time
+from pathlib import Path
+
+import nbformat
+from traitlets.config import Config
+from traitlets.config.loader import PyFileConfigLoader
+
+from . import gradebook
+from .execute import NOTE
+
+GRADED, FAILED, UNGRADED = "graded", "tests failed", "ungraded"
+CONFIG_FILE = "nbgrader_config.py"
+
+
+def course_config(course: str | Path) -> Config:
+    """The course's ``nbgrader_config.py`` (empty if it has none), rooted at ``course``."""
+    course = Path(course).resolve()
+    cfg = Config()
+    if (course / CONFIG_FILE).exists():
+        cfg = PyFileConfigLoader(CONFIG_FILE, path=str(course)).load_config()
+    cfg.CourseDirectory.root = str(course)
+    return cfg
+
+
+def grading_config(course: str | Path, db_path: str | Path, sandbox: bool) -> Config:
+    """The course configuration with the kit's grading steps: a private gradebook, sandboxed and
+    guarded execution, feedback without hidden tests."""
+    from nbconvert.preprocessors import ClearMetadataPreprocessor, CSSHTMLHeaderPreprocessor
+    from nbgrader.preprocessors import (AssignLatePenalties, CheckCellMetadata, GetGrades,
+                                        IgnorePattern, LimitOutput, SaveAutoGrades)
+
+    from .execute import GuardedExecute
+    from .feedback import HideHiddenTests
+
+    cfg = course_config(course)
+    cfg.CourseDirectory.db_url = gradebook.sqlite_url(db_path)
+    cfg.Autograde.autograde_preprocessors = [
+        GuardedExecute, IgnorePattern, ClearMetadataPreprocessor, LimitOutput, SaveAutoGrades,
+        AssignLatePenalties, CheckCellMetadata]
+    cfg.GenerateFeedback.preprocessors = [GetGrades, HideHiddenTests, CSSHTMLHeaderPreprocessor]
+    cfg.SandboxKernelManager.sandbox = sandbox
+    return cfg
+
+
+def course_id(cfg: Config) -> str:
+    return cfg.CourseDirectory.get("course_id", "default_course") or "default_course"
+
+
+_EXCEPTION_LINE = re.compile(r"^\s*([A-Za-z_][\w.]*(?:Error|Exception|Exit|Interrupt)): (.*)$")
+
+
+def _reason_from_log(log: str, error: str | None) -> str:
+    """The exception behind nbgrader's failure (the last one its log shows), else its last
+    error line."""
+    text = (log or "") + "\n" + (error or "")
+    for line in reversed(text.splitlines()):
+        m = _EXCEPTION_LINE.match(line)
+        if m and not m.group(1).endswith("NbGraderException"):
+            return f"{m.group(1).rsplit('.', 1)[-1]}: {m.group(2).strip()}"[:300]
+    lines = [re.sub(r"^\[[^\]]*\]\s*", "", ln).strip() for ln in text.splitlines()
+             if "ERROR" in ln]
+    return (lines[0] if lines else "nbgrader could not grade it (no error logged)")[:300]
+
+
+def _notes(course: Path, name: str, student: str) -> list[str]:
+    """What the autograded notebooks say went wrong: timeouts, a dead kernel, tampering."""
+    notes = []
+    folder = course / "autograded" / student / name
+    for path in sorted(folder.glob("*.ipynb")):
+        try:
+            nb = nbformat.read(str(path), as_version=4)
+        except Exception:
+            continue
+        for cell in nb.cells:
+            grade_id = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id", "?")
+            for out in cell.get("outputs", []):
+                where = f"{path.stem}/{grade_id}"
+                if out.get("output_type") == "error" and out.get("ename") in (
+                        "CellTimeoutError", "KernelDied", "GradingEnvironmentTampered"):
+                    notes.append(f"{where}: {out['ename']}")
+                elif out.get("output_type") == "stream" and str(out.get("text", "")).startswith(NOTE):
+                    notes.append(f"{where}: guard restored {out['text'].split(': ', 1)[-1].strip()}")
+    return list(dict.fromkeys(notes))
+
+
+def grade_submission(course: str, name: str, student: str, base_db: str,
+                     sandbox: bool = True) -> dict:
+    """Autograde ``student``'s submission of ``name`` and generate its feedback.
+
+    Returns {student, status, score, max_score, reason, notes, seconds, gradebook}: ``status`` is
+    ``graded`` (full marks), ``tests failed`` or ``ungraded`` (with the reason; never a score);
+    ``gradebook`` is ``gradebook.extract``'s data for the coordinator's merge.
+    """
+    from nbgrader.apps.api import NbGraderAPI
+    from nbgrader.coursedir import CourseDirectory
+
+    t0 = time.monotonic()
+    course_path = Path(course).resolve()
+    tmp = tempfile.mkdtemp(prefix=f"rnnviz-grade-{student}-")
+    result = {"student": student, "status": UNGRADED, "score": None, "max_score": None,
+              "reason": "", "notes": [], "gradebook": None, "seconds": 0.0}
+    try:
+        private = os.path.join(tmp, "gradebook.db")
+        shutil.copyfile(base_db, private)
+        cfg = grading_config(course_path, private, sandbox)
+        api = NbGraderAPI(coursedir=CourseDirectory(config=cfg), config=cfg)
+        out = api.autograde(name, student, force=True, create=True)
+        data = gradebook.extract(gradebook.sqlite_url(private), name, student, course_id(cfg))
+        result["gradebook"] = data
+        result["notes"] = _notes(course_path, name, student)
+        tests = [g for nb in (data or {}).get("notebooks", {}).values()
+                 for g in nb["grades"].values() if g["cell_type"] == "code"]
+        missing = [g for g in tests if g["auto_score"] is None]
+        if data is None or not out.get("success") or missing or not tests:
+            result["reason"] = (_reason_from_log(out.get("log", ""), out.get("error"))
+                                if not out.get("success") else
+                                "no autograded test cell" if not tests else
+                                "some test cells were not graded")
+            return result
+        score = sum(g["auto_score"] for g in tests)
+        max_score = sum(g["max_score"] for g in tests)
+        result.update(score=score, max_score=max_score,
+                      status=GRADED if score >= max_score else FAILED)
+        fb = api.generate_feedback(name, student, force=True)
+        if not fb.get("success"):
+            result["notes"].append("feedback not generated: "
+                                   + _reason_from_log(fb.get("log", ""), fb.get("error")))
+        return result
+    except Exception as exc:  # grading machinery failed: report it, never a score
+        result.update(status=UNGRADED, score=None, reason=f"{type(exc).__name__}: {exc}"[:300])
+        return result
+    finally:
+        result["seconds"] = round(time.monotonic() - t0, 3)
+        shutil.rmtree(tmp, ignore_errors=True)
