@@ -46,6 +46,8 @@ def _pad_batch(batch, padding):
 
     def pad(values):
         arrays = [numpy.asarray(v) for v in values]
+        if all(a.ndim == 0 for a in arrays):  # labels and other scalars: nothing to pad
+            return list(values)
         shape = numpy.max([a.shape for a in arrays], axis=0)
         out = numpy.full((len(arrays),) + tuple(shape), padding, dtype=arrays[0].dtype)
         for i, a in enumerate(arrays):
