@@ -98,6 +98,40 @@ def needs_translation(comment: str) -> bool:
     return len(re.findall(r"[A-Za-z]{3,}", body)) >= 2
 
 
+# -- Japanese line breaks ------------------------------------------------------------------------
+CJK = "\u3000-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uff01-\uff5e"
+ENDS_CJK = re.compile(f"[{CJK}]$")
+STARTS_CJK = re.compile(f"^\\s*[{CJK}]")
+ENDS_SENTENCE = re.compile("[。、．，）」』！？：]$")   # no space after these, whatever follows
+BLOCK_START = re.compile(r"^\s*([*+-]\s|\d+[.)]\s|#|\||>|<|```|\$\$)")
+
+
+def join_japanese_lines(text: str) -> str:
+    """Join the lines of a paragraph where one ends and the next begins in Japanese: a browser
+    renders a Markdown line break as a space, which Japanese text does not have. The sources stay
+    wrapped for editing; fenced code and display math are left alone."""
+    out, fence = [], None   # None, "```" or "$$"
+    for line in text.split("\n"):
+        bare = line.strip()
+        if fence == "```" and bare.startswith("```") or fence == "$$" and bare.endswith("$$"):
+            fence = None
+            out.append(line)
+            continue
+        if fence is None and bare.startswith("```"):
+            fence = "```"
+        elif fence is None and bare.startswith("$$") and not (bare.endswith("$$") and len(bare) > 2):
+            fence = "$$"
+        if fence is not None:
+            out.append(line)
+            continue
+        if (out and out[-1].strip() and line.strip() and not BLOCK_START.match(line)
+                and (ENDS_SENTENCE.search(out[-1]) or ENDS_CJK.search(out[-1]) and STARTS_CJK.match(line))):
+            out[-1] += line.lstrip()
+        else:
+            out.append(line)
+    return "\n".join(out)
+
+
 # -- translation sources -------------------------------------------------------------------------
 @dataclass
 class Source:
@@ -188,7 +222,7 @@ def build(english: Path) -> tuple[nbformat.NotebookNode, Report]:
             if was != h:
                 report.stale.append(f"markdown cell {cid}: English text changed since it was translated "
                                     f"(marker says {was}, now {h})")
-            cell.source = text
+            cell.source = join_japanese_lines(text)
         elif cell.cell_type == "code":
             used_comments.update(text.rstrip() for _, _, text in comments_of(cell.source))
             cell.source, missing = replace_comments(cell.source, src.comments)
