@@ -55,8 +55,8 @@ def run_backward(root, retain_grad=False):
             for y, gy in zip(outputs, gys):
                 if gy is not None and y is not root:
                     y.grad = gy
-        # an output that got no gradient (unused, or dropped) contributes zeros
-        gys = [f.xp.zeros(*spec) if gy is None else gy for spec, gy in zip(f.output_specs, gys)]
+        if len(gys) > 1:                 # of several outputs, one that got no gradient gives zeros
+            gys = [f.xp.zeros(*spec) if gy is None else gy for spec, gy in zip(f.output_specs, gys)]
         gxs = f.backward(*gys)
         gxs = gxs if type(gxs) is tuple else (gxs,)
         if len(gxs) != len(f.inputs):

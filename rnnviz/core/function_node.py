@@ -72,26 +72,29 @@ class FunctionNode:
                 break
         self.check_inputs(*arrays)
         ys = self.forward(*arrays)
-        if type(ys) is not tuple:                 # one output: the common case
-            ys = (ys,)
         # NumPy returns scalars, not 0-d arrays, from ops on 0-d arrays (loss1 + loss2)
-        outputs = [_new_variable(numpy.asarray(y) if isinstance(y, numpy.generic) else y) for y in ys]
-        if config.enable_backprop:
-            self._record(xs, outputs)
-        return outputs
-
-    def _record(self, xs, outputs):
-        """Make this node the creator of ``outputs``: the graph's one edge-making step."""
-        gen = max([x.generation for x in xs])
+        if type(ys) is not tuple:                 # one output: the common case
+            outputs = [_new_variable(numpy.asarray(ys) if isinstance(ys, numpy.generic) else ys)]
+        else:
+            outputs = [_new_variable(numpy.asarray(y) if isinstance(y, numpy.generic) else y) for y in ys]
+        if not config.enable_backprop:
+            return outputs
+        # record the node: the creator of its outputs, one generation above its newest input
+        gen = 0
+        for x in xs:
+            if x.generation > gen:
+                gen = x.generation
         self.generation = gen
         for y in outputs:
             y.creator = self
             y.generation = gen + 1
         self.inputs = xs
         self.outputs = tuple([weakref.ref(y) for y in outputs])   # weak: the graph dies with its end
-        self.output_specs = tuple([(y.shape, y.dtype) for y in outputs])  # a dropped output gets zeros
+        if len(outputs) > 1:                      # an output dropped by the caller gets zeros
+            self.output_specs = [(y.array.shape, y.array.dtype) for y in outputs]
         self.scope = annotations._state.current
         _live_nodes.add(self)
+        return outputs
 
     def __repr__(self):
         return f"<{self.label} gen={self.generation}>"

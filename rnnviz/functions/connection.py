@@ -79,6 +79,8 @@ class EmbedID(FunctionNode):
 def linear(x, W, b=None, n_batch_axes=1):
     """Affine map ``x W^T + b``. The first ``n_batch_axes`` axes of x are batch axes, the others
     are flattened into the input size: x (B1, ..., Bk, d1, ..., dm) gives y (B1, ..., Bk, out)."""
+    if n_batch_axes == 1 and x.ndim == 2:      # the common case: nothing to flatten
+        return apply1(Linear(), x, W) if b is None else apply1(Linear(), x, W, b)
     if isinstance(n_batch_axes, bool) or not isinstance(n_batch_axes, int) or not 1 <= n_batch_axes < x.ndim:
         raise ValueError(f"linear: n_batch_axes must be an integer from 1 to {x.ndim - 1} (x has {x.ndim} "
                          f"axes), got {n_batch_axes!r}")
