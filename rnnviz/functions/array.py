@@ -105,7 +105,7 @@ class GetItem(FunctionNode):
         self.index = index
 
     def forward(self, x):
-        self.in_shape, self.in_dtype = x.shape, x.dtype
+        self.in_shape = x.shape
         return x[self.index]
 
     def backward(self, gy):
