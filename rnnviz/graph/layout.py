@@ -224,7 +224,7 @@ def unrolled_layout(graph, depth=None):
     if depth is None:
         depth = auto_depth(graph)
     band_of = [_key(node, depth) or "" for node in graph.nodes]
-    # order bands by the mean position of their nodes inside their step (data-flow order)
+    # order bands by the median position of their functions inside their step (data-flow order)
     by_step = {}
     for node in graph.nodes:
         if node.step is not None:
@@ -233,7 +233,7 @@ def unrolled_layout(graph, depth=None):
     score = {}
     for node in graph.nodes:
         if node.step is not None and node.is_function:
-            rel = 2 * (node.generation - base[node.step]) + (1 if node.is_function else 0)
+            rel = 2 * (node.generation - base[node.step]) + 1
             score.setdefault(band_of[node.id], []).append(rel)
     bands = sorted(score, key=lambda b: (float(numpy.median(score[b])), b))
     for b in band_of:
@@ -272,14 +272,13 @@ def unrolled_layout(graph, depth=None):
     for node in graph.nodes:
         i = node.id
         bi = band_index[band_of[i]]
-        if node.step is None:
+        if node.step is None:           # parameters: a column left of the first step, stacked per band
             x[i] = first * step_w - 1.2
             y[i] = band_base[bi] + stack[i] * 0.7
         else:
             # spread the cell's columns over the step's width
             x[i] = node.step * step_w + local_x[i] * (width / max(1, ncols[(node.step, band_of[i])]))
             y[i] = band_base[bi] + stack[i]
-    # stack params without a step in a column left of step 0 (spread within their band)
     rows = []
     for b, bi in band_index.items():
         rows.append((band_base[bi] + (height[bi] - 1) / 2.0,
