@@ -168,14 +168,14 @@ def new_trainer():
                      optimizer=optimizers.SGD(lr=1.0), clip=5.0)
 
 trainer = new_trainer()
-history = trainer.run(updates=40, eval_every=20)
+history = trainer.run(updates=20, eval_every=20)
 print(history)
 print("validation perplexity:", [round(p) for p in history.valid["val_perplexity"]])
 assert history.valid["val_perplexity"][-1] < n_vocab / 2
 """),
 md("""
-Checkpoint and resume. Train a run for 20 updates, save, and continue to 25. Then build a **new**
-trainer from scratch, load the checkpoint, and continue it to 25 as well. The two runs must end
+Checkpoint and resume. Train a run for 10 updates, save, and continue to 15. Then build a **new**
+trainer from scratch, load the checkpoint, and continue it to 15 as well. The two runs must end
 with identical weights, bit for bit: nothing about the run was lost in the checkpoint.
 """),
 code("""
@@ -183,7 +183,7 @@ folder = tempfile.mkdtemp()
 checkpoint = os.path.join(folder, "lm.npz")
 
 first = new_trainer()
-first.run(updates=20, progress=False)
+first.run(updates=10, progress=False)
 first.save(checkpoint)
 first.run(updates=5, progress=False)
 
@@ -195,12 +195,116 @@ resumed.run(updates=5, progress=False)
 same = all(np.array_equal(p.array, q.array)
            for (_, p), (_, q) in zip(first.model.namedparams(), resumed.model.namedparams()))
 print("identical weights after resuming:", same)
-assert resumed.updater.iteration == first.updater.iteration == 25
+assert resumed.updater.iteration == first.updater.iteration == 15
 assert same and resumed.history.train["loss"] == first.history.train["loss"]
 """),
 ]
 
-TRAINER = []
+TRAINER = [
+md("""
+## 4. The tutorial's other way: `Trainer` and extensions
+
+Chainer's tutorial writes the same training a second time with its `Trainer`, and so can you:
+`import rnnviz as chainer` gives the same classes. The pieces:
+
+* an **updater** does one update. `StandardUpdater` reads one batch and steps the optimizer; for
+  truncated BPTT you subclass it and override `update_core()` to read `bprop_len` batches first;
+* the **trainer** calls the updater until a stop trigger fires (`(40, "iteration")`,
+  `(39, "epoch")`) and, after each update, every **extension** whose own trigger fires;
+* the **extensions** do everything around the loop: `Evaluator` (the validation loss, on a copy of
+  the model, without a graph), `LogReport` (the mean of every reported value per interval),
+  `PrintReport` (a table of them), `ProgressBar`, `PlotReport` (in JupyterLab, the curves redrawn
+  live in the notebook) and `snapshot` (a checkpoint of the whole trainer).
+
+The model reports its loss as `main/loss` (the `Classifier` does it for you); the evaluator's
+values get the prefix `validation/`.
+"""),
+code("""
+from rnnviz import training
+from rnnviz.training import extensions
+
+
+class TruncatedBPTTUpdater(training.updaters.StandardUpdater):
+    def __init__(self, iterator, optimizer, bprop_len):
+        super().__init__(iterator, optimizer)
+        self.bprop_len = bprop_len
+
+    def update_core(self):
+        stream = self.get_iterator("main")
+        optimizer = self.get_optimizer("main")
+        lm = optimizer.target
+        window_loss = 0
+        for _ in range(self.bprop_len):
+            x, t = self.converter(next(stream))
+            window_loss += lm(x, t)
+        lm.cleargrads()
+        window_loss.backward()
+        window_loss.unchain_backward()
+        optimizer.update()
+
+
+def add_perplexity(entry):
+    entry["perplexity"] = float(np.exp(entry["main/loss"]))
+    if "validation/main/loss" in entry:
+        entry["val_perplexity"] = float(np.exp(entry["validation/main/loss"]))
+
+
+def build_trainer(out, n_iterations=40, every=20):
+    np.random.seed(0)
+    lm = L.Classifier(L.RNNLM(n_vocab, n_units, n_units))
+    lm.compute_accuracy = False
+    opt = optimizers.SGD(lr=1.0).setup(lm)
+    opt.add_hook(chainer.optimizer_hooks.GradientClipping(5.0))
+    updater = TruncatedBPTTUpdater(ParallelSequentialIterator(train, batch_size), opt, bprop_len)
+    trainer = training.Trainer(updater, (n_iterations, "iteration"), out=out)
+
+    eval_lm = lm.copy()
+    trainer.extend(extensions.Evaluator(ParallelSequentialIterator(valid, 10, repeat=False), eval_lm,
+                                        eval_hook=lambda _: eval_lm.reset_state()),
+                   trigger=(every, "iteration"))
+    trainer.extend(extensions.LogReport(trigger=(every, "iteration"), postprocess=add_perplexity))
+    trainer.extend(extensions.snapshot(), trigger=(every, "iteration"))
+    trainer.extend(extensions.PrintReport(["iteration", "main/loss", "perplexity", "val_perplexity"]))
+    trainer.extend(extensions.ProgressBar(update_interval=5))
+    trainer.extend(extensions.PlotReport([["main/loss", "validation/main/loss"], ["perplexity", "val_perplexity"]],
+                                         trigger=(every, "iteration"), log_report="LogReport", filename=None))
+    return trainer, lm
+"""),
+md("""
+Run it for 40 updates, with a table, a progress bar and the live plot. The snapshot extension
+writes a checkpoint every 20 updates into the trainer's output folder.
+"""),
+code("""
+out = tempfile.mkdtemp()
+trainer, trained_lm = build_trainer(out)
+trainer.run()
+
+log = trainer.get_extension("LogReport").log
+print("checkpoints written:", sorted(os.listdir(out)))
+assert [entry["iteration"] for entry in log] == [20, 40]
+assert log[-1]["val_perplexity"] < n_vocab / 2
+assert "snapshot_iter_20" in os.listdir(out)
+"""),
+md("""
+Resume from the checkpoint taken at update 20: build a fresh trainer the same way (with the same
+extensions: the snapshot holds their state too), load the snapshot into it
+(`serializers.load_npz(path, trainer)` restores the model, the optimizer, the iterator, the LSTM's
+state and the extensions' logs) and run it to 40. Its table and plot continue from update 20, and
+it ends exactly where the uninterrupted run did.
+"""),
+code("""
+resumed_trainer, resumed_lm = build_trainer(tempfile.mkdtemp())
+serializers.load_npz(os.path.join(out, "snapshot_iter_20"), resumed_trainer)
+print("resumed at update", resumed_trainer.updater.iteration)
+resumed_trainer.run()
+
+same = all(np.array_equal(p.array, q.array)
+           for (_, p), (_, q) in zip(trained_lm.namedparams(), resumed_lm.namedparams()))
+print("identical weights after resuming:", same)
+assert same
+assert resumed_trainer.get_extension("LogReport").log[-1]["main/loss"] == log[-1]["main/loss"]
+"""),
+]
 
 SAMPLING = [
 md("""
