@@ -192,3 +192,34 @@ def test_both_engines_refuse_a_non_scalar_output_without_a_gradient():
         y = Variable(np.ones(3)) * 2.0
         with rnnviz.using_config("batched_backward", batched), pytest.raises(ValueError, match="not a single value"):
             y.backward()
+
+
+@pytest.mark.parametrize("batched", [False, True], ids=["plain", "batched"])
+def test_each_engine_on_cupy_arrays_matches_numpy(batched):
+    """The GPU path, on the CuPy stand-in (tests/cupy_standin.py: CuPy's refusal to mix with NumPy
+    arrays included): an LSTM language model's gradients on 'gpu' equal those on the CPU."""
+    from cupy_standin import installed
+
+    def grads(device):
+        np.random.seed(0)
+        model = L.RNNLM(9, 4, 5).copy(mode="copy")
+        for p in model.params():
+            p.array = p.array.astype(np.float64)
+        model.to_device(device)
+        xs = np.arange(12, dtype=np.int32).reshape(6, 2) % 9
+        model.reset_state()
+        loss = 0
+        with rnnviz.using_config("batched_backward", batched):
+            for x in xs:
+                x = rnnviz.backend.to_device(x, device)
+                loss = loss + F.softmax_cross_entropy(model(x), rnnviz.backend.to_device((x + 1) % 9, device))
+            loss.backward()
+        return {n: p.grad for n, p in model.namedparams()}
+
+    cpu = grads("cpu")
+    with installed():
+        gpu = grads("gpu")
+        assert all(type(g).__module__.startswith("cupy") for g in gpu.values())
+        gpu = {n: g.get() for n, g in gpu.items()}
+    for n in cpu:
+        np.testing.assert_allclose(gpu[n], cpu[n], rtol=1e-10, atol=1e-12, err_msg=n)
