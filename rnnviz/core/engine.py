@@ -31,6 +31,9 @@ def initial_grad(root):
     elif root.grad.shape != root.array.shape:
         raise ValueError(f"backward: .grad has shape {tuple(root.grad.shape)} but the "
                          f"variable has shape {tuple(root.shape)}")
+    elif root.grad.dtype != root.array.dtype:
+        raise TypeError(f"backward: .grad is {root.grad.dtype} but the variable is {root.dtype}; "
+                        f"give it the variable's dtype (e.g. xp.ones_like(y.array))")
 
 
 def run_backward(root, retain_grad=False):

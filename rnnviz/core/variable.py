@@ -38,6 +38,9 @@ class Variable:
             raise TypeError(
                 f"Variable: expected a NumPy or CuPy array, got {type(array).__name__}; "
                 "wrap it with numpy.asarray(..., dtype=numpy.float32)")
+        if array is not None and array.dtype.kind not in "biuf":
+            raise TypeError(f"Variable: expected an array of numbers (float32 for values, int32 for "
+                            f"ids), got dtype {array.dtype}")
         self.array = array
         self.grad = None
         self.name = name

@@ -14,11 +14,41 @@ def sum_to(x, shape):
 
 
 def check_float(name, *arrays):
-    """Raise TypeError naming ``name`` unless every array has a floating dtype."""
+    """Raise TypeError naming ``name`` unless every array has a floating dtype, the same for all
+    (a float64 input into float32 weights is an error, as in Chainer and PyTorch)."""
+    first = arrays[0].dtype
     for a in arrays:
         if a.dtype.kind != "f":
             raise TypeError(f"{name}: expected a floating-point array (float32 or float64), "
                             f"got {a.dtype} with shape {tuple(a.shape)}; convert it with .astype(numpy.float32)")
+        if a.dtype != first:
+            check_same_dtype(name, *arrays)
+
+
+def check_same_dtype(name, *arrays):
+    """Raise TypeError naming ``name`` when the arrays' dtypes differ (NumPy would promote silently)."""
+    dtypes = {a.dtype for a in arrays}
+    if len(dtypes) > 1:
+        listed = ", ".join(f"argument {i + 1} {a.dtype} {tuple(a.shape)}" for i, a in enumerate(arrays))
+        wanted = "float32" if any(a.dtype == "float32" for a in arrays) else str(arrays[0].dtype)
+        raise TypeError(f"{name}: the inputs mix dtypes ({listed}); NumPy would silently compute in the "
+                        f"wider one. Convert them to one dtype, e.g. x.astype(numpy.{wanted})")
+
+
+def check_axis(name, axis, ndim, allow_none=True, allow_tuple=True):
+    """Raise an error naming ``name`` unless ``axis`` (an int, a tuple of ints, or None) fits ``ndim``."""
+    if axis is None and allow_none:
+        return
+    axes = axis if isinstance(axis, tuple) and allow_tuple else (axis,)
+    for a in axes:
+        if isinstance(a, bool) or not isinstance(a, int) and not hasattr(a, "__index__"):
+            raise TypeError(f"{name}: axis must be an int{' or a tuple of ints' if allow_tuple else ''}"
+                            f"{' or None' if allow_none else ''}, got {axis!r}")
+        if not -ndim <= a < ndim:
+            raise ValueError(f"{name}: axis {a} is out of range for an array of {ndim} dimension(s) "
+                             f"(valid: {-ndim} to {ndim - 1})")
+    if len({a % ndim for a in axes}) != len(axes):
+        raise ValueError(f"{name}: axis {axis!r} names the same axis twice")
 
 
 def check_int(name, a, what="ids"):

@@ -1,6 +1,6 @@
 """Activations and softmax."""
 from ..core import FunctionNode, apply1
-from ._util import check_float
+from ._util import check_axis, check_float
 
 
 def _sigmoid(xp, x):
@@ -68,6 +68,7 @@ class LogSoftmax(FunctionNode):
 
     def check_inputs(self, x):
         check_float("log_softmax", x)
+        check_axis("log_softmax", self.axis, x.ndim, allow_none=False, allow_tuple=False)
 
     def forward(self, x):
         y = log_softmax_array(self.xp, x, self.axis)
@@ -87,6 +88,7 @@ class Softmax(FunctionNode):
 
     def check_inputs(self, x):
         check_float("softmax", x)
+        check_axis("softmax", self.axis, x.ndim, allow_none=False, allow_tuple=False)
 
     def forward(self, x):
         y = self.xp.exp(log_softmax_array(self.xp, x, self.axis))

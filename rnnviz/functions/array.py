@@ -2,7 +2,7 @@
 import math
 
 from ..core import FunctionNode, apply1
-from ._util import sum_to
+from ._util import check_axis, check_same_dtype, sum_to
 
 
 class Reshape(FunctionNode):
@@ -32,6 +32,14 @@ class Transpose(FunctionNode):
 
     def __init__(self, axes=None):
         self.axes = axes
+
+    def check_inputs(self, x):
+        if self.axes is None:
+            return
+        fits = [a % x.ndim for a in self.axes if isinstance(a, int) and -x.ndim <= a < x.ndim]
+        if sorted(fits) != list(range(x.ndim)) or len(self.axes) != x.ndim:
+            raise ValueError(f"transpose: axes must be a permutation of 0..{x.ndim - 1} for an array of "
+                             f"shape {tuple(x.shape)}, got {self.axes}")
 
     def forward(self, x):
         if self.axes is not None:  # negative axes would break the inverse below
@@ -73,6 +81,7 @@ class Concat(FunctionNode):
         if axis is None or any(r is None or r != rest[0] for r in rest):
             raise ValueError(f"concat: shapes {[tuple(x.shape) for x in xs]} cannot be joined "
                              f"along axis {self.axis}")
+        check_same_dtype("concat", *xs)
 
     def forward(self, *xs):
         self.sections = [x.shape[self.axis] for x in xs]
@@ -91,6 +100,14 @@ class SplitAxis(FunctionNode):
         self.indices_or_sections = indices_or_sections
         self.axis = axis
 
+    def check_inputs(self, x):
+        check_axis("split_axis", self.axis, x.ndim, allow_none=False, allow_tuple=False)
+        n = self.indices_or_sections
+        if isinstance(n, int) and not isinstance(n, bool):
+            if n < 1 or x.shape[self.axis] % n:
+                raise ValueError(f"split_axis: cannot split axis {self.axis} of length "
+                                 f"{x.shape[self.axis]} into {n} equal sections")
+
     def forward(self, x):
         return tuple(self.xp.split(x, self.indices_or_sections, axis=self.axis))
 
@@ -106,7 +123,11 @@ class GetItem(FunctionNode):
 
     def forward(self, x):
         self.in_shape = x.shape
-        return x[self.index]
+        try:
+            return x[self.index]
+        except IndexError as err:
+            raise IndexError(f"get_item: index {self.index!r} does not fit an array of shape "
+                             f"{tuple(x.shape)}: {err}") from None
 
     def backward(self, gy):
         gx = self.xp.zeros(self.in_shape, dtype=gy.dtype)
@@ -132,6 +153,8 @@ def broadcast_to(x, shape):
 
 def concat(xs, axis=1):
     """Join a list of Variables along ``axis`` (default 1, as in Chainer)."""
+    if len(xs) == 0:
+        raise ValueError("concat: the list of arrays to join is empty")
     return apply1(Concat(axis), *xs)
 
 

@@ -8,11 +8,32 @@ import math
 import numpy
 
 from ..core import FunctionNode, Variable, apply1
-from ._util import check_float, scalar, sum_to
+from ._util import check_float, check_same_dtype, scalar, sum_to
 
 
-class Add(FunctionNode):
+class _Binary(FunctionNode):
+    """What the two-array operators check: one dtype (a bool mask may scale a float array) and
+    shapes that broadcast; the error names the operator, not a NumPy internal."""
+
+    op = "?"
+
+    def check_inputs(self, a, b):
+        if a.dtype != b.dtype and not (a.dtype.kind == "b" and b.dtype.kind == "f"
+                                       or b.dtype.kind == "b" and a.dtype.kind == "f"):
+            check_same_dtype(f"{type(self).__name__.lower()} ({self.op})", a, b)
+        if a.shape != b.shape:
+            try:
+                numpy.broadcast_shapes(a.shape, b.shape)
+            except ValueError:
+                raise ValueError(f"{type(self).__name__.lower()} ({self.op}): shapes {tuple(a.shape)} and "
+                                 f"{tuple(b.shape)} do not broadcast (trailing axes must be equal or 1)"
+                                 ) from None
+
+
+class Add(_Binary):
     """y = a + b;  ga = gy, gb = gy (summed to each shape)"""
+
+    op = "+"
 
     def forward(self, a, b):
         self.shapes = (a.shape, b.shape)
@@ -25,8 +46,10 @@ class Add(FunctionNode):
         return sum_to(gy, sa), sum_to(gy, sb)
 
 
-class Sub(FunctionNode):
+class Sub(_Binary):
     """y = a - b;  ga = gy, gb = -gy"""
+
+    op = "-"
 
     def forward(self, a, b):
         self.shapes = (a.shape, b.shape)
@@ -37,8 +60,10 @@ class Sub(FunctionNode):
         return sum_to(gy, sa), -sum_to(gy, sb)
 
 
-class Mul(FunctionNode):
+class Mul(_Binary):
     """y = a * b;  ga = gy * b, gb = gy * a"""
+
+    op = "*"
 
     def forward(self, a, b):
         self.save_inputs(a, b)
@@ -49,8 +74,10 @@ class Mul(FunctionNode):
         return sum_to(gy * b, a.shape), sum_to(gy * a, b.shape)
 
 
-class Div(FunctionNode):
+class Div(_Binary):
     """y = a / b;  ga = gy / b, gb = -gy * a / b**2"""
+
+    op = "/"
 
     def forward(self, a, b):
         self.save_inputs(a, b)
@@ -62,8 +89,10 @@ class Div(FunctionNode):
         return sum_to(ga, a.shape), sum_to(-ga * a / b, b.shape)
 
 
-class Pow(FunctionNode):
+class Pow(_Binary):
     """y = a ** b;  ga = gy * b * a**(b-1), gb = gy * y * log(a)"""
+
+    op = "**"
 
     def forward(self, a, b):
         y = a ** b
@@ -245,6 +274,8 @@ def rmul(a, b):
 
 def div(a, b):
     if _is_constant(b):
+        if b == 0:
+            raise ZeroDivisionError("div (/): dividing a Variable by the number 0")
         return apply1(MulConstant(1.0 / scalar(b)), a)
     return _binary(Div, a, b)
 

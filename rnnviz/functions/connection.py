@@ -81,6 +81,9 @@ def linear(x, W, b=None, n_batch_axes=1):
     are flattened into the input size: x (B1, ..., Bk, d1, ..., dm) gives y (B1, ..., Bk, out)."""
     if n_batch_axes == 1 and x.ndim == 2:      # the common case: nothing to flatten
         return apply1(Linear(), x, W) if b is None else apply1(Linear(), x, W, b)
+    if x.ndim < 2:
+        raise ValueError(f"linear: x must have shape (batch, in_size) matching W (out_size, in_size); "
+                         f"got x {tuple(x.shape)} and W {tuple(W.shape)} (one example? use x[None])")
     if isinstance(n_batch_axes, bool) or not isinstance(n_batch_axes, int) or not 1 <= n_batch_axes < x.ndim:
         raise ValueError(f"linear: n_batch_axes must be an integer from 1 to {x.ndim - 1} (x has {x.ndim} "
                          f"axes), got {n_batch_axes!r}")

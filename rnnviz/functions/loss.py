@@ -23,6 +23,9 @@ class SoftmaxCrossEntropy(FunctionNode):
     """
 
     def __init__(self, ignore_label=-1, reduce="mean"):
+        if reduce not in ("mean", "no"):
+            raise ValueError(f"softmax_cross_entropy: reduce must be 'mean' or 'no' (as in Chainer), "
+                             f"got {reduce!r}")
         self.ignore_label = ignore_label
         self.reduce = reduce
 
@@ -106,6 +109,9 @@ def accuracy(y, t, ignore_label=None):
     y = getattr(y, "array", y)
     t = getattr(t, "array", t)
     check_int("accuracy", t, "labels")
+    if y.ndim != 2 or t.shape != (y.shape[0],):
+        raise ValueError(f"accuracy: expected y of shape (N, classes) and t of shape (N,); got y "
+                         f"{tuple(y.shape)} and t {tuple(t.shape)}")
     pred = y.argmax(axis=1).reshape(t.shape)
     if ignore_label is not None:
         mask = t != ignore_label

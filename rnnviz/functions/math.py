@@ -1,6 +1,6 @@
 """Elementwise maths and reductions."""
 from ..core import FunctionNode, apply1
-from ._util import check_float
+from ._util import check_axis, check_float
 
 
 class Exp(FunctionNode):
@@ -41,6 +41,9 @@ class Sum(FunctionNode):
         self.axis = axis
         self.keepdims = keepdims
 
+    def check_inputs(self, x):
+        check_axis("sum", self.axis, x.ndim)
+
     def forward(self, x):
         self.in_shape = x.shape
         return self.xp.asarray(x.sum(axis=self.axis, keepdims=self.keepdims))
@@ -69,6 +72,7 @@ def sum(x, axis=None, keepdims=False):
 def mean(x, axis=None, keepdims=False):
     """Average over ``axis`` (all elements when None)."""
     shape = x.shape
+    check_axis("mean", axis, len(shape))
     if axis is None:
         n = 1
         for s in shape:
