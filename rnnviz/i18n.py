@@ -35,6 +35,12 @@ STRINGS: dict[str, dict[str, str]] = {
     "widget.failed_short": {
         "en": "could not run the model: see the message above",
         "ja": "モデルを実行できませんでした（上のメッセージを参照）"},
+    "widget.out_of_memory": {
+        "en": "{who}: ran out of memory ({error}); try fewer steps (a shorter xs) or a smaller batch",
+        "ja": "{who}: メモリが足りません（{error}）。時刻の数（xs の長さ）かバッチを減らしてください"},
+    "widget.out_of_memory_short": {
+        "en": "out of memory: see the message above",
+        "ja": "メモリ不足です（上のメッセージを参照）"},
     "widget.nothing": {
         "en": "nothing to show: see the message above",
         "ja": "表示するものがありません（上のメッセージを参照）"},

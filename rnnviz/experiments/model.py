@@ -76,11 +76,30 @@ def model_and_data(model, xs, ts, lossfun, who, n_steps=12):
     """(StepModel, xs, ts) for a widget: the learner's model and data, checked, or the built-in
     demo (its model on ``n_steps`` words) when no model is given."""
     if model is None:
+        given = [name for name, v in (("xs", xs), ("ts", ts), ("lossfun", lossfun)) if v is not None]
+        if given:
+            raise InputError(data_without_model(who, given))
         model = demo_model()
         xs, ts, _ = demo_data(n_steps)
+    if lossfun is not None and not callable(lossfun):
+        raise InputError(f"{who}: lossfun must be a function such as F.softmax_cross_entropy, got "
+                         f"{type(lossfun).__name__}")
     sm = StepModel(model, lossfun, who=who)
     xs, ts = check_data(xs, ts, who=who)
     return sm, xs, ts
+
+
+def data_without_model(who, given):
+    """The message for data given with no model (the widget would otherwise show the demo)."""
+    return (f"{who}: {' and '.join(given)} given without a model; the built-in demo cannot use them. "
+            f"Pass your model too: {who}(model, xs, ...), or nothing at all for the demo")
+
+
+def check_count(who, name, value, low=1):
+    """An int >= ``low`` for a widget argument, else an InputError naming it."""
+    if isinstance(value, bool) or not isinstance(value, (int, numpy.integer)) or value < low:
+        raise InputError(f"{who}: {name} must be an int >= {low}, got {value!r}")
+    return int(value)
 
 
 def check_data(xs, ts=None, who="widget", need_targets=True):
@@ -106,6 +125,8 @@ def check_data(xs, ts=None, who="widget", need_targets=True):
             ts = ts.reshape(-1, 1)
         if ts.shape != xs.shape:
             raise InputError(f"{who}: ts must have the shape of xs {xs.shape}, got {ts.shape}")
+        if ts.dtype.kind not in "iu":
+            raise InputError(f"{who}: ts must hold integer word ids, got dtype {ts.dtype}")
         ts = ts.astype(numpy.int32)
     return xs, ts
 

@@ -18,15 +18,12 @@ class HiddenStateView:
         H, T = states.shape
         self.units = [u for u in units if 0 <= u < H]
         lim = float(max(1e-6, numpy.abs(states).max()))
-        # one precomputed frame per t: future steps are NaN (drawn blank)
-        self.frames = []
-        for t in range(T):
-            f = numpy.full_like(states, numpy.nan)
-            f[:, :t + 1] = states[:, :t + 1]
-            self.frames.append(f)
+        # one frame, refilled for each t: future steps are NaN (drawn blank). Memory H x T, not
+        # a frame per step (H x T^2: 3.2 GB at 2,000 steps)
+        self._frame = states.copy()
         import matplotlib
         cmap = matplotlib.colormaps["RdBu_r"].with_extremes(bad="#f4f4f4")
-        self.image = ax_heat.imshow(self.frames[-1], aspect="auto", cmap=cmap, vmin=-lim, vmax=lim,
+        self.image = ax_heat.imshow(self._frame, aspect="auto", cmap=cmap, vmin=-lim, vmax=lim,
                                     interpolation="nearest", origin="lower")
         ax_heat.set_ylabel(ftr("hidden.unit_axis"), fontsize=8)
         ax_heat.set_title(ftr("hidden.title"), fontsize=9)
@@ -68,7 +65,10 @@ class HiddenStateView:
     def update(self, t):
         t = int(numpy.clip(t, 0, self.states.shape[1] - 1))
         self.t = t
-        self.image.set_data(self.frames[t])
+        frame = self._frame
+        frame[:, :t + 1] = self.states[:, :t + 1]
+        frame[:, t + 1:] = numpy.nan
+        self.image.set_data(frame)  # matplotlib copies it
         x = numpy.arange(t + 1)
         for u, line in zip(self.units, self.lines):
             line.set_data(x, self.states[u, :t + 1])

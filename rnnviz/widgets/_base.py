@@ -8,6 +8,7 @@ control move restores that background and draws only the dynamic artists. When a
 changed (matplotlib marks the figure stale: limits, tick labels, a rebuilt plot, a resize) or no
 background exists yet, the figure is drawn in full instead, so what is shown is always what a full
 draw would show."""
+import base64
 import html
 import io
 
@@ -133,6 +134,9 @@ class FigureWidget(W.VBox):
         if isinstance(exc, InputError):
             self.show_message(str(exc))
             self._show_blank(str(exc))
+        elif isinstance(exc, MemoryError):  # not the model's fault: too much asked of this machine
+            self.show_message(tr("widget.out_of_memory", who=self.who, error=f"MemoryError: {exc}"))
+            self._show_blank(ftr("widget.out_of_memory_short"))
         else:
             self.show_message(tr("widget.failed", who=self.who, error=f"{type(exc).__name__}: {exc}"))
             self._show_blank(ftr("widget.failed_short"))
@@ -205,6 +209,16 @@ class FigureWidget(W.VBox):
         else:
             canvas.draw()
             self._image.value = png_bytes(fig)
+
+    def _repr_mimebundle_(self, **kwargs):
+        """The live view, plus a PNG of the figure as it is when displayed (as ipympl's own canvas
+        does): a front end without the widget manager (an HTML export, GitHub) shows the picture."""
+        bundle = super()._repr_mimebundle_(**kwargs)
+        if bundle is not None:
+            buf = io.BytesIO()
+            self.figure.savefig(buf, format="png")
+            bundle["image/png"] = base64.b64encode(buf.getvalue()).decode("ascii")
+        return bundle
 
     def redraw(self, full=False):
         """Update the views from the controls and redraw (``full=True``: no blitting)."""

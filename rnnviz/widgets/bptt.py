@@ -10,6 +10,19 @@ from ._base import FigureWidget
 DEFAULT_SCALES = (0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 4.0)
 
 
+def _bad_scales(scales):
+    """The entries of ``scales`` that are not finite numbers > 0 (None when all are fine)."""
+    if isinstance(scales, (str, bytes)):
+        return scales
+    try:
+        values = list(scales)
+    except TypeError:
+        return scales
+    bad = [s for s in values if isinstance(s, bool) or not isinstance(s, (int, float, numpy.number))
+           or not numpy.isfinite(s) or s <= 0]
+    return bad or (None if values else scales)
+
+
 class BPTTComparison(FigureWidget):
     """How much of the gradient does truncated BPTT keep?
 
@@ -36,7 +49,8 @@ class BPTTComparison(FigureWidget):
     def __init__(self, model=None, xs=None, ts=None, bprop_lens=None, scales=DEFAULT_SCALES, scale=1.0,
                  bprop_len=3, lossfun=None, figsize=(8.2, 5)):
         super().__init__(figsize)
-        self.scales = tuple(sorted(set(float(s) for s in scales))) or (1.0,)
+        bad = _bad_scales(scales)
+        self.scales = (1.0,) if bad else tuple(sorted(set(float(s) for s in scales))) or (1.0,)
         # only the scales that were computed: every step of the slider shows another run
         self.scale_slider = W.SelectionSlider(options=[(f"× {s:g}", s) for s in self.scales],
                                               value=min(self.scales, key=lambda s: abs(s - 1.0)),
@@ -44,12 +58,23 @@ class BPTTComparison(FigureWidget):
         self.bprop_slider = W.IntSlider(min=1, max=2, value=1, description="bprop_len")
         self._results = {}
         controls = [self.scale_slider, self.bprop_slider]
-        self._start(controls, lambda: self._setup(model, xs, ts, bprop_lens, scale, bprop_len, lossfun),
+        self._start(controls, lambda: self._setup(model, xs, ts, bprop_lens, scale, bprop_len, lossfun, bad),
                     observed=controls)
 
-    def _setup(self, model, xs, ts, bprop_lens, scale, bprop_len, lossfun):
+    def _setup(self, model, xs, ts, bprop_lens, scale, bprop_len, lossfun, bad_scales=None):
+        if bad_scales:
+            raise E.InputError(f"{self.who}: scales must be numbers > 0 (multipliers of W_h), got "
+                               f"{bad_scales!r}")
+        bprop_len = E.check_count(self.who, "bprop_len", bprop_len)
+        if isinstance(scale, bool) or not isinstance(scale, (int, float)) or not scale > 0:
+            raise E.InputError(f"{self.who}: scale must be a number > 0, got {scale!r}")
         self.sm, self.xs, self.ts = E.model_and_data(model, xs, ts, lossfun, who=self.who)
         T = len(self.xs)
+        if bprop_lens is not None:
+            try:
+                bprop_lens = [E.check_count(self.who, "bprop_lens entry", b) for b in bprop_lens]
+            except TypeError:
+                raise E.InputError(f"{self.who}: bprop_lens must be a list of ints, got {bprop_lens!r}") from None
         if bprop_lens is None:
             bprop_lens = list(range(1, T + 1)) if T <= 16 else \
                 sorted(set(numpy.unique(numpy.round(numpy.geomspace(1, T, 12)).astype(int)).tolist()))

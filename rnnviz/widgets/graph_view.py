@@ -15,6 +15,19 @@ def _labelled(text, control):
     return W.HBox([label, control], layout=W.Layout(align_items="center", margin="0 14px 2px 0"))
 
 
+def _argument_problem(mode, max_nodes, layout, depth):
+    """What is wrong with GraphView's options (None when nothing): said, not silently replaced."""
+    if mode not in ("values", "gradients"):
+        return f"GraphView: mode must be 'values' or 'gradients', got {mode!r}"
+    if isinstance(max_nodes, bool) or not isinstance(max_nodes, int) or max_nodes < 1:
+        return f"GraphView: max_nodes must be an int >= 1, got {max_nodes!r}"
+    if layout not in ("auto", "unrolled", "layered"):
+        return f"GraphView: layout must be 'auto', 'unrolled' or 'layered', got {layout!r}"
+    if depth is not None and (isinstance(depth, bool) or not isinstance(depth, int) or depth < 1):
+        return f"GraphView: depth must be an int >= 1 or None, got {depth!r}"
+    return None
+
+
 class GraphView(FigureWidget):
     """The computational graph behind a Variable.
 
@@ -54,9 +67,13 @@ class GraphView(FigureWidget):
         self._full = None
         self._cache = {}
         self.variable = None
-        if variable is None:
+        problem = _argument_problem(mode, max_nodes, layout, depth)
+        if variable is None and not problem:
             variable, self._model = E.demo_loss(8)
-        if not isinstance(variable, Variable):
+        if problem:
+            self.show_message(problem)
+            self._show_blank(ftr("widget.nothing"))
+        elif not isinstance(variable, Variable):
             self.show_message(f"GraphView: expected an rnnviz Variable (e.g. a loss), got "
                               f"{type(variable).__name__}")
             self._show_blank(ftr("widget.nothing"))

@@ -37,7 +37,13 @@ class HiddenStateAnimator(FigureWidget):
         self.time_slider = W.IntSlider(min=0, max=1, value=0, description=tr("hidden.slider"),
                                        continuous_update=True)
         W.jslink((self.play, "value"), (self.time_slider, "value"))
-        if model is None:
+        self._input_problem = None
+        given = [n for n, v in (("xs", xs), ("words", words)) if v is not None]
+        if model is None and given:
+            self._input_problem = E.data_without_model(self.who, given)
+        if isinstance(interval, bool) or not isinstance(interval, int) or interval < 1:
+            self._input_problem = f"{self.who}: interval must be a number of milliseconds >= 1, got {interval!r}"
+        elif model is None:
             model = E.demo_model()
             xs, _, vocab = E.demo_data(12)
             words = vocab if words is None else words
@@ -46,8 +52,21 @@ class HiddenStateAnimator(FigureWidget):
                     observed=[self.time_slider])
 
     def _build(self, model, xs, words, units):
+        if self._input_problem:
+            raise E.InputError(self._input_problem)
         sm = E.StepModel(model, who=self.who)
         xs, _ = E.check_data(xs, None, who=self.who, need_targets=False)
+        notes = []
+        try:
+            units = [int(u) for u in units]
+        except (TypeError, ValueError):
+            raise E.InputError(f"{self.who}: units must be a list of hidden-unit indices, got {units!r}") from None
+        H = sm.recurrent.lateral.W.shape[1]
+        outside = [u for u in units if not 0 <= u < H]
+        if outside:
+            notes.append(f"units {outside} are not in 0..{H - 1} (the hidden size is {H}): not drawn")
+        if words is not None and not hasattr(words, "__getitem__"):
+            raise E.InputError(f"{self.who}: words must be a list (id -> word), got {type(words).__name__}")
         run = E.run_hidden(sm, xs)
         self.states = run["states"]
         self.preds, self.probs = run["preds"], run["probs"]
@@ -81,6 +100,7 @@ class HiddenStateAnimator(FigureWidget):
         self.play.max = T - 1
         self.time_slider.max = T - 1
         self.set_dynamic(self.graph_plot.artists_from(1) + self.hidden_view.artists() + [self.caption])
+        return notes
 
     def _word(self, i):
         if self.words is not None and 0 <= i < len(self.words):

@@ -19,19 +19,24 @@ class UnchainExplorer(FigureWidget):
     arrays hold, and which states were cut. Nothing is computed by arithmetic.
 
     ``UnchainExplorer()`` uses the built-in tiny LSTM language model on 12 steps.
-    ``UnchainExplorer(model, xs, ts=None, bprop_len=3, length=None, lossfun=None, precompute=True,
+    ``UnchainExplorer(model, xs, ts=None, bprop_len=3, length=None, lossfun=None, precompute=None,
     figsize=(8.2, 6.2))``: ``model`` an ``L.Classifier`` (or a predictor with ``lossfun``) with an
     ``L.LSTM``/``L.RNN``; ``xs``/``ts`` word ids (T,) or (T, batch) (``ts`` defaults to the next
-    words of ``xs``); ``precompute`` runs the loop for every bprop_len up front so the sliders are
-    instant.
+    words of ``xs``); ``precompute=True`` runs the loop for every bprop_len up front so the sliders
+    are instant, ``False`` runs each bprop_len when first chosen (one run of 1,000 steps takes about
+    a second), and ``None`` (default) precomputes up to 60 steps. Either way the full-BPTT run is
+    measured first: it keeps the most history, so it fixes the timeline's scale for every run.
+    The last few runs are kept.
 
     Controls: ``bprop_slider``, ``length_slider`` (IntSliders), ``message``; ``redraw()``.
     """
 
     who = "UnchainExplorer"
+    PRECOMPUTE_UP_TO = 60   # steps: every bprop_len is run up front below this (T^2 work)
+    KEEP_RUNS = 8           # beyond the precomputed ones, the runs kept (each holds T x T counts)
 
     def __init__(self, model=None, xs=None, ts=None, bprop_len=3, length=None, lossfun=None,
-                 precompute=True, figsize=(8.2, 6.2)):
+                 precompute=None, figsize=(8.2, 6.2)):
         super().__init__(figsize)
         self.bprop_slider = W.IntSlider(min=1, max=2, value=1, description="bprop_len")
         self.length_slider = W.IntSlider(min=1, max=2, value=1, description=tr("unchain.length"))
@@ -51,12 +56,16 @@ class UnchainExplorer(FigureWidget):
         if bprop_len > T:
             notes.append(tr("unchain.too_long", b=bprop_len, T=T))
             bprop_len = T
-        length = T if length is None else int(length)
+        length = T if length is None else E.check_count(self.who, "length", length)
         if not 1 <= length <= T:
             notes.append(tr("unchain.length_outside", n=length, T=T))
             length = T
+        if precompute not in (None, True, False):
+            raise E.InputError(f"{self.who}: precompute must be True, False or None (automatic), "
+                               f"got {precompute!r}")
         self._build()
-        if precompute:
+        self._run(T)  # the most history: its maxima fix the timeline's scale
+        if precompute or (precompute is None and T <= self.PRECOMPUTE_UP_TO):
             for b in range(1, T + 1):
                 self._run(b)
         self.bprop_slider.max = self.length_slider.max = T
@@ -91,9 +100,14 @@ class UnchainExplorer(FigureWidget):
                 self.view.set_limits(*lim)
 
     def _run(self, b):
-        if b not in self._runs:
-            self._runs[b] = E.run_truncated(self.sm, self.xs, self.ts, b)
-        return self._runs[b]
+        runs = self._runs
+        if b not in runs:
+            T = len(self.xs)
+            if T > self.PRECOMPUTE_UP_TO:
+                while len(runs) > self.KEEP_RUNS:
+                    del runs[next(k for k in runs if k != T)]  # the oldest, never the full run
+            runs[b] = E.run_truncated(self.sm, self.xs, self.ts, b)
+        return runs[b]
 
     def snapshot(self, bprop_len=None, length=None):
         """The measured state after the forward of step ``length - 1`` with ``bprop_len``."""
