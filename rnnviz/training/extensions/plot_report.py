@@ -1,11 +1,16 @@
 """PlotReport: curves of reported values, live in JupyterLab and as a PNG file.
 
-In a notebook with the ipympl backend (``%matplotlib widget``) the figure is an interactive
-canvas shown once and redrawn in place at each trigger, while training runs. In a notebook with
-another backend the figure is a PNG output updated in place. Everywhere, ``out/filename`` is
-(re)written at each trigger, as Chainer's PlotReport does.
+In a notebook the figure is one output, redrawn in place at each trigger while the training cell
+runs (an image updated through its display id: the front end shows it at once, although the
+kernel is busy). When training ends, with the ipympl backend (``%matplotlib widget``) that output
+becomes the interactive ipympl figure (zoom, pan, save); with another backend it stays an image.
+Everywhere, ``out/filename`` is (re)written at each trigger, as Chainer's PlotReport does.
+
+(An ipympl canvas cannot be the live view itself: it paints only after its front end has talked
+to the kernel, and the kernel answers no one until the running cell ends.)
 """
 import os
+import time
 
 from ... import reporter as reporter_module
 from ..extension import Extension
@@ -29,6 +34,8 @@ def _ipympl_active():
 
 
 class PlotReport(Extension):
+    min_interval = 0.3  # seconds between two images in a notebook (each costs a PNG rendering)
+
     """``PlotReport(y_keys, x_key='iteration', trigger=(1, 'epoch'), filename='plot.png', ...)``
 
     ``y_keys``: keys to draw on one panel (``['main/loss', 'validation/main/loss']``), or a list
@@ -62,6 +69,8 @@ class PlotReport(Extension):
         self._lines = {}
         self._mode = None
         self._display = None
+        self._shown_at = -float("inf")
+        self._stale = False
 
     @property
     def data(self):
@@ -107,25 +116,18 @@ class PlotReport(Extension):
 
     # -- drawing --------------------------------------------------------------------------------
     def _make_figure(self):
-        if self._live and in_notebook() and _ipympl_active():
-            import matplotlib.pyplot as plt
-            from IPython.display import display
+        from matplotlib.figure import Figure
+        from matplotlib.ticker import MaxNLocator
 
-            with plt.ioff():
-                fig = plt.figure(figsize=self._figsize)
-            fig.canvas.header_visible = False
-            display(fig.canvas)
-            self._mode = "ipympl"
-        else:
-            from matplotlib.figure import Figure
-
-            fig = Figure(figsize=self._figsize)
-            self._mode = "png" if self._live and in_notebook() else "file"
+        fig = Figure(figsize=self._figsize)
+        self._mode = "notebook" if self._live and in_notebook() else "file"
         axes = fig.subplots(1, len(self._panels), squeeze=False)[0]
         for ax, keys in zip(axes, self._panels):
             for key in keys:
                 (self._lines[key],) = ax.plot([], [], marker=self._marker, label=key)
             ax.set_xlabel(self._x_key)
+            if self._x_key in ("iteration", "epoch"):
+                ax.xaxis.set_major_locator(MaxNLocator(integer=True))
             ax.grid(self._grid)
             ax.legend(loc="best", fontsize="small")
         fig.tight_layout()
@@ -143,10 +145,14 @@ class PlotReport(Extension):
             ax.autoscale_view()
         if self._postprocess is not None:
             self._postprocess(self._figure, self._axes, self._data)
-        if self._mode == "ipympl":
-            self._figure.canvas.draw()  # pushes the new frame now, even while the cell runs
-        elif self._mode == "png":
-            self._show_png()
+        if self._mode == "notebook":
+            now = time.monotonic()
+            if now - self._shown_at >= self.min_interval:  # the last frame is shown by finalize
+                self._show_png()
+                self._shown_at = now
+                self._stale = False
+            else:
+                self._stale = True
         if self._filename:
             path = os.path.join(trainer.out, self._filename)
             tmp = os.path.join(os.path.dirname(path), ".tmp-" + os.path.basename(path))
@@ -165,6 +171,19 @@ class PlotReport(Extension):
             self._display = display(image, display_id=True)
         else:
             self._display.update(image)
+
+    def finalize(self):
+        """In JupyterLab with ipympl, the image becomes the interactive figure."""
+        if self._mode == "notebook" and self._stale:
+            self._show_png()
+            self._stale = False
+        if self._mode == "notebook" and self._display is not None and _ipympl_active():
+            from ipympl.backend_nbagg import new_figure_manager_given_figure
+
+            manager = new_figure_manager_given_figure(id(self), self._figure)
+            manager.canvas.header_visible = False
+            self._display.update(manager.canvas)
+            self._mode = "ipympl"
 
     @property
     def figure(self):
