@@ -135,6 +135,8 @@ def test_concat_examples_devices_and_padding():
         dataset.concat_examples(batch[:1], device="tpu")
     with pytest.raises(NotImplementedError, match="__next__"):
         next(dataset.Iterator())
+    from rnnviz.iterators import ParallelSequentialIterator
+    assert isinstance(ParallelSequentialIterator(np.arange(4), 2), dataset.Iterator)  # one interface
 
 
 def test_utils_force_array():

@@ -8,8 +8,10 @@ text.
 """
 import numpy
 
+from ..dataset.iterator import Iterator
 
-class ParallelSequentialIterator:
+
+class ParallelSequentialIterator(Iterator):
     """Yield batches of ``(current word, next word)`` pairs read at ``batch_size`` offsets.
 
     ``next(it)`` returns a list of ``batch_size`` pairs. After ``iteration`` calls the cursors have
