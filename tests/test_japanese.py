@@ -187,7 +187,7 @@ from rnnviz.widgets._base import FigureWidget as _FigureWidget
 assert _i18n.get_language() == "ja", f"the kernel chose {_i18n.get_language()!r}, not 'ja'"
 assert _i18n.cjk_font() is not None, "no Japanese font for matplotlib in the kernel"
 _kana = _re.compile("[\u3040-\u30ff]")
-_found = [o for o in _gc.get_objects() if isinstance(o, _FigureWidget)]
+_found = [o for o in _gc.get_objects() if issubclass(type(o), _FigureWidget)]  # type(): no weakproxy deref
 for _w in _found:
     with _warnings.catch_warnings():
         _warnings.filterwarnings("error", message=%r)

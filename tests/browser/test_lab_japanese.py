@@ -45,7 +45,7 @@ CHECK_CELL = r"""# added by tests/browser/test_lab_japanese.py to its temporary 
 import gc as _gc
 from rnnviz import i18n as _i18n
 from rnnviz.widgets._base import FigureWidget as _FigureWidget
-_ws = [o for o in _gc.get_objects() if isinstance(o, _FigureWidget)]
+_ws = [o for o in _gc.get_objects() if issubclass(type(o), _FigureWidget)]
 for _w in _ws:
     _w.add_class("e2e-ja-widget")
 _words = sorted({t.get_text() for _w in _ws for t in _w.figure.findobj(lambda a: hasattr(a, "get_text"))
