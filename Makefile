@@ -1,5 +1,5 @@
 # Two commands set everything up on a fresh machine:
-#   make lab   -> .venv with the kit, JupyterLab, ipywidgets, ipympl, nbgrader; opens course/
+#   make lab   -> .venv with the kit, JupyterLab, ipywidgets, ipympl, nbgrader; opens course/README.md
 #   make test  -> the same set-up plus the test tools, then the whole test suite
 #   make lab LANG=ja (or make lab-ja) -> the Japanese edition, course/ja/, in JupyterLab in Japanese
 PYTHON ?= python3
@@ -33,9 +33,10 @@ install-test: $(TSTAMP)
 # shell (C.UTF-8, ja_JP.UTF-8, ...): only the exact value `ja` selects the Japanese edition.
 lab: $(STAMP) $(if $(filter ja,$(LANG)),lab-ja)
 ifneq ($(LANG),ja)
-	@echo "Starting JupyterLab on course/ at 127.0.0.1:$(PORT); open the http://127.0.0.1:...?token=... URL it prints below."
+	@echo "Starting JupyterLab at 127.0.0.1:$(PORT) on the course's README (course/ and assignments/ side by side); open the http://127.0.0.1:...?token=... URL it prints below."
 	$(PY) -m jupyter lab --no-browser --ip=127.0.0.1 --port=$(PORT) \
-	    --ServerApp.root_dir=course $(if $(filter 0,$(shell id -u)),--allow-root,)
+	    --ServerApp.root_dir=. --LabApp.default_url=/lab/tree/course/README.md \
+	    $(if $(filter 0,$(shell id -u)),--allow-root,)
 endif
 
 test: $(TSTAMP)
@@ -62,11 +63,14 @@ assignments: $(STAMP)
 	    --CourseDirectory.assignment_id='[a-z]*'
 
 # The Japanese edition: JupyterLab's Japanese language pack (the `lab` extra installs it) is
-# selected in a settings folder of its own inside the venv, and the course's Japanese README opens.
+# selected in a settings folder of its own inside the venv, and the course's Japanese README opens
+# (rendered: Markdown files open in the preview there).
 JA_SETTINGS := $(VENV)/share/rnnviz/lab-ja/settings
 lab-ja: $(STAMP)
 	@mkdir -p $(JA_SETTINGS)/@jupyterlab/translation-extension
 	@echo '{"locale": "ja_JP"}' > $(JA_SETTINGS)/@jupyterlab/translation-extension/plugin.jupyterlab-settings
+	@mkdir -p $(JA_SETTINGS)/@jupyterlab/docmanager-extension
+	@echo '{"defaultViewers": {"markdown": "Markdown Preview"}}' > $(JA_SETTINGS)/@jupyterlab/docmanager-extension/plugin.jupyterlab-settings
 	@echo "日本語版の JupyterLab を 127.0.0.1:$(PORT) で起動します。下に表示される http://127.0.0.1:...?token=... の URL を開いてください。"
 	@echo "Starting JupyterLab in Japanese at 127.0.0.1:$(PORT) on course/ja/README.md; open the URL it prints below."
 	JUPYTERLAB_SETTINGS_DIR=$(JA_SETTINGS) LANG=C.UTF-8 $(PY) -m jupyter lab --no-browser --ip=127.0.0.1 \

@@ -73,7 +73,7 @@ if corpus is None:
 id_to_word = {i: w for w, i in vocab.items()}
 n_vocab = len(vocab)
 if not FULL:
-    train, valid = train[:40000], valid[:2000]
+    train, valid = train[:40000], valid[:1000]
 print("corpus:", corpus)
 print(f"{len(train)} training words, {len(valid)} validation words, vocabulary {n_vocab}")
 print(" ".join(id_to_word[int(i)] for i in train[:25]))
@@ -88,14 +88,14 @@ learning rate of 1 and gradient clipping at 5 is the tutorial's choice, and work
 LSTM language models.
 
 The figure below the next cell is redrawn every 10 updates while the model trains: the training
-loss (per word) and the validation perplexity, measured on an evaluation copy (lesson 5) every 50
+loss (per word) and the validation perplexity, measured on an evaluation copy (lesson 5) every 20
 updates. The progress bar shows the same numbers.
 """),
 code("""
 n_units = 650 if FULL else 64
 batch_size, bprop_len = 20, (35 if FULL else 20)
-n_updates = (39 * len(train) // (batch_size * bprop_len)) if FULL else 100
-eval_every = 500 if FULL else 50
+n_updates = (39 * len(train) // (batch_size * bprop_len)) if FULL else 60
+eval_every = 500 if FULL else 20
 
 np.random.seed(0)
 model = L.Classifier(L.RNNLM(n_vocab, n_units, n_units))
@@ -147,8 +147,8 @@ assert np.mean(losses[-10:]) < np.mean(losses[:10]) - 1.0
 assert ppls[-1] < n_vocab / 4
 """),
 md("""
-In 100 updates (2,000 words per stretch, 40,000 in all: one pass over the slice) the perplexity
-falls from about the vocabulary size, uniform guessing, to a small fraction of it. The model has
+In 60 updates (1,200 words from each of the 20 stretches, 24,000 in all) the perplexity falls from
+about the vocabulary size, uniform guessing, to a small fraction of it. The model has
 learned which words are frequent, and then which words follow which.
 
 ## 3. The same loop, packaged
@@ -168,14 +168,14 @@ def new_trainer():
                      optimizer=optimizers.SGD(lr=1.0), clip=5.0)
 
 trainer = new_trainer()
-history = trainer.run(updates=20, eval_every=20)
+history = trainer.run(updates=10, eval_every=10)
 print(history)
 print("validation perplexity:", [round(p) for p in history.valid["val_perplexity"]])
 assert history.valid["val_perplexity"][-1] < n_vocab / 2
 """),
 md("""
-Checkpoint and resume. Train a run for 10 updates, save, and continue to 15. Then build a **new**
-trainer from scratch, load the checkpoint, and continue it to 15 as well. The two runs must end
+Checkpoint and resume. Train a run for 6 updates, save, and continue to 10. Then build a **new**
+trainer from scratch, load the checkpoint, and continue it to 10 as well. The two runs must end
 with identical weights, bit for bit: nothing about the run was lost in the checkpoint.
 """),
 code("""
@@ -183,19 +183,19 @@ folder = tempfile.mkdtemp()
 checkpoint = os.path.join(folder, "lm.npz")
 
 first = new_trainer()
-first.run(updates=10, progress=False)
+first.run(updates=6, progress=False)
 first.save(checkpoint)
-first.run(updates=5, progress=False)
+first.run(updates=4, progress=False)
 
 resumed = new_trainer()
 resumed.load(checkpoint)
 print("resumed at update", resumed.updater.iteration)
-resumed.run(updates=5, progress=False)
+resumed.run(updates=4, progress=False)
 
 same = all(np.array_equal(p.array, q.array)
            for (_, p), (_, q) in zip(first.model.namedparams(), resumed.model.namedparams()))
 print("identical weights after resuming:", same)
-assert resumed.updater.iteration == first.updater.iteration == 15
+assert resumed.updater.iteration == first.updater.iteration == 10
 assert same and resumed.history.train["loss"] == first.history.train["loss"]
 """),
 ]
@@ -249,7 +249,7 @@ def add_perplexity(entry):
         entry["val_perplexity"] = float(np.exp(entry["validation/main/loss"]))
 
 
-def build_trainer(out, n_iterations=40, every=20):
+def build_trainer(out, n_iterations=20, every=10):
     np.random.seed(0)
     lm = L.Classifier(L.RNNLM(n_vocab, n_units, n_units))
     lm.compute_accuracy = False
@@ -271,8 +271,8 @@ def build_trainer(out, n_iterations=40, every=20):
     return trainer, lm
 """),
 md("""
-Run it for 40 updates, with a table, a progress bar and the live plot. The snapshot extension
-writes a checkpoint every 20 updates into the trainer's output folder.
+Run it for 20 updates, with a table, a progress bar and the live plot. The snapshot extension
+writes a checkpoint every 10 updates into the trainer's output folder.
 """),
 code("""
 out = tempfile.mkdtemp()
@@ -281,20 +281,20 @@ trainer.run()
 
 log = trainer.get_extension("LogReport").log
 print("checkpoints written:", sorted(os.listdir(out)))
-assert [entry["iteration"] for entry in log] == [20, 40]
+assert [entry["iteration"] for entry in log] == [10, 20]
 assert log[-1]["val_perplexity"] < n_vocab / 2
-assert "snapshot_iter_20" in os.listdir(out)
+assert "snapshot_iter_10" in os.listdir(out)
 """),
 md("""
-Resume from the checkpoint taken at update 20: build a fresh trainer the same way (with the same
+Resume from the checkpoint taken at update 10: build a fresh trainer the same way (with the same
 extensions: the snapshot holds their state too), load the snapshot into it
 (`serializers.load_npz(path, trainer)` restores the model, the optimizer, the iterator, the LSTM's
-state and the extensions' logs) and run it to 40. Its table and plot continue from update 20, and
+state and the extensions' logs) and run it to 20. Its table and plot continue from update 10, and
 it ends exactly where the uninterrupted run did.
 """),
 code("""
 resumed_trainer, resumed_lm = build_trainer(tempfile.mkdtemp())
-serializers.load_npz(os.path.join(out, "snapshot_iter_20"), resumed_trainer)
+serializers.load_npz(os.path.join(out, "snapshot_iter_10"), resumed_trainer)
 print("resumed at update", resumed_trainer.updater.iteration)
 resumed_trainer.run()
 
