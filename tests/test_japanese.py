@@ -331,3 +331,23 @@ def test_without_a_japanese_font_figures_fall_back_to_english_with_one_note(i18n
     words = _figure_words(w.figure)
     assert not any(JAPANESE_CHAR.search(t) for t in words), words
     assert w.time_slider.description == "時刻 t"
+
+
+# -- make lab LANG=ja ---------------------------------------------------------------------------------
+@pytest.mark.parametrize("lang,japanese", [("ja", True), ("ja_JP.UTF-8", False), ("C.UTF-8", False)])
+def test_make_lab_lang_ja_starts_the_japanese_edition(lang, japanese):
+    """`make -n` (nothing runs): only LANG=ja exactly gives JupyterLab in Japanese on course/ja/."""
+    import shutil
+    import subprocess
+
+    if shutil.which("make") is None:
+        pytest.skip("make is not installed")
+    out = subprocess.run(["make", "-n", "lab", f"LANG={lang}"], cwd=REPO, capture_output=True, text=True,
+                         timeout=60).stdout
+    lab_lines = [line for line in out.splitlines() if "jupyter lab" in line or "default_url" in line]
+    assert lab_lines, out
+    text = "\n".join(out.splitlines())
+    assert ("course/ja/README.md" in text) == japanese, text
+    assert ('{"locale": "ja_JP"}' in text) == japanese, text
+    if japanese:
+        assert "JUPYTERLAB_SETTINGS_DIR=" in text and "Markdown Preview" in text, text
