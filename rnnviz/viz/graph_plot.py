@@ -111,7 +111,9 @@ class GraphPlot:
                     continue   # no room left of the parameter column for "link.W"
                 if nd.kind in ("function", "group") or nd.is_param:
                     text = short_label(nd.label)
-                    kw = dict(ha="center", va="top", fontsize=fs, zorder=5, clip_on=True)
+                    # beside their node, never over it: below the nodes' zorder, so recolouring the
+                    # nodes need not redraw ~100 labels (most of a blit's cost on the demo graph)
+                    kw = dict(ha="center", va="top", fontsize=fs, zorder=1.5, clip_on=True)
                     x, y = self.x[nd.id], self.y[nd.id] - 0.3
                     if nd.is_param:
                         text = (nd.link.rsplit("/", 1)[-1] + "." if nd.link else "") + nd.label
@@ -152,8 +154,11 @@ class GraphPlot:
                             va="bottom", zorder=7)
         self.mappable = ScalarMappable(norm=mcolors.Normalize(0, 1), cmap="viridis")
         self.colorbar = None
+        self._slot = None      # the hidden colour bar that reserves the room beside the axes
+        self._bars = {}        # mode -> its own colour bar in that room, built when first shown
+        self._stats = {}       # mode -> (rgba, ok): colours computed once per mode
         if colorbar:
-            self.colorbar = ax.figure.colorbar(self.mappable, ax=ax, fraction=0.025, pad=0.01)
+            self._slot = self.colorbar = ax.figure.colorbar(self.mappable, ax=ax, fraction=0.025, pad=0.01)
             self.colorbar.ax.tick_params(labelsize=7)
             self.colorbar.ax.set_visible(False)
         if legend:
@@ -200,8 +205,35 @@ class GraphPlot:
         return sorted((a for a in arts if a.get_zorder() >= zorder), key=lambda a: a.get_zorder())
 
     # -- colours -------------------------------------------------------------------------------
+    def colorbars(self):
+        """Every colour bar of the plot (one per colouring shown so far, and the room's own)."""
+        return ([self._slot] if self._slot is not None else []) + list(self._bars.values())
+
+    def show_colorbar(self, mode):
+        """Show the colour bar of ``mode`` (None: none). Each colouring keeps its own bar, so
+        switching back and forth rebuilds no ticks (a bar's norm change costs ~30 ms)."""
+        if self._slot is None:
+            return
+        if mode is not None and mode not in self._bars:
+            fig = self.ax.figure
+            cax = fig.add_axes(self._slot.ax.get_position(), label=f"colour bar {mode} {id(self)}")
+            bar = fig.colorbar(self.mappable, cax=cax)
+            bar.ax.tick_params(labelsize=7)
+            bar.set_label(ftr("plot.value_norm" if mode == "values" else "plot.grad_norm"), fontsize=8)
+            self._bars[mode] = bar
+        for key, bar in self._bars.items():
+            bar.ax.set_visible(key == mode and self.ax.get_visible())
+        self.colorbar = self._bars.get(mode, self._slot)
+
     def _stat_colors(self, mode):
-        """RGBA per node for 'values' / 'gradients'; None entries keep the kind colour."""
+        """RGBA per node for 'values' / 'gradients' (each computed once); NO_DATA where none."""
+        if mode not in self._stats:
+            rgba, ok = self._compute_stat_colors(mode)       # sets self.mappable
+            self._stats[mode] = (rgba, ok, self.mappable)
+        rgba, ok, self.mappable = self._stats[mode]
+        return rgba, ok
+
+    def _compute_stat_colors(self, mode):
         vals = numpy.full(len(self.graph.nodes), numpy.nan)
         for nd in self.graph.nodes:
             st = nd.value if mode == "values" else nd.grad
@@ -222,8 +254,7 @@ class GraphPlot:
             else:
                 norm = mcolors.Normalize(0, 1)
             cmap = "viridis"
-        self.mappable.set_norm(norm)
-        self.mappable.set_cmap(cmap)
+        self.mappable = ScalarMappable(norm=norm, cmap=cmap)   # its own, so no other bar redraws
         rgba = numpy.empty((len(vals), 4))
         rgba[:] = NO_DATA
         if ok.any():
@@ -238,6 +269,10 @@ class GraphPlot:
         recolour = False
         if graph is not None:
             self.graph = graph
+            self._stats.clear()
+            for bar in self._bars.values():
+                bar.ax.remove()
+            self._bars.clear()
             mode = self.mode if mode == "same" else mode
             self.mode = "__force__"
         if mode != "same" and mode != self.mode:
@@ -253,11 +288,7 @@ class GraphPlot:
                         cols[~sel] = NO_DATA
                 self.sets[kind] = (idx, coll, base)
                 coll._rnnviz_colors = cols
-            if self.colorbar is not None:
-                self.colorbar.ax.set_visible(stat is not None)
-                if stat is not None:
-                    self.colorbar.set_label(ftr("plot.value_norm" if mode == "values" else "plot.grad_norm"),
-                                            fontsize=8)
+            self.show_colorbar(mode if stat is not None else None)
             recolour = True
         shown = False
         if visible is not None:

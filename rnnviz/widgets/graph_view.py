@@ -66,6 +66,9 @@ class GraphView(FigureWidget):
         self.plot = None
         self._full = None
         self._cache = {}
+        self._plots = {}          # grouped -> GraphPlot, each in its own axes
+        self._backgrounds = {}    # grouped -> the blitting background captured when it was drawn
+        self._shown_grouping = None
         self.variable = None
         problem = _argument_problem(mode, max_nodes, layout, depth)
         if variable is None and not problem:
@@ -90,6 +93,7 @@ class GraphView(FigureWidget):
         self.node_select.observe(self._on_change, names="value")
         self._rebuild()
         self._refresh()
+        self._prepare_views()
 
     # -- building -----------------------------------------------------------------------------------
     def _shown_graph(self, grouped):
@@ -98,20 +102,70 @@ class GraphView(FigureWidget):
             self._cache[grouped] = (g, G.layout(g, self.layout_kind, self.depth))
         return self._cache[grouped]
 
+    def _plot_for(self, grouped):
+        """The plot of one grouping, built once into its own axes (hidden while the other shows)."""
+        if grouped not in self._plots:
+            g, lay = self._shown_graph(grouped)
+            ax = self.figure.add_axes([0.11, 0.07, 0.8, 0.84], label=f"graph grouped={grouped}")
+            title = ftr("graph.title", functions=self._full.n_functions, variables=self._full.n_variables,
+                        shown=len(g))
+            self._plots[grouped] = GraphPlot(ax, g, lay, mode=self.mode.value, title=title)
+        return self._plots[grouped]
+
+    def _show_grouping(self, grouped):
+        """Show the plot of ``grouped`` and hide the other. A grouping shown before comes back by
+        blitting onto its cached background (the toggle then costs what a colour change costs)."""
+        plot = self._plot_for(grouped)
+        for key, p in self._plots.items():
+            p.ax.set_visible(key == grouped)
+            if key != grouped:
+                for bar in p.colorbars():
+                    bar.ax.set_visible(False)
+        plot.show_colorbar(plot.mode if plot.mode in ("values", "gradients") else None)
+        self.plot = plot
+        self.graph, self.graph_layout = self._shown_graph(grouped)
+        self._shown_grouping = grouped
+        # the controls change node colours and the highlight; edges stay put. The colour bar is
+        # static: each (grouping, colouring) has its own cached background
+        self.set_dynamic(plot.artists_from(2))
+
+    def _use_cached_background(self):
+        """After the views changed: blit onto the background cached for what is shown now, if any
+        (showing a grouping or a colour bar again changes nothing else in the figure)."""
+        background = self._backgrounds.get(self._view_key())
+        if background is not None:
+            self._background = background
+            self.figure.stale = False
+
+    def _view_key(self):
+        return (self._shown_grouping, self.plot.mode if self.plot is not None else None)
+
+    def _on_draw(self, event):
+        super()._on_draw(event)
+        if self._background is not None and self._shown_grouping is not None:
+            self._backgrounds[self._view_key()] = self._background
+
+    def _prepare_views(self):
+        """Build and draw every (grouping, colouring) once now, so that no first toggle is slow."""
+        if self._full is None:
+            return
+        shown = (self._shown_grouping, self.mode.value)
+        for grouped in (shown[0], not shown[0]):
+            self._show_grouping(grouped)
+            for mode in ("values", "gradients"):
+                if (grouped, mode) not in self._backgrounds:
+                    self.plot.update(mode=mode)
+                    self.figure.canvas.draw()       # caches its background (``_on_draw``)
+        self._show_grouping(shown[0])
+        self.plot.update(mode=shown[1])
+        self._use_cached_background()
+        self._refresh()                             # what is shown, again (a blit)
+
     def _rebuild(self):
         if self._full is None:
             return
-        g, lay = self._shown_graph(self.group_toggle.value)
-        self.graph, self.graph_layout = g, lay
-        fig = self.figure
-        fig.clf()
-        ax = fig.add_axes([0.11, 0.07, 0.8, 0.84])
-        title = ftr("graph.title", functions=self._full.n_functions, variables=self._full.n_variables,
-                    shown=len(g))
-        self.plot = GraphPlot(ax, g, lay, mode=self.mode.value, title=title)
-        # the controls change node colours, the colour bar and the highlight; edges stay put
-        self.set_dynamic(self.plot.artists_from(2) +
-                         ([self.plot.colorbar.ax] if self.plot.colorbar is not None else []))
+        self._show_grouping(self.group_toggle.value)
+        g = self.graph
         notes = [g.note] if g.note else []
         if g.steps and self._full.cuts:
             notes.append(tr("graph.cuts", n=len(self._full.cuts)))
@@ -146,6 +200,7 @@ class GraphView(FigureWidget):
             return
         nid = self.node_select.value
         self.plot.update(mode=self.mode.value, highlight=None if nid is None or nid < 0 else nid)
+        self._use_cached_background()
         if nid is not None and nid >= 0:
             nd = self.graph.nodes[nid]
             if nd.kind == "group":
