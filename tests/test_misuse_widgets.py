@@ -180,3 +180,22 @@ def test_hidden_state_view_shows_only_the_past():
     view.update(6)
     np.testing.assert_array_equal(np.ma.filled(view.image.get_array(), np.nan)[:, :7], states[:, :7])
     plt.close(fig)
+
+
+# -- fast controls must show what a full draw shows ---------------------------------------------------------
+
+def test_graph_view_toggles_blit_exactly_what_a_full_draw_shows():
+    """The grouping and colour toggles blit onto backgrounds cached at build (that is what keeps them
+    under 100 ms); every combination must look exactly as a full redraw of it."""
+    w = GraphView()
+    for grouped, mode in [(False, "values"), (False, "gradients"), (True, "gradients"), (True, "values"),
+                          (False, "values")]:
+        w.group_toggle.value = grouped
+        w.mode.value = mode
+        assert w.last_redraw == "blit"
+        blitted = np.asarray(w.figure.canvas.buffer_rgba()).copy()
+        w.redraw(full=True)
+        full = np.asarray(w.figure.canvas.buffer_rgba())
+        assert np.abs(blitted.astype(int) - full).max() == 0, (grouped, mode)
+        shown = [ax for ax in w.figure.axes if ax.get_visible()]
+        assert w.plot.ax in shown and len(shown) == 2   # the plot and its one colour bar
