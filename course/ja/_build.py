@@ -22,7 +22,8 @@ _src/NN_*.md holds, for one lesson, blocks that start with a marker line:
 When the English lesson changes, rebuild: cells whose English text changed since they were
 translated are listed as "stale" (review the Japanese text, then put the new hash, which the
 list shows, in the marker), new cells and comments as "missing". A cell whose English text is
-unchanged but whose id changed (cells inserted before it) is found by its hash. tests/test_japanese.py fails
+unchanged but whose id changed (cells inserted before it) is found by its hash; `--sync-ids`
+renames its marker to the new id. tests/test_japanese.py fails
 until nothing is listed and every lesson equals its rebuild.
 """
 from __future__ import annotations
@@ -208,12 +209,16 @@ def build(english: Path) -> tuple[nbformat.NotebookNode, Report]:
     report = Report(english.stem)
     used_md, used_comments = set(), set()
     by_hash = {h: cid for cid, (h, _) in src.md.items()}
+    en_hashes = {en_hash(c.source) for c in nb.cells if c.cell_type == "markdown"}
     for cell in nb.cells:
         cid = cell.get("id")
         if cell.cell_type == "markdown":
             h = en_hash(cell.source)
-            if src.md.get(cid, ("",))[0] != h and h in by_hash:
-                cid = by_hash[h]   # the same English text under another id (cells were renumbered)
+            if src.md.get(cid, ("",))[0] != h:
+                if h in by_hash:
+                    cid = by_hash[h]   # the same English text under another id (cells were renumbered)
+                elif cid in src.md and src.md[cid][0] in en_hashes:
+                    cid = None         # this id's translation belongs to a cell that moved: a new cell
             if cid not in src.md:
                 report.missing.append(f"markdown cell {cell.get('id')} (English hash {h})")
                 continue
@@ -258,11 +263,40 @@ def skeleton(english: Path) -> str:
     return "\n".join(parts)
 
 
+def sync_ids(english: Path) -> list[str]:
+    """Rename, in the lesson's translation source, the markers of cells whose English text is
+    unchanged but whose id changed (cells were inserted or removed before them). Returns the renames."""
+    nb = nbformat.read(english, as_version=4)
+    id_of_hash = {en_hash(c.source): c.id for c in nb.cells if c.cell_type == "markdown"}
+    path = source_of(english)
+    text = path.read_text(encoding="utf-8")
+    renames = []
+
+    def rename(m):
+        new = id_of_hash.get(m["hash"])
+        if new is None or new == m["id"]:
+            return m[0]
+        renames.append(f"{m['id']} -> {new}")
+        return f"<!-- md {new} {m['hash']} -->"
+
+    text = re.sub(r"<!-- md (?P<id>[\w-]+) (?P<hash>[0-9a-f]{8}) -->", rename, text)
+    if renames:
+        path.write_text(text, encoding="utf-8")
+    return renames
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--check", action="store_true", help="write nothing; exit 1 if anything needs work")
     ap.add_argument("--skeleton", metavar="LESSON", help="write _src/LESSON.md from the English text")
+    ap.add_argument("--sync-ids", action="store_true",
+                    help="rename the markers of cells that kept their English text but changed id")
     args = ap.parse_args(argv)
+    if args.sync_ids:
+        for english in english_lessons():
+            if source_of(english).exists():
+                for line in sync_ids(english):
+                    print(f"{english.stem}: {line}")
     if args.skeleton:
         english = COURSE / (Path(args.skeleton).stem + ".ipynb")
         out = source_of(english)
@@ -285,12 +319,10 @@ def main(argv=None) -> int:
         same = target.exists() and target.read_text(encoding="utf-8") == text
         for line in report.lines():
             print(line)
-        bad += not report.clean
-        if args.check:
-            if not same:
-                print(f"{english.stem}: {target.name} differs from its rebuild: run python course/ja/_build.py")
-                bad += 1
-        elif not same:
+        if args.check and not same:
+            print(f"{english.stem}: {target.name} differs from its rebuild: run python course/ja/_build.py")
+        bad += not report.clean or (args.check and not same)
+        if not args.check and not same:
             target.write_text(text, encoding="utf-8")
             print(f"wrote {target.relative_to(COURSE.parent)}")
     print("all lessons translated and built" if not bad else f"{bad} lesson(s) need work")
