@@ -14,6 +14,7 @@ def numerical_grad(f, inputs, grad_outputs, eps=1e-3):
     ``f`` takes and returns raw arrays (a tuple of outputs or a single one). ``inputs`` are
     modified in place while probing and restored afterwards.
     """
+    _check_callable_and_eps("numerical_grad", f, eps)
     if not isinstance(grad_outputs, (tuple, list)):
         grad_outputs = (grad_outputs,)
 
@@ -47,6 +48,15 @@ def numerical_grad(f, inputs, grad_outputs, eps=1e-3):
     return grads
 
 
+def _check_callable_and_eps(where, f, eps):
+    if not callable(f):
+        raise TypeError(f"{where}: the function to check must be callable (e.g. F.tanh), got "
+                        f"{type(f).__name__}")
+    if isinstance(eps, bool) or not isinstance(eps, (int, float)) or not eps > 0:
+        raise ValueError(f"{where}: eps must be a small number > 0 (the finite-difference step), "
+                         f"got {eps!r}")
+
+
 class GradientCheckError(AssertionError):
     pass
 
@@ -57,6 +67,7 @@ def check_backward(func, inputs, grad_outputs=None, eps=1e-3, atol=1e-5, rtol=1e
     Raises ``GradientCheckError`` naming the input that disagrees, the worst element and both
     values. Floating inputs get gradients; integer inputs (labels, ids) are passed through.
     """
+    _check_callable_and_eps("check_backward", func, eps)
     if not isinstance(inputs, (tuple, list)):
         inputs = (inputs,)
     # C-contiguous copies: probing writes through reshape(-1), which copies a non-contiguous
@@ -72,6 +83,10 @@ def check_backward(func, inputs, grad_outputs=None, eps=1e-3, atol=1e-5, rtol=1e
         grad_outputs = tuple(rng.standard_normal(y.shape).astype(y.dtype) for y in ys)
     elif not isinstance(grad_outputs, (tuple, list)):
         grad_outputs = (grad_outputs,)
+    for k, (y, gy) in enumerate(zip(ys, grad_outputs)):
+        if gy is not None and tuple(numpy.shape(gy)) != tuple(y.shape):
+            raise ValueError(f"check_backward: grad_outputs[{k}] has shape {tuple(numpy.shape(gy))} but "
+                             f"output {k} of the function has shape {tuple(y.shape)}")
 
     # one scalar from all outputs, so a single backward pass gives every input's gradient
     from . import functions as F

@@ -7,6 +7,7 @@ import pytest
 import rnnviz
 import rnnviz.functions as F
 import rnnviz.links as L
+from rnnviz import graph as G
 from rnnviz import Variable
 
 
@@ -135,3 +136,33 @@ def test_correct_results_where_a_learner_might_doubt():
     np.testing.assert_allclose(F.matmul(V(f32(3)), V(f32(3))).array, 3.0)
     np.testing.assert_allclose(F.mean(x, axis=(0, 1)).array, 2.5)
     np.testing.assert_allclose(F.sum(x, axis=-1).array, [3, 12])
+
+
+# -- configuration, links' plumbing, graph and gradient checks ---------------------------------------------
+
+CORE_CASES = [
+    (lambda: rnnviz.using_config("train", "False").__enter__(), TypeError, ["using_config", "train", "True or False"]),
+    (lambda: L.Linear(2, 2).copy("deep"), ValueError, ["Linear.copy", "'share' or 'copy'", "'deep'"]),
+    (lambda: rnnviz.ChainList().append(np.zeros(2)), TypeError, ["ChainList.append", "Link", "ndarray"]),
+    (lambda: L.Linear(2, 2).add_param("x"), ValueError, ["add_param", "shape", "'x'"]),
+    (lambda: L.Linear(2, 2).to_device("cuda"), ValueError, ["to_device", "'cpu' or 'gpu'", "'cuda'"]),
+    (lambda: G.trace(f32(2)), TypeError, ["trace", "Variables", "ndarray"]),
+    (lambda: G.prepare(G.trace(V(f32(2)) * 2), max_nodes=0), ValueError,
+     ["prepare", "max_nodes", "0"]),
+    (lambda: G.layout(G.trace(V(f32(2)) * 2), "tree"), ValueError, ["layout", "'tree'"]),
+    (lambda: rnnviz.gradient_check.check_backward("tanh", f64(2, 3), f64(2, 3)), TypeError,
+     ["check_backward", "callable", "str"]),
+    (lambda: rnnviz.gradient_check.check_backward(F.tanh, f64(2, 3), f64(3, 2)), ValueError,
+     ["check_backward", "grad_outputs[0]", "(3, 2)", "(2, 3)"]),
+    (lambda: rnnviz.gradient_check.numerical_grad(np.tanh, (f64(2),), (f64(2),), eps=0), ValueError,
+     ["numerical_grad", "eps", "0"]),
+]
+
+
+@pytest.mark.parametrize("call, error, words", CORE_CASES, ids=[str(i) for i in range(len(CORE_CASES))])
+def test_core_plumbing_arguments_are_named(call, error, words):
+    with pytest.raises(error) as info:
+        call()
+    for word in words:
+        assert word in str(info.value), (word, str(info.value))
+    assert rnnviz.config.train is True   # a refused using_config changes nothing

@@ -32,6 +32,9 @@ def using_config(name, value):
     """Set ``config.<name>`` to ``value`` inside the ``with`` block, restore it after."""
     if not hasattr(config, name):
         raise AttributeError(f"using_config: unknown setting {name!r}; known: {', '.join(SETTINGS)}")
+    if name in SETTINGS and not (isinstance(value, bool) or type(value).__name__ == "bool_"):
+        raise TypeError(f"using_config: {name} must be True or False, got {value!r} "
+                        f"(a string such as 'False' would count as true)")
     old = getattr(config, name)
     setattr(config, name, value)
     try:

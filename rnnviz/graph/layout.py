@@ -166,6 +166,8 @@ def sample(graph, max_nodes):
 def prepare(graph, grouped=True, depth=None, expand=(), max_nodes=1500):
     """Group (if asked, or if the graph is too big to draw) and sample; returns a Graph whose
     ``note`` explains anything left out."""
+    if isinstance(max_nodes, bool) or not isinstance(max_nodes, int) or max_nodes < 1:
+        raise ValueError(f"prepare: max_nodes must be an int >= 1, got {max_nodes!r}")
     g = graph
     if grouped or len(g) > max_nodes:
         g2 = group(g, depth, expand)

@@ -54,6 +54,9 @@ class Link:
 
     def add_param(self, name, shape=None, dtype=numpy.float32, initializer=None):
         """Register a new parameter (zeros, or ``initializer`` array) called ``name``."""
+        if initializer is None and shape is None:
+            raise ValueError(f"{type(self).__name__}.add_param: give the shape of '{name}' (or an "
+                             f"initializer array)")
         array = initializer if initializer is not None else numpy.zeros(shape, dtype=dtype)
         with self.init_scope():
             setattr(self, name, Parameter(array))
@@ -160,6 +163,8 @@ class Link:
     def copy(self, mode="share"):
         """A copy of the link tree. ``mode='share'``: parameters share their arrays with this link
         (new Parameter objects, grads cleared); ``mode='copy'``: arrays are copied too."""
+        if mode not in ("share", "copy"):
+            raise ValueError(f"{type(self).__name__}.copy: mode must be 'share' or 'copy', got {mode!r}")
         new = _copy.copy(self)
         object.__setattr__(new, "_params", list(self._params))
         object.__setattr__(new, "_children", list(self._children))
@@ -249,6 +254,8 @@ class ChainList(Link):
             self.append(link)
 
     def append(self, link):
+        if not isinstance(link, Link):
+            raise TypeError(f"ChainList.append: expected a Link, got {type(link).__name__}")
         name = str(len(self._children))
         link.name = name
         self._children.append(name)
