@@ -14,8 +14,8 @@ c.CourseDirectory.release_directory = "assignments"
 c.OverwriteCells.add_missing_cells = True
 
 # Seconds one cell may run before the kernel is interrupted and the cell scores 0 (the rest of the
-# notebook is still graded). The slowest graded cell (truncated_bptt's training, 3 s of CPU time)
-# takes about 5 s alone and up to 20 s on a loaded 2-core machine.
+# notebook is still graded). The slowest graded cell (truncated_bptt's training, 2 s of CPU time)
+# takes about 4 s alone and up to 15 s on a loaded 2-core machine.
 c.ExecutePreprocessor.timeout = 60
 
 # Feedback shows the learner each test's result and message, never a hidden test's source.

@@ -12,6 +12,7 @@ SCRIPTS = [
     ("autograd overhead (1,000-node graph vs plain NumPy)", ["bench_autograd_overhead.py"]),
     ("language-model training throughput (vs hand-written NumPy, PyTorch)", ["bench_lm_throughput.py"]),
     ("widget redraw and graph layout", ["bench_widgets.py"]),
+    ("grading one student's five assignments (tests alone, then nbgrader)", ["bench_assignments.py"]),
 ]
 
 status = 0
