@@ -351,3 +351,51 @@ def test_make_lab_lang_ja_starts_the_japanese_edition(lang, japanese):
     assert ('{"locale": "ja_JP"}' in text) == japanese, text
     if japanese:
         assert "JUPYTERLAB_SETTINGS_DIR=" in text and "Markdown Preview" in text, text
+
+
+# -- the build script notices every kind of drift -----------------------------------------------------
+@pytest.fixture
+def lesson_copy(tmp_path, monkeypatch):
+    """A copy of lesson 00 and its translation in a temporary course, with the build pointed at it."""
+    import shutil
+
+    build = _load_build()
+    course, ja = tmp_path / "course", tmp_path / "course" / "ja"
+    (ja / "_src").mkdir(parents=True)
+    name = "00_seeing_the_graph"
+    shutil.copy(COURSE / f"{name}.ipynb", course)
+    shutil.copy(JA / "_src" / f"{name}.md", ja / "_src")
+    monkeypatch.setattr(build, "COURSE", course)
+    monkeypatch.setattr(build, "JA", ja)
+    monkeypatch.setattr(build, "SRC", ja / "_src")
+    return build, course / f"{name}.ipynb"
+
+
+def test_build_reports_changed_new_and_moved_cells(lesson_copy):
+    build, english = lesson_copy
+    nb, report = build.build(english)
+    assert report.clean, report.lines()
+    en = nbformat.read(english, as_version=4)
+    en.cells[6].source += "\n\nOne more English sentence."                  # an edit: stale
+    en.cells.insert(1, nbformat.v4.new_markdown_cell("A new English cell."))  # a new cell: missing
+    for i, cell in enumerate(en.cells):                                       # ids renumbered, as
+        cell.id = f"c{i:02d}"                                                 # course/_build does
+    en.cells[2].source += "  # a new English comment here"                    # code cell: new comment
+    nbformat.write(en, english)
+    _, report = build.build(english)
+    assert [line.split(": ")[1].split(" (")[0] for line in report.lines()] == [
+        "missing markdown cell c01", "missing comment '# a new English comment here'",
+        "stale markdown cell c07"], report.lines()
+    # every other cell kept its translation, found by its unchanged English text
+    ja = build.build(english)[0]
+    assert all(KANA.search(c.source) for i, c in enumerate(ja.cells) if c.cell_type == "markdown" and i != 1)
+    renames = build.sync_ids(english)
+    assert renames and all("-> c" in r for r in renames)
+    assert build.build(english)[1].lines() == report.lines()   # the same findings after the renames
+
+
+def test_build_joins_japanese_lines_only(lesson_copy):
+    build, _ = lesson_copy
+    text = "日本語の\n文です。\nNext `x`\nは英語のあと。\n\n```python\nあ\nい\n```\n* 項目\n* 次\n$$a\nう$$"
+    assert build.join_japanese_lines(text) == (
+        "日本語の文です。Next `x`\nは英語のあと。\n\n```python\nあ\nい\n```\n* 項目\n* 次\n$$a\nう$$")

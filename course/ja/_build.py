@@ -202,31 +202,72 @@ def source_of(english: Path) -> Path:
     return SRC / (english.stem + ".md")
 
 
+def match_markdown(cells, src: Source) -> list:
+    """For each English markdown cell (in order), the id of its translation in ``src``, or None.
+
+    1. the same id, written for the same English text;
+    2. else the entry written for the same English text (the cell was renumbered);
+    3. else the same id, unless that entry's English text now sits in another cell (then this is a
+       new cell), which makes an edited cell "stale";
+    4. else, for a run of such cells between two matched ones, the unused entries between those two
+       translations, when there are exactly as many: a cell both renumbered and edited is stale,
+       not new.
+    """
+    by_hash = {h: cid for cid, (h, _) in src.md.items()}
+    hashes = [en_hash(c.source) for c in cells]
+    present = set(hashes)
+    match = []
+    for cell, h in zip(cells, hashes):
+        cid = cell.get("id")
+        if src.md.get(cid, ("",))[0] == h:
+            match.append(cid)
+        elif h in by_hash:
+            match.append(by_hash[h])
+        elif cid in src.md and src.md[cid][0] not in present:
+            match.append(cid)
+        else:
+            match.append(None)
+    # a run of unmatched cells between two matched ones takes the unused entries between their
+    # translations, in order, when there are exactly as many (else it stays "missing": ambiguous)
+    order = {cid: k for k, cid in enumerate(src.md)}
+    taken = {m for m in match if m is not None}
+    i = 0
+    while i < len(match):
+        if match[i] is not None:
+            i += 1
+            continue
+        j = i
+        while j < len(match) and match[j] is None:
+            j += 1
+        lo = order[match[i - 1]] if i > 0 else -1
+        hi = order[match[j]] if j < len(match) else len(order)
+        free = [cid for cid in src.md if lo < order[cid] < hi and cid not in taken]
+        if len(free) == j - i:
+            match[i:j] = free
+        i = j
+    return match
+
+
 def build(english: Path) -> tuple[nbformat.NotebookNode, Report]:
     """The Japanese notebook for ``english`` (in memory) and what still needs translating."""
     nb = nbformat.read(english, as_version=4)
     src = Source.read(source_of(english))
     report = Report(english.stem)
-    used_md, used_comments = set(), set()
-    by_hash = {h: cid for cid, (h, _) in src.md.items()}
-    en_hashes = {en_hash(c.source) for c in nb.cells if c.cell_type == "markdown"}
+    used_comments = set()
+    markdown = [c for c in nb.cells if c.cell_type == "markdown"]
+    matched = dict(zip(map(id, markdown), match_markdown(markdown, src)))
     for cell in nb.cells:
         cid = cell.get("id")
         if cell.cell_type == "markdown":
             h = en_hash(cell.source)
-            if src.md.get(cid, ("",))[0] != h:
-                if h in by_hash:
-                    cid = by_hash[h]   # the same English text under another id (cells were renumbered)
-                elif cid in src.md and src.md[cid][0] in en_hashes:
-                    cid = None         # this id's translation belongs to a cell that moved: a new cell
-            if cid not in src.md:
-                report.missing.append(f"markdown cell {cell.get('id')} (English hash {h})")
+            entry = matched[id(cell)]
+            if entry is None:
+                report.missing.append(f"markdown cell {cid} (English hash {h})")
                 continue
-            used_md.add(cid)
-            was, text = src.md[cid]
+            was, text = src.md[entry]
             if was != h:
                 report.stale.append(f"markdown cell {cid}: English text changed since it was translated "
-                                    f"(marker says {was}, now {h})")
+                                    f"(marker {entry} says {was}, now {h})")
             cell.source = join_japanese_lines(text)
         elif cell.cell_type == "code":
             used_comments.update(text.rstrip() for _, _, text in comments_of(cell.source))
@@ -235,6 +276,7 @@ def build(english: Path) -> tuple[nbformat.NotebookNode, Report]:
             cell.outputs = []
             cell.execution_count = None
             cell.metadata.pop("execution", None)
+    used_md = set(matched.values())
     report.orphans += [f"markdown cell {cid}" for cid in src.md if cid not in used_md]
     report.orphans += [f"comment {c!r}" for c in src.comments if c not in used_comments]
     nb.metadata.pop("widgets", None)
