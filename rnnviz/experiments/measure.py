@@ -39,27 +39,13 @@ def _softmax(a):
 
 # -- truncated BPTT, measured ---------------------------------------------------------------------
 def _held_bytes(nodes):
-    """Bytes of arrays (not parameters) held by these function nodes: inputs and saved arrays (the
-    direct count over a set of nodes; ``_LiveNodes`` keeps the same number up to date as it runs)."""
-    seen, total = set(), 0
-
-    def add(a):
-        nonlocal total
-        if hasattr(a, "nbytes") and hasattr(a, "shape") and id(a) not in seen:
-            seen.add(id(a))
-            total += int(a.nbytes)
-
+    """Bytes of arrays (not parameters) held by these function nodes: inputs and saved arrays, each
+    array once (the direct count over a set of nodes; ``_LiveNodes`` keeps the same number up to
+    date as it runs)."""
+    held = {}
     for f in nodes:
-        for x in f.inputs:
-            if not isinstance(x, Parameter):
-                add(x.array)
-        for v in f.__dict__.values():
-            if isinstance(v, (tuple, list)):
-                for a in v:
-                    add(a)
-            else:
-                add(v)
-    return total
+        held.update(_arrays_held(f))
+    return sum(held.values())
 
 
 def _arrays_held(f):
