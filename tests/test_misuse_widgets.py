@@ -66,7 +66,7 @@ def test_model_and_data_refuses_data_without_a_model():
      ["UnchainExplorer", "bprop_len", "positive integer", "0"]),
     (lambda: BPTTComparison(scales=[1.0, 0, -2]), ["BPTTComparison", "scales", "> 0", "[0, -2]"]),
     (lambda: BPTTComparison(scales="big"), ["BPTTComparison", "scales", "'big'"]),
-    (lambda: BPTTComparison(bprop_len=0), ["BPTTComparison", "bprop_len", ">= 1", "0"]),
+    (lambda: BPTTComparison(bprop_len=0), ["BPTTComparison", "bprop_len", "positive integer", "0"]),
     (lambda: BPTTComparison(scale=-1), ["BPTTComparison", "scale", "> 0", "-1"]),
     (lambda: BPTTComparison(E.demo_model(), np.arange(6) % 5, bprop_lens=["2"]),
      ["BPTTComparison", "bprop_lens", "'2'"]),

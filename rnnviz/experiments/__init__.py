@@ -14,10 +14,10 @@ default). It must contain a stateful recurrent link (``L.LSTM`` or ``L.RNN``).
 from .demo import DEMO_TEXT, demo_corpus, demo_data, demo_loss, demo_model
 from .measure import (compare_truncation, gradient_flow, run_hidden, run_truncated, trace_run,
                       truncated_grads)
-from .model import (InputError, StepModel, check_count, check_data, data_without_model, find_recurrent,
-                    model_and_data, recurrent_depth, scaled_lateral)
+from .model import (InputError, StepModel, check_bprop_len, check_count, check_data, data_without_model,
+                    find_recurrent, model_and_data, recurrent_depth, scaled_lateral)
 
-__all__ = ["DEMO_TEXT", "InputError", "StepModel", "check_count", "check_data", "data_without_model", "compare_truncation", "demo_corpus",
-           "demo_data", "demo_loss", "demo_model", "find_recurrent", "gradient_flow", "model_and_data",
-           "recurrent_depth", "run_hidden", "run_truncated", "scaled_lateral", "trace_run",
-           "truncated_grads"]
+__all__ = ["DEMO_TEXT", "InputError", "StepModel", "check_bprop_len", "check_count", "check_data",
+           "compare_truncation", "data_without_model", "demo_corpus", "demo_data", "demo_loss",
+           "demo_model", "find_recurrent", "gradient_flow", "model_and_data", "recurrent_depth",
+           "run_hidden", "run_truncated", "scaled_lateral", "trace_run", "truncated_grads"]

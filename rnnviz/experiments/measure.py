@@ -12,7 +12,7 @@ from ..core import Parameter
 from ..core.annotations import annotate
 from ..core.function_node import live_function_nodes
 from ..graph import trace
-from ..training.bptt import check_bprop_len
+from .model import check_bprop_len
 
 
 def run_hidden(sm, xs):

@@ -6,6 +6,7 @@ import numpy
 from .. import functions as F
 from .. import links as L
 from ..core import Variable
+from ..training import bptt
 from .demo import demo_data, demo_model
 
 
@@ -93,6 +94,15 @@ def data_without_model(who, given):
     """The message for data given with no model (the widget would otherwise show the demo)."""
     return (f"{who}: {' and '.join(given)} given without a model; the built-in demo cannot use them. "
             f"Pass your model too: {who}(model, xs, ...), or nothing at all for the demo")
+
+
+def check_bprop_len(bprop_len, who):
+    """The trainers' check of ``bprop_len`` (one rule, one message: ``training.bptt``), raised as
+    an InputError so that a widget shows it."""
+    try:
+        return bptt.check_bprop_len(bprop_len, who)
+    except ValueError as exc:
+        raise InputError(str(exc)) from None
 
 
 def check_count(who, name, value, low=1):

@@ -65,7 +65,7 @@ class BPTTComparison(FigureWidget):
         if bad_scales:
             raise E.InputError(f"{self.who}: scales must be numbers > 0 (multipliers of W_h), got "
                                f"{bad_scales!r}")
-        bprop_len = E.check_count(self.who, "bprop_len", bprop_len)
+        bprop_len = E.check_bprop_len(bprop_len, self.who)
         if isinstance(scale, bool) or not isinstance(scale, (int, float)) or not scale > 0:
             raise E.InputError(f"{self.who}: scale must be a number > 0, got {scale!r}")
         self.sm, self.xs, self.ts = E.model_and_data(model, xs, ts, lossfun, who=self.who)

@@ -4,7 +4,6 @@ import ipywidgets as W
 from .. import graph as G
 from ..viz import GraphPlot, UnchainView
 from .. import experiments as E
-from ..training.bptt import check_bprop_len
 from ..i18n import ftr, tr
 from ._base import FigureWidget
 
@@ -49,10 +48,7 @@ class UnchainExplorer(FigureWidget):
         self.sm, self.xs, self.ts = E.model_and_data(model, xs, ts, lossfun, who=self.who)
         T = len(self.xs)
         notes = []
-        try:
-            bprop_len = check_bprop_len(bprop_len, self.who)
-        except ValueError as exc:
-            raise E.InputError(str(exc)) from None
+        bprop_len = E.check_bprop_len(bprop_len, self.who)
         if bprop_len > T:
             notes.append(tr("unchain.too_long", b=bprop_len, T=T))
             bprop_len = T
