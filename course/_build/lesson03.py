@@ -249,7 +249,7 @@ def gradient_reach(cell, T=30, vocab=20, hidden=32, seed=0):
     return norms / norms[-1]
 
 reach = {cell: gradient_reach(cell) for cell in ("rnn", "lstm")}
-fig, ax = plt.subplots(figsize=(7, 3.2))
+fig, ax = plt.subplots(figsize=(7, 3.2), num="how far back a gradient reaches", clear=True)
 for cell, norms in reach.items():
     ax.semilogy(np.arange(len(norms)) - len(norms) + 1, norms, "o-", ms=3, label=f"L.{cell.upper()}")
 ax.set_xlabel("step s, relative to the last one")

@@ -245,7 +245,8 @@ def train_recall(bprop_len, lag=6, vocab=4, hidden=32, batch=32, total_steps=600
         loss.backward()
         loss.unchain_backward()
         opt.update()
-        losses.append((start + bprop_len, float(loss.array) / bprop_len))
+        if start >= lag:
+            losses.append((start + bprop_len, float(loss.array) / bprop_len))
     return model, np.array(losses)
 
 
@@ -268,7 +269,7 @@ for bprop_len in (3, 12):
     print(f"bprop_len {bprop_len:2d}: accuracy on fresh data {runs[bprop_len][1]:.2f}")
 """),
 code("""
-fig, ax = plt.subplots(figsize=(7, 3.2))
+fig, ax = plt.subplots(figsize=(7, 3.2), num="the recall experiment", clear=True)
 for bprop_len, (losses, acc) in runs.items():
     ax.plot(losses[:, 0], losses[:, 1], label=f"bprop_len {bprop_len} (accuracy {acc:.2f})", lw=1)
 ax.axhline(np.log(4), color="grey", ls="--", lw=1, label="chance: log 4")
@@ -289,8 +290,9 @@ step $t - 6$, so it never learned to. With `bprop_len = 12` the same model, on t
 for the same number of steps, learns to recall almost perfectly.
 
 (The lesson trains 6,000 steps of a 32-unit LSTM: a few seconds. For the full picture, run
-`train_recall` for every `bprop_len` from 1 to 12 and `lag` 4, 6 and 8, with `total_steps=12000`:
-the accuracy jumps from chance to near 1 where `bprop_len` passes `lag`.)
+`train_recall` for every `bprop_len` from 1 to 12 and `lag` 4, 6 and 8, with `total_steps=12000`,
+and plot the accuracies: each lag draws a step, flat at chance up to `bprop_len = lag` and rising
+above it.)
 
 ## Try it
 """),

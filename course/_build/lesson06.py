@@ -108,7 +108,7 @@ start_ppl = evaluate_perplexity(model, valid)
 print(f"validation perplexity before training: {start_ppl:.0f} (vocabulary {n_vocab})")
 """),
 code("""
-fig, (ax_loss, ax_ppl) = plt.subplots(1, 2, figsize=(8, 3))
+fig, (ax_loss, ax_ppl) = plt.subplots(1, 2, figsize=(8, 3), num="training by hand", clear=True)
 loss_line, = ax_loss.plot([], [], lw=1)
 ppl_line, = ax_ppl.plot([], [], "o-")
 ax_loss.set(title="training loss per word", xlabel="update")
