@@ -145,7 +145,8 @@ def test_japanese_lesson_in_japanese_jupyterlab(tmp_path):
                     deadline = time.monotonic() + 8
                     n = -1
                     while time.monotonic() < deadline and n <= 50:
-                        n = canvas.evaluate("""c => { const d = c.getContext('2d').getImageData(
+                        n = canvas.evaluate("""c => { if (c.width < 20 || c.height < 20) return -1;
+                            const d = c.getContext('2d').getImageData(
                             0, 0, c.width, c.height).data; let n = 0;
                             for (let k = 0; k < d.length; k += 28) if (d[k + 3] > 0 && d[k] < 240) n++;
                             return n; }""")
