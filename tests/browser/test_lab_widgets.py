@@ -1,9 +1,11 @@
-"""The lesson's four widgets, live in JupyterLab, driven by headless Chromium.
+"""The lessons' widgets, live in JupyterLab, driven by headless Chromium.
 
-A learner's path: open ``course/00_seeing_the_graph.ipynb``, Run ▸ Run All Cells, move a control of
-each widget and see its figure change. The test does the same on a temporary copy and checks that
-no cell shows an error. Screenshots (each widget before and after, its canvas, the page) are kept
-in ``test-artifacts/browser/`` with the server log, the browser console and the timings.
+A learner's path: open a lesson (``course/00_seeing_the_graph.ipynb``, the tour of the four
+widgets, and ``course/04_truncated_bptt.ipynb``, which trains the recall experiment before its
+widgets), Run ▸ Run All Cells, move a control of each widget and see its figure change. The test
+does the same on a temporary copy and checks that no cell shows an error. Screenshots (each widget
+before and after, its canvas, the page) are kept in ``test-artifacts/browser/`` (lesson 04 in its
+``04_truncated_bptt/`` subfolder) with the server log, the browser console and the timings.
 
 Needs Debian's Chromium at /usr/bin/chromium (``bash .ci/install-browser.sh``) and the
 ``playwright`` Python package; never ``playwright install``. Skipped only when one is missing.
@@ -28,6 +30,8 @@ REPO = Path(__file__).resolve().parents[2]
 NOTEBOOK = Path(os.environ.get("RNNVIZ_BROWSER_NOTEBOOK", REPO / "course" / "00_seeing_the_graph.ipynb"))
 ARTIFACTS = REPO / "test-artifacts" / "browser"
 BUDGET_S = 85  # the whole test, server start to server stop
+LESSON_04 = REPO / "course" / "04_truncated_bptt.ipynb"
+LESSON_04_BUDGET_S = 200  # its cells train two LSTMs (about 10 s alone, up to a minute on a busy machine)
 # a 900 px tall window: the animator's slider must stay in view while the learner watches its
 # lower panels, so no figure is taller than this
 MAX_FIGURE_HEIGHT = 640
@@ -58,10 +62,15 @@ pytestmark = [
     pytest.mark.skipif(_missing_browser() is not None, reason=str(_missing_browser())),
 ]
 
+LESSON_04_WIDGETS = [
+    ("unchain", "UnchainExplorer", ("bprop_slider", "length_slider")),
+    ("bptt", "BPTTComparison", ("bprop_slider", "scale_slider")),
+]
+
 # Appended to the temporary copy only: gives each widget, its figure and the control the test
 # moves a CSS class, so that the test finds them however the widget lays itself out.
-TAG_CELL = f"""# added by tests/browser/test_lab_widgets.py to its temporary copy: tag the widgets' DOM
-_e2e_widgets = {WIDGETS!r}
+TAG_CELL = """# added by tests/browser/test_lab_widgets.py to its temporary copy: tag the widgets' DOM
+_e2e_widgets = {widgets!r}
 _e2e_found = {{}}
 for _e2e_name, _e2e_obj in list(globals().items()):
     for _e2e_tag, _e2e_cls, _e2e_ctrls in _e2e_widgets:
@@ -91,10 +100,10 @@ class Clock:
         print(f"[browser {self.marks[name]:6.2f}s] {name}", flush=True)
 
 
-def _prepare(root: Path) -> Path:
-    nb = nbformat.read(NOTEBOOK, as_version=4)
-    nb.cells.append(nbformat.v4.new_code_cell(TAG_CELL))
-    path = root / NOTEBOOK.name
+def _prepare(root: Path, notebook: Path, widgets) -> Path:
+    nb = nbformat.read(notebook, as_version=4)
+    nb.cells.append(nbformat.v4.new_code_cell(TAG_CELL.format(widgets=widgets)))
+    path = root / notebook.name
     nbformat.write(nb, path)
     return path
 
@@ -191,7 +200,8 @@ def _box_shot(page, box, path: Path) -> None:
             page.wait_for_timeout(200)
 
 
-def _check_widget(page, clock, report, problems, console, tag, cls, ctrls) -> None:
+def _check_widget(page, clock, report, problems, console, tag, cls, ctrls, artifacts=ARTIFACTS,
+                  run_timeout: float = 45) -> None:
     """Wait for the widget's figure to paint, then move each control and watch the figure."""
     box = page.locator(f".e2e-{tag}").first
     box.wait_for(timeout=10_000)
@@ -201,7 +211,7 @@ def _check_widget(page, clock, report, problems, console, tag, cls, ctrls) -> No
         # ("drawImage ... 'broken' state"); re-run the cell once before failing.
         console.append(f"test: {cls} canvas blank, re-running its cell")
         report[f"{cls} re-run"] = f"cell {page.evaluate(RERUN_CELL_JS, f'.e2e-{tag}')}"
-        _wait_until_run(page, clock)
+        _wait_until_run(page, clock, run_timeout)
         box.wait_for(timeout=10_000)
         assert _wait_painted(page, sel, timeout=8), f"{cls}: its figure never painted"
     canvas = page.locator(f"{sel} .jupyter-matplotlib-canvas-div").first
@@ -217,10 +227,10 @@ def _check_widget(page, clock, report, problems, console, tag, cls, ctrls) -> No
     if fit[1] > MAX_FIGURE_HEIGHT:
         problems.append(f"{cls}: its figure is {fit[1]} px tall: its controls leave the screen "
                         f"(at most {MAX_FIGURE_HEIGHT} px)")
-    _box_shot(page, box, ARTIFACTS / f"{tag}_0_start.png")
+    _box_shot(page, box, artifacts / f"{tag}_0_start.png")
     for ctrl in ctrls:
         before = _stable_screenshot(canvas, page)
-        (ARTIFACTS / f"{tag}_canvas_before_{ctrl}.png").write_bytes(before)
+        (artifacts / f"{tag}_canvas_before_{ctrl}.png").write_bytes(before)
         # One step, as a learner presses an arrow key once: every press must change the figure
         # (a slider finer than the runs the widget has would leave it unchanged).
         control = page.locator(f".e2e-{tag}-{ctrl}").first
@@ -233,40 +243,51 @@ def _check_widget(page, clock, report, problems, console, tag, cls, ctrls) -> No
             after = canvas.screenshot()
         changed = after != before
         report[f"{cls}.{ctrl}"] = ", ".join(moves) + ("" if changed else ": FIGURE UNCHANGED")
-        (ARTIFACTS / f"{tag}_canvas_after_{ctrl}.png").write_bytes(after)
+        (artifacts / f"{tag}_canvas_after_{ctrl}.png").write_bytes(after)
         message = page.locator(f".e2e-{tag}-message").first.inner_text()
         if EXCEPTION_IN_MESSAGE.search(message):
             problems.append(f"{cls}: after moving .{ctrl} its message reports an exception: {message}")
         if not changed:
             problems.append(f"{cls}: the figure did not change after moving .{ctrl} ({', '.join(moves)})")
         page.wait_for_timeout(300)  # let the last frames land before the picture
-        _box_shot(page, box, ARTIFACTS / f"{tag}_after_{ctrl}.png")
+        _box_shot(page, box, artifacts / f"{tag}_after_{ctrl}.png")
         clock.mark(f"{cls}.{ctrl}: {report[f'{cls}.{ctrl}']}")
     box.scroll_into_view_if_needed()
-    page.screenshot(path=str(ARTIFACTS / f"{tag}_in_lab.png"))  # the viewport: what a learner sees
+    page.screenshot(path=str(artifacts / f"{tag}_in_lab.png"))  # the viewport: what a learner sees
 
 
 def test_lesson_widgets_respond_in_jupyterlab(tmp_path):
+    _drive_lesson(tmp_path, NOTEBOOK, WIDGETS, ARTIFACTS, BUDGET_S, run_timeout=45)
+
+
+def test_lesson_04_widgets_respond_after_its_training_cells(tmp_path):
+    """Lesson 04 trains the recall experiment between its two widgets: run it all, then move each
+    control of UnchainExplorer and BPTTComparison and see the figure change."""
+    _drive_lesson(tmp_path, LESSON_04, LESSON_04_WIDGETS, ARTIFACTS / LESSON_04.stem,
+                  LESSON_04_BUDGET_S, run_timeout=LESSON_04_BUDGET_S - 40)
+
+
+def _drive_lesson(tmp_path, notebook, widgets, artifacts, budget_s, run_timeout):
     from playwright.sync_api import sync_playwright
 
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    for old in ARTIFACTS.iterdir():
+    artifacts.mkdir(parents=True, exist_ok=True)
+    for old in artifacts.iterdir():
         if old.is_file():
             old.unlink()
     root, home = tmp_path / "root", tmp_path / "home"
     root.mkdir()
-    nb_path = _prepare(root)
+    nb_path = _prepare(root, notebook, widgets)
     clock = Clock()
     console: list[str] = []
     report: dict[str, str] = {}
     problems: list[str] = []  # collected, so that one run reports every widget that misbehaves
 
     def on_alarm(signum, frame):
-        raise BudgetExceeded(f"the browser test ran past its {BUDGET_S}s budget")
+        raise BudgetExceeded(f"the browser test ran past its {budget_s}s budget")
 
     old_handler = signal.signal(signal.SIGALRM, on_alarm)
-    signal.alarm(BUDGET_S)
-    lab = LabServer(root, home, ARTIFACTS / "jupyter-lab.log")
+    signal.alarm(budget_s)
+    lab = LabServer(root, home, artifacts / "jupyter-lab.log")
     try:
         lab.start()
         clock.mark("server answers")
@@ -286,21 +307,22 @@ def test_lesson_widgets_respond_in_jupyterlab(tmp_path):
                 page.wait_for_function(KERNEL_IDLE_JS, timeout=40_000)
                 clock.mark("notebook open, kernel idle")
                 clock.mark(f"run all via {run_all_cells(page)}")
-                _wait_until_run(page, clock)
+                _wait_until_run(page, clock, run_timeout)
 
-                for tag, cls, ctrls in WIDGETS:
-                    _check_widget(page, clock, report, problems, console, tag, cls, ctrls)
+                for tag, cls, ctrls in widgets:
+                    _check_widget(page, clock, report, problems, console, tag, cls, ctrls,
+                                  artifacts, run_timeout)
 
                 page.wait_for_function(KERNEL_IDLE_JS, timeout=10_000)
                 errors = page.evaluate(ERRORS_JS)
                 problems += ["a cell shows an error:\n" + e for e in errors]
-                page.screenshot(path=str(ARTIFACTS / "lab_page.png"))
+                page.screenshot(path=str(artifacts / "lab_page.png"))
             finally:
                 try:
-                    page.screenshot(path=str(ARTIFACTS / "lab_page_last.png"))
+                    page.screenshot(path=str(artifacts / "lab_page_last.png"))
                 except Exception:
                     pass
-                (ARTIFACTS / "browser-console.log").write_text("\n".join(console))
+                (artifacts / "browser-console.log").write_text("\n".join(console))
                 ctx.close()
                 browser.close()
     finally:
@@ -308,11 +330,11 @@ def test_lesson_widgets_respond_in_jupyterlab(tmp_path):
         signal.signal(signal.SIGALRM, old_handler)
         leftovers = lab.stop()
         clock.mark(f"server stopped, leftover children {leftovers}")
-        (ARTIFACTS / "timings.json").write_text(json.dumps({**clock.marks, **report}, indent=2))
+        (artifacts / "timings.json").write_text(json.dumps({**clock.marks, **report}, indent=2))
     # Exceptions in widget callbacks never reach a cell: the kernel logs them to the server log.
     log = lab.log_text()
     if "Traceback" in log:
         pytest.fail("the kernel logged a traceback (a widget callback failed?):\n"
                     + log[max(0, log.index("Traceback") - 300):][:3000])
-    assert not problems, "\n".join(problems) + f"\n(screenshots in {ARTIFACTS})"
+    assert not problems, "\n".join(problems) + f"\n(screenshots in {artifacts})"
     assert not leftovers, f"kernel processes survived the server's SIGTERM: {leftovers}"
