@@ -283,3 +283,28 @@ print("ok")
 """
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert out.returncode == 0 and "ok" in out.stdout, out.stderr[-2000:]
+
+
+def test_ipympl_canvas_drawn_before_display_keeps_a_loadable_picture():
+    """A widget that draws in its constructor (GraphView caches its backgrounds there) sends frames
+    before any front end exists; ipympl stores each in ``_data_url``, the picture a new view paints
+    first. It must be a data URL of a PNG: a bare base64 string leaves the canvas blank in
+    JupyterLab ("drawImage ... 'broken' state")."""
+    import subprocess
+    import sys
+    code = """
+import base64
+import matplotlib
+matplotlib.use("module://ipympl.backend_nbagg")
+from rnnviz.widgets import GraphView, UnchainExplorer
+for w in (GraphView(), UnchainExplorer(bprop_len=3)):
+    c = w.figure.canvas
+    c.draw()
+    url = c._data_url
+    prefix = "data:image/png;base64,"
+    assert isinstance(url, str) and url.startswith(prefix), (type(w).__name__, str(url)[:40])
+    assert base64.b64decode(url[len(prefix):])[:8] == b"\\x89PNG\\r\\n\\x1a\\n"
+print("ok")
+"""
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0 and "ok" in out.stdout, out.stderr[-2000:]

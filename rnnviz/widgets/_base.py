@@ -57,6 +57,28 @@ def _full_frames(canvas):
     canvas.get_diff_image = whole_frame
 
 
+def _front_end_ready_frames(canvas):
+    """Keep an ipympl canvas's stored picture valid when it draws before it is shown. Until its
+    front end says 'initialized', ipympl 0.10 copies each frame it sends into the ``_data_url``
+    trait (what a new view paints first), but as bare base64 without the ``data:image/png;base64,``
+    prefix that its ``_repr_mimebundle_`` writes; a widget that draws eagerly in its constructor
+    (GraphView caches its backgrounds there) then leaves a URL that the browser cannot load, and
+    the canvas never paints ("drawImage ... 'broken' state"). Frames are whole (``_full_frames``),
+    so the frame sent is itself the PNG to store."""
+    send_binary = canvas.send_binary
+
+    def send(data):
+        syncing = canvas.syncing_data_url
+        canvas.syncing_data_url = False
+        try:
+            send_binary(data)
+        finally:
+            canvas.syncing_data_url = syncing
+        if syncing:
+            canvas._data_url = "data:image/png;base64," + base64.b64encode(data).decode("ascii")
+    canvas.send_binary = send
+
+
 def png_bytes(fig):
     """The figure as PNG (drawn already): fast zlib level for interactive refresh."""
     from PIL import Image
@@ -100,6 +122,7 @@ class FigureWidget(W.VBox):
             canvas.header_visible = False
             canvas.toolbar_visible = False
             _full_frames(canvas)
+            _front_end_ready_frames(canvas)
             self.output = canvas
         else:
             self._image = W.Image(format="png")
