@@ -31,7 +31,14 @@ install-test: $(TSTAMP)
 
 # `make lab LANG=ja` is `make lab-ja`. LANG is also the locale variable make inherits from the
 # shell (C.UTF-8, ja_JP.UTF-8, ...): only the exact value `ja` selects the Japanese edition.
-lab: $(STAMP) $(if $(filter ja,$(LANG)),lab-ja)
+# Markdown files (the course's README) open rendered, for this venv's JupyterLab: a default that
+# the learner's own settings still override.
+LAB_OVERRIDES := $(VENV)/share/jupyter/lab/settings/overrides.json
+$(LAB_OVERRIDES): $(STAMP)
+	@mkdir -p $(dir $@)
+	@echo '{"@jupyterlab/docmanager-extension:plugin": {"defaultViewers": {"markdown": "Markdown Preview"}}}' > $@
+
+lab: $(STAMP) $(LAB_OVERRIDES) $(if $(filter ja,$(LANG)),lab-ja)
 ifneq ($(LANG),ja)
 	@echo "Starting JupyterLab at 127.0.0.1:$(PORT) on the course's README (course/ and assignments/ side by side); open the http://127.0.0.1:...?token=... URL it prints below."
 	$(PY) -m jupyter lab --no-browser --ip=127.0.0.1 --port=$(PORT) \
