@@ -84,7 +84,10 @@ def _dask_results(course, name, students, base_db, sandbox, workers, scheduler):
     from dask.distributed import Client, LocalCluster, as_completed
 
     cluster = None
+    # One task on a worker at a time (saturation 1.0): a worker's death then counts against the
+    # submission it was grading only, which is graded again once elsewhere (allowed-failures 1).
     with dask.config.set({"distributed.scheduler.allowed-failures": 1,
+                          "distributed.scheduler.worker-saturation": 1.0,
                           "distributed.worker.daemon": False,
                           "distributed.logging.distributed": "error"}):
         if scheduler:

@@ -6,6 +6,7 @@ import json
 import secrets
 
 from nbclient.exceptions import DeadKernelError
+from nbclient.util import run_sync
 from nbformat.v4 import new_output
 from nbgrader import utils
 from nbgrader.preprocessors import Execute
@@ -73,6 +74,9 @@ class GuardedExecute(Execute):
                 text=f"{NOTE} before this test the grader restored what the submission had "
                      f"changed: {shown}\n"))
         return cell
+
+    # nbconvert calls the synchronous wrapper, which nbclient binds to its own coroutine.
+    execute_cell = run_sync(async_execute_cell)
 
 
 def _error(ename: str, evalue: str):

@@ -59,9 +59,6 @@ def snapshot() -> None:
         for v in list(vars(mod).values()):
             if isinstance(v, type) and getattr(v, "__module__", "").startswith(("rnnviz", "numpy")):
                 _record_class(v)
-    _sys_hooks.update(excepthook=sys.excepthook, displayhook=sys.displayhook,
-                      meta_path=list(sys.meta_path), path_hooks=list(sys.path_hooks),
-                      import_=builtins.__import__)
 
 
 def _overrides_method(obj, name: str, value) -> bool:
@@ -73,6 +70,9 @@ def snapshot_shell() -> None:
     from IPython import get_ipython
     shell = get_ipython()
     _shell["shell"] = shell
+    # (sys.displayhook and sys.excepthook are not compared: IPython swaps them around each cell)
+    _sys_hooks.update(meta_path=list(sys.meta_path), path_hooks=list(sys.path_hooks),
+                      import_=builtins.__import__)
     for name in SHELL_LISTS:
         _shell[name] = list(getattr(shell, name))
     _shell["events"] = {k: list(v) for k, v in shell.events.callbacks.items()}
@@ -101,14 +101,11 @@ def restore(nonce: str) -> str:
             if cls.__dict__.get(k) is not v:
                 setattr(cls, k, v)
                 restored.append(f"{cls.__module__}.{cls.__qualname__}.{k}")
-        for k in [k for k, v in vars(cls).items() if k not in saved and _guarded(v)
-                  and k.startswith("__") and k.endswith("__")]:
+        for k in [k for k, v in vars(cls).items() if k not in saved and _guarded(v)]:
             delattr(cls, k)
             restored.append(f"{cls.__module__}.{cls.__qualname__}.{k}")
-    for name in ("excepthook", "displayhook"):
-        if getattr(sys, name) is not _sys_hooks[name]:
-            setattr(sys, name, _sys_hooks[name])
-            restored.append(f"sys.{name}")
+    if not _sys_hooks:       # the shell was never recorded: nothing more to compare with
+        return json.dumps({"nonce": nonce, "restored": restored})
     for name in ("meta_path", "path_hooks"):
         if getattr(sys, name) != _sys_hooks[name]:
             getattr(sys, name)[:] = _sys_hooks[name]

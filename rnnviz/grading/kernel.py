@@ -14,7 +14,9 @@ import argparse
 import json
 import os
 import resource
+import signal
 import sys
+import threading
 
 
 def apply_limits(limits: dict[str, int]) -> None:
@@ -36,11 +38,22 @@ def leave_root(uid: int, own: list[str]) -> None:
         raise SystemExit(f"rnnviz.grading.kernel: could not become user {uid}")
 
 
+def die_with_grader(fd: int) -> None:
+    """Block on the grader's pipe; when it closes (the grader died), end this process at once."""
+    try:
+        while os.read(fd, 1):
+            pass
+    finally:
+        os.kill(os.getpid(), signal.SIGKILL)
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m rnnviz.grading.kernel")
     parser.add_argument("--limits", default="{}", help="JSON {name: value} of RLIMIT_<NAME>s")
     parser.add_argument("--uid", type=int, default=None, help="run as this user id (from root)")
     parser.add_argument("--own", action="append", default=[], help="file to hand to --uid")
+    parser.add_argument("--lifeline", type=int, default=None,
+                        help="pipe from the grader: end the kernel when it closes")
     parser.add_argument("kernel_args", nargs=argparse.REMAINDER)
     args = parser.parse_args(argv)
     kernel_args = args.kernel_args[1:] if args.kernel_args[:1] == ["--"] else args.kernel_args
@@ -51,6 +64,8 @@ def main(argv: list[str] | None = None) -> None:
     if args.uid is not None and os.geteuid() == 0:
         leave_root(args.uid, args.own)
     apply_limits(json.loads(args.limits))
+    if args.lifeline is not None:
+        threading.Thread(target=die_with_grader, args=(args.lifeline,), daemon=True).start()
 
     from rnnviz.grading import guard
     guard.snapshot()

@@ -99,6 +99,13 @@ def python_trees() -> list[str]:
     return sorted(t for t in trees if not any(t != o and t.startswith(o + os.sep) for o in trees))
 
 
+def package_path() -> str:
+    """The folder holding the ``rnnviz`` package the grader itself imported: the kernel imports
+    the same one (PYTHONPATH), whichever way it was installed (editable, site-packages, a clone)."""
+    spec = importlib.util.find_spec("rnnviz")
+    return os.path.dirname(os.path.realpath(list(spec.submodule_search_locations)[0]))
+
+
 def _symlinked_dirs() -> list[str]:
     return [d for d in ("/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32") if os.path.lexists(d)]
 
@@ -143,7 +150,9 @@ def bwrap_command(workdir: str, runtime: str, inputs: list[str], limits: Limits)
     args += ["--chdir", workdir, "--unsetenv", "JPY_PARENT_PID",
              "--setenv", "HOME", "/tmp", "--setenv", "TMPDIR", "/tmp",
              "--setenv", "MPLCONFIGDIR", "/tmp/matplotlib", "--setenv", "IPYTHONDIR", "/tmp/ipython",
-             "--setenv", "JUPYTER_RUNTIME_DIR", runtime, "--"]
+             "--setenv", "JUPYTER_RUNTIME_DIR", runtime,
+             # Only the package is bound from this folder, so naming it shows nothing else.
+             "--setenv", "PYTHONPATH", package_path(), "--"]
     return args
 
 
@@ -207,6 +216,15 @@ class SandboxKernelManager(AsyncKernelManager):
         # a submission could flood the grader's terminal through it.
         kw.setdefault("stdout", subprocess.DEVNULL)
         kw.setdefault("stderr", subprocess.DEVNULL)
+        # A lifeline: the kernel ends itself when this pipe closes, i.e. when the grading process
+        # dies, even if it died before bwrap could arrange to die with it.
+        self._lifeline, self._lifeline_w = os.pipe()
+        kw["pass_fds"] = (*kw.get("pass_fds", ()), self._lifeline)
+        if not self._bwrap:
+            env = dict(kw.get("env") or os.environ)
+            env["PYTHONPATH"] = os.pathsep.join(
+                p for p in (package_path(), env.get("PYTHONPATH", "")) if p)
+            kw["env"] = env
         if os.geteuid() == 0 and self._bwrap:
             self._lease = UidLease()
             os.chmod(self._scratch, 0o755)
@@ -215,7 +233,8 @@ class SandboxKernelManager(AsyncKernelManager):
 
     def format_kernel_cmd(self, extra_arguments=None):
         launcher = [sys.executable, "-m", "rnnviz.grading.kernel",
-                    "--limits", json.dumps(self.limits().rlimits())]
+                    "--limits", json.dumps(self.limits().rlimits()),
+                    "--lifeline", str(self._lifeline)]
         if self._lease is not None:
             launcher += ["--uid", str(self._lease.uid), "--own", self.connection_file]
         launcher += ["--", "-f", self.connection_file, *(extra_arguments or [])]
@@ -224,6 +243,12 @@ class SandboxKernelManager(AsyncKernelManager):
         inputs = [str(p) for p in sorted(Path(self._cwd).iterdir())
                   if p.is_file() and p.suffix != ".ipynb" and not p.name.startswith(".")]
         return bwrap_command(self._cwd, self._runtime, inputs, self.limits()) + launcher
+
+    async def _async_launch_kernel(self, kernel_cmd, **kw):
+        try:
+            await super()._async_launch_kernel(kernel_cmd, **kw)
+        finally:
+            os.close(self._lifeline)     # the kernel holds the read end now
 
     async def _async_interrupt_kernel(self):
         # bwrap runs the kernel in a session of its own: a signal to the process group would only
@@ -234,6 +259,9 @@ class SandboxKernelManager(AsyncKernelManager):
 
     async def _async_cleanup_resources(self, restart: bool = False):
         await super()._async_cleanup_resources(restart=restart)
+        if getattr(self, "_lifeline_w", None) is not None:
+            os.close(self._lifeline_w)
+            self._lifeline_w = None
         if getattr(self, "_lease", None) is not None:
             self._lease.release()
             self._lease = None
@@ -241,6 +269,7 @@ class SandboxKernelManager(AsyncKernelManager):
             shutil.rmtree(self._scratch, ignore_errors=True)
             self._scratch = None
 
+    _launch_kernel = _async_launch_kernel
     interrupt_kernel = _async_interrupt_kernel
     cleanup_resources = _async_cleanup_resources
 

@@ -1,0 +1,105 @@
+"""Grading a class: the kit's command on Dask against nbgrader's own sequential autograde.
+
+One run, one machine, the same 40 submissions of the tests' small assignment (tests/grading_course.py:
+two solution cells, two test cells with hidden tests), each timing a fresh copy of the course:
+
+- ``nbgrader autograde ps1 --force``: nbgrader's command, one submission after another;
+- ``python -m rnnviz.grading autograde ps1 --workers N`` for N = 1, 2, 4, kernels sandboxed;
+- the same with ``--workers 1 --no-sandbox``: the sandbox's cost per submission.
+
+Every run must give the same automatic score to every cell. The figure is a ratio against
+nbgrader in the same run (the issue's target: at least 1.6x with 2 workers on 2 cores). Times
+are end to end, start-up included, as an instructor would see them.
+
+    .venv/bin/python benchmarks/bench_grading.py [--submissions 40] [--workers 1 2 4]
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "tests"))
+import grading_course as gc  # noqa: E402
+
+from rnnviz.grading import gradebook  # noqa: E402
+from rnnviz.grading.sandbox import bwrap_path  # noqa: E402
+
+
+def build(course: Path, n: int) -> None:
+    release = gc.make_course(course, timeout=30)
+    for i in range(n):
+        squares, grad, _ = gc.VARIANTS[i % len(gc.VARIANTS)]
+        gc.submit(course, f"s{i:03d}", release, squares, grad)
+
+
+def timed(argv: list[str], cwd: Path) -> float:
+    env = dict(os.environ, PATH=os.path.dirname(sys.executable) + os.pathsep + os.environ["PATH"])
+    t0 = time.perf_counter()
+    p = subprocess.run(argv, cwd=cwd, env=env, capture_output=True, text=True)
+    seconds = time.perf_counter() - t0
+    if p.returncode != 0:
+        raise SystemExit(f"{' '.join(argv)} failed ({p.returncode}):\n{p.stdout[-3000:]}\n{p.stderr[-3000:]}")
+    return seconds
+
+
+def scores(course: Path) -> dict:
+    return gradebook.scores(gradebook.sqlite_url(course / "gradebook.db"), gc.NAME, "grading-test")
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--submissions", type=int, default=40)
+    ap.add_argument("--workers", type=int, nargs="+", default=[1, 2, 4])
+    a = ap.parse_args()
+
+    with tempfile.TemporaryDirectory(prefix="rnnviz-bench-grading-") as tmp:
+        base = Path(tmp) / "base"
+        build(base, a.submissions)
+        runs: list[tuple[str, list[str]]] = [
+            ("nbgrader autograde (sequential)",
+             [sys.executable, "-m", "nbgrader", "autograde", gc.NAME, "--force"])]
+        kit = [sys.executable, "-m", "rnnviz.grading", "autograde", gc.NAME, "--course", ".",
+               "--no-progress"]
+        for w in a.workers:
+            runs.append((f"rnnviz.grading --workers {w}", kit + ["--workers", str(w)]))
+        runs.append(("rnnviz.grading --workers 1 --no-sandbox", kit + ["--workers", "1", "--no-sandbox"]))
+
+        results, reference = [], None
+        for label, argv in runs:
+            course = Path(tmp) / f"run{len(results)}"
+            shutil.copytree(base, course)
+            seconds = timed(argv, course)
+            got = scores(course)
+            if reference is None:
+                reference = got
+            elif got != reference:
+                raise SystemExit(f"{label}: grades differ from nbgrader's")
+            results.append((label, seconds))
+            shutil.rmtree(course, ignore_errors=True)
+
+    n = a.submissions
+    nbgrader_s = results[0][1]
+    print(f"{n} submissions, {os.cpu_count()} cores, bubblewrap: "
+          f"{'yes' if bwrap_path() else 'NO (limits only)'}; load average before: "
+          f"{os.getloadavg()[0]:.1f}; every run gave nbgrader's grades cell by cell")
+    print(f"{'run':42s} {'seconds':>8s} {'s/submission':>13s} {'speed-up vs nbgrader':>21s}")
+    for label, seconds in results:
+        print(f"{label:42s} {seconds:8.1f} {seconds / n:13.2f} {nbgrader_s / seconds:20.2f}x")
+    seq = dict(results)
+    sandboxed = seq.get("rnnviz.grading --workers 1")
+    bare = seq["rnnviz.grading --workers 1 --no-sandbox"]
+    if sandboxed is not None:
+        print(f"sandbox cost: {(sandboxed - bare) / n:+.2f} s per submission "
+              f"({sandboxed / bare:.2f}x the unsandboxed sequential time)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,97 @@
+"""Grading on Dask: a worker killed with SIGKILL in the middle of a submission loses no grade.
+
+(Parallel grading giving exactly nbgrader's grades is checked in test_grading_command.py.)
+"""
+import os
+import signal
+import sys
+import threading
+import time
+from pathlib import Path
+
+import psutil
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parent))
+import grading_course as gc  # noqa: E402
+
+from rnnviz.grading import gradebook  # noqa: E402
+from rnnviz.grading.autograde import autograde  # noqa: E402
+from rnnviz.grading.sandbox import bwrap_path  # noqa: E402
+
+COURSE_ID = "grading-test"
+
+
+def _scores(course):
+    return gradebook.scores(gradebook.sqlite_url(course / "gradebook.db"), gc.NAME, COURSE_ID)
+
+
+def _is_sandbox_or_kernel(proc):
+    cmd = proc.cmdline()
+    return bool(cmd) and (os.path.basename(cmd[0]) == "bwrap" or "rnnviz.grading.kernel" in cmd)
+
+
+def _worker_grading(student, course):
+    """The Dask worker process whose sandboxed kernel grades ``student`` now (or None)."""
+    needle = str(course / "autograded" / student)
+    for p in psutil.process_iter(["cmdline"]):
+        try:
+            if not any(needle in a for a in (p.info["cmdline"] or [])):
+                continue
+            proc = p
+            while proc is not None and _is_sandbox_or_kernel(proc):
+                proc = proc.parent()
+            return proc
+        except (psutil.NoSuchProcess, psutil.AccessDenied):
+            continue
+    return None
+
+
+def _kill_when_grading(student, course, times, killed, deadline=120):
+    """SIGKILL the worker grading ``student``, ``times`` times (each on a fresh worker)."""
+    end = time.monotonic() + deadline
+    seen = set()
+    while len(killed) < times and time.monotonic() < end:
+        proc = _worker_grading(student, course)
+        if proc is not None and proc.pid not in seen:
+            seen.add(proc.pid)
+            os.kill(proc.pid, signal.SIGKILL)
+            killed.append(proc.pid)
+        time.sleep(0.05)
+
+
+@pytest.mark.skipif(bwrap_path() is None, reason="bubblewrap (bwrap) is not installed: the test "
+                    "finds the worker by its sandboxed kernel's command line")
+def test_a_killed_worker_loses_no_grade(tmp_path):
+    course = tmp_path / "course"
+    release = gc.make_course(course, timeout=30)
+    slow = "import time\ntime.sleep(4)\n" + gc.RIGHT_SQUARES
+    gc.submit(course, "killed_once", release, slow, gc.RIGHT_GRAD)
+    gc.submit(course, "killed_twice", release, slow, gc.RIGHT_GRAD)
+    for i in range(2):
+        gc.submit(course, f"calm{i}", release, gc.RIGHT_SQUARES, None)
+
+    killed_once, killed_twice = [], []
+    killers = [threading.Thread(target=_kill_when_grading, args=("killed_once", course, 1, killed_once)),
+               threading.Thread(target=_kill_when_grading, args=("killed_twice", course, 2, killed_twice))]
+    for k in killers:
+        k.start()
+    report = autograde(gc.NAME, course, workers=2, progress=False)
+    for k in killers:
+        k.join()
+
+    outcome = {r["student"]: r for r in report.results}
+    assert len(killed_once) == 1 and len(killed_twice) == 2, outcome
+    assert sorted(outcome) == ["calm0", "calm1", "killed_once", "killed_twice"]
+    assert (outcome["killed_once"]["status"], outcome["killed_once"]["score"]) == ("graded", 5.0)
+    assert outcome["killed_twice"]["status"] == "ungraded"
+    assert outcome["killed_twice"]["score"] is None
+    assert "worker grading it died" in outcome["killed_twice"]["reason"]
+    for i in range(2):
+        assert outcome[f"calm{i}"]["score"] == 2.0
+    scores = _scores(course)
+    assert sum(scores["killed_once"].values()) == 5.0
+    assert "killed_twice" not in scores or set(scores["killed_twice"].values()) == {None}
+    # No kernel of this course outlived its worker.
+    assert not [p for p in psutil.process_iter(["cmdline"])
+                if str(course) in " ".join(p.info["cmdline"] or [])]
