@@ -40,7 +40,15 @@ def run_both(mini, build, dev, retain_grad=False, gy_seed=99):
         if gy_seed is not None:
             out.grad = dev.randn(gy_seed, *out.data.shape)
         with using_config("batched_backward", False):
-            out.backward(retain_grad=retain_grad)
+            try:
+                out.backward(retain_grad=retain_grad)
+            except KeyError as e:
+                if ops is not mini:
+                    raise
+                raise AssertionError(
+                    f"backward raised KeyError {e}: a function looked for its output's gradient and "
+                    f"found none. Usually a function was taken from the heap twice (push each "
+                    f"function once), or before every consumer of its output had run") from e
         results.append((vs, out))
     return results
 
