@@ -127,3 +127,41 @@ def test_save_is_atomic(tmp_path, monkeypatch):
     fresh = L.Linear(3, 2)
     serializers.load_npz(path, fresh)
     assert not np.any(fresh.W.array == 7)
+
+
+def test_optimizer_with_a_parameter_that_never_had_a_gradient_round_trips(tmp_path):
+    """After one step from a zero state an LSTM's lateral weight has no gradient, so Adam keeps no
+    state for it; a fresh optimizer must still load the file, and then train exactly as the saved
+    one does."""
+    import rnnviz.links as L
+    from rnnviz import optimizers, serializers
+
+    def build():
+        np.random.seed(3)
+        model = L.Classifier(L.RNNLM(20, 4, 5))
+        return model, optimizers.Adam().setup(model)
+
+    xs, ts = np.array([1, 2], np.int32), np.array([3, 4], np.int32)
+
+    def step(model, opt):
+        model.cleargrads()
+        loss = model(xs, ts)
+        loss.backward()
+        opt.update()
+
+    model, opt = build()
+    step(model, opt)
+    assert not any("lateral" in name for name in opt._states)   # the case this test is about
+    serializers.save_npz(tmp_path / "model.npz", model)
+    serializers.save_npz(tmp_path / "opt.npz", opt)
+    model2, opt2 = build()
+    serializers.load_npz(tmp_path / "model.npz", model2)
+    serializers.load_npz(tmp_path / "opt.npz", opt2)
+    assert sorted(opt2._states) == sorted(opt._states)
+    for m in (model, model2):
+        m.predictor.reset_state()
+    step(model, opt)
+    step(model2, opt2)
+    for (n1, p1), (n2, p2) in zip(sorted(model.namedparams()), sorted(model2.namedparams())):
+        assert n1 == n2
+        np.testing.assert_array_equal(p1.array, p2.array, err_msg=n1)

@@ -123,9 +123,13 @@ class Optimizer:
         self.t = int(serializer("t", self.t))
         self.epoch = int(serializer("epoch", self.epoch))
         if getattr(serializer, "loading", False) and self.target is not None:
+            # a parameter that never had a gradient has no state, in the file as in the optimizer
             for name, param in self.target.namedparams(include_uninit=False):
                 if name not in self._states:
-                    self._states[name] = self.init_state(param)
+                    state = self.init_state(param)
+                    sub = serializer[name.strip("/").replace("/", "__")]
+                    if any(sub.has(key) for key in state):
+                        self._states[name] = state
         for name, state in sorted(self._states.items()):
             sub = serializer[name.strip("/").replace("/", "__")]
             for key in sorted(state):

@@ -25,6 +25,10 @@ class _Serializer:
     def __getitem__(self, name):
         return type(self)(self.store, f"{self.prefix}{name}/", **self._extra())
 
+    def has(self, key):
+        """Whether the file being read holds ``key`` here (always False when saving)."""
+        return self.loading and self.prefix + key in self.store
+
     def _extra(self):
         return {}
 
