@@ -264,9 +264,9 @@ assert reach["lstm"][0] > 10 * reach["rnn"][0]
 """),
 md("""
 Both curves fall, but the RNN's falls much faster: 29 steps back, its gradient is about a
-hundred times smaller than the LSTM's (the numbers above). A model cannot learn a dependency its gradient never feels. Training pushes
-the LSTM's forget gates towards 1 where remembering pays off, making its reach longer still; the
-plain RNN has no such knob.
+hundred times smaller than the LSTM's (the numbers above). A model cannot learn a dependency its
+gradient never feels. Training can also move the LSTM's forget gates towards 1 where remembering
+pays off, lengthening its reach further; the plain RNN has no such knob.
 
 `BPTTComparison` shows the whole picture for both models on the same 12 words: on the left, row $t$,
 column $s$ is $\\lVert \\partial L_t/\\partial h_s \\rVert$ for **every** step loss $L_t$ (log colour

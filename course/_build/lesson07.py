@@ -110,6 +110,8 @@ if GPU:
         model(x, t)
     except TypeError as err:
         print("mixing devices is refused:", err)
+    else:
+        raise AssertionError("NumPy word ids with a model on the GPU should be refused")
     model.to_device("cpu")
 else:
     print("GPU only: skipped (no GPU here:", why + ").")
