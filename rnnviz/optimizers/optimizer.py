@@ -119,7 +119,23 @@ class Optimizer:
         raise NotImplementedError
 
     # -- saving ------------------------------------------------------------------------------------
+    def _check_stored_kind(self, checker):
+        """First pass of a load: a file written after updates by an optimizer with per-parameter
+        state holds that state for some parameter. None at all means another kind of optimizer
+        (SGD's file into Adam would otherwise load silently and restart Adam's moments)."""
+        stored_t = checker.peek("t")
+        params = list(self.target.namedparams(include_uninit=False)) if self.target is not None else []
+        if stored_t is None or not params or int(stored_t) == 0:
+            return
+        keys = sorted(self.init_state(params[0][1]))
+        if keys and not any(checker[n.strip("/").replace("/", "__")].has(k) for n, _ in params for k in keys):
+            checker.problem(f"the file holds no {type(self).__name__} state ({', '.join(keys)}) for any "
+                            f"parameter after {int(stored_t)} updates: was it saved from another optimizer "
+                            f"(e.g. SGD)?")
+
     def serialize(self, serializer):
+        if getattr(serializer, "checking", False):
+            self._check_stored_kind(serializer)
         self.t = int(serializer("t", self.t))
         self.epoch = int(serializer("epoch", self.epoch))
         if getattr(serializer, "loading", False) and self.target is not None:
