@@ -95,3 +95,19 @@ def test_a_killed_worker_loses_no_grade(tmp_path):
     # No kernel of this course outlived its worker.
     assert not [p for p in psutil.process_iter(["cmdline"])
                 if str(course) in " ".join(p.info["cmdline"] or [])]
+
+
+def test_grading_on_an_existing_cluster(tmp_path):
+    """--scheduler ADDRESS: the tasks run on a cluster the kit did not start."""
+    from dask.distributed import LocalCluster
+
+    course = tmp_path / "course"
+    release = gc.make_course(course)
+    gc.submit(course, "right", release, gc.RIGHT_SQUARES, gc.RIGHT_GRAD)
+    gc.submit(course, "half", release, gc.RIGHT_SQUARES, None)
+    with LocalCluster(n_workers=1, threads_per_worker=1, processes=True,
+                      dashboard_address=None) as cluster:
+        report = autograde(gc.NAME, course, scheduler=cluster.scheduler_address, progress=False)
+        assert len(cluster.workers) == 1     # the cluster is left running for its owner
+    assert {r["student"]: r["score"] for r in report.results} == {"right": 5.0, "half": 2.0}
+    assert {s: sum(c.values()) for s, c in _scores(course).items()} == {"right": 5.0, "half": 2.0}

@@ -87,9 +87,7 @@ def _dask_results(course, name, students, base_db, sandbox, workers, scheduler):
     # One task on a worker at a time (saturation 1.0): a worker's death then counts against the
     # submission it was grading only, which is graded again once elsewhere (allowed-failures 1).
     with dask.config.set({"distributed.scheduler.allowed-failures": 1,
-                          "distributed.scheduler.worker-saturation": 1.0,
-                          "distributed.worker.daemon": False,
-                          "distributed.logging.distributed": "error"}):
+                          "distributed.scheduler.worker-saturation": 1.0}):
         if scheduler:
             client = Client(scheduler)
         else:

@@ -10,6 +10,7 @@ from nbclient.util import run_sync
 from nbformat.v4 import new_output
 from nbgrader import utils
 from nbgrader.preprocessors import Execute
+from traitlets import Enum
 
 from .sandbox import SandboxKernelManager
 
@@ -24,6 +25,10 @@ class GuardedExecute(Execute):
     A restore that changed something adds a note to the test cell's output; a guard that does not
     answer (its nonce missing from the reply) fails the test cell: the kernel cannot be trusted.
     """
+
+    # Once the last cell has run, nothing in the kernel matters: no time for the submission's
+    # atexit hooks (the sandbox's PID namespace ends whatever it left running).
+    shutdown_kernel = Enum(["graceful", "immediate"], default_value="immediate").tag(config=True)
 
     def __init__(self, *args, **kwargs):
         kwargs.setdefault("kernel_manager_class", SandboxKernelManager)
