@@ -207,6 +207,7 @@ def test_japanese_lesson_runs(japanese, tmp_path, monkeypatch):
     monkeypatch.setenv("MPLCONFIGDIR", str(tmp_path / "mpl"))
     monkeypatch.delenv("MPLBACKEND", raising=False)
     monkeypatch.delenv("RNNVIZ_LANG", raising=False)   # the folder alone must select Japanese
+    monkeypatch.setenv("RNNVIZ_OFFLINE", "1")          # the corpus lesson: no download attempt
     nb = nbformat.read(japanese, as_version=4)
     nb.cells.append(nbformat.v4.new_code_cell(CHECK_CELL))
     client = NotebookClient(nb, timeout=CELL_TIMEOUT_S, kernel_name="python3",
