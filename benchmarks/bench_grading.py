@@ -1,7 +1,10 @@
 """Grading a class: the kit's command on Dask against nbgrader's own sequential autograde.
 
-One run, one machine, the same 40 submissions of the tests' small assignment (tests/grading_course.py:
-two solution cells, two test cells with hidden tests), each timing a fresh copy of the course:
+One run, one machine, the same 40 submissions, each run timing a fresh copy of the course. The
+assignment is the tests' small one by default (tests/grading_course.py: two solution cells, two
+test cells with hidden tests, under a second per submission in nbgrader), or with
+``--assignment NAME`` one of the kit's five (solutions/NAME, each submission the instructor's
+solution, so every test does its full work):
 
 - ``nbgrader autograde ps1 --force``: nbgrader's command, one submission after another;
 - ``python -m rnnviz.grading autograde ps1 --workers N`` for N = 1, 2, 4, kernels sandboxed;
@@ -12,6 +15,7 @@ nbgrader in the same run (the issue's target: at least 1.6x with 2 workers on 2 
 are end to end, start-up included, as an instructor would see them.
 
     .venv/bin/python benchmarks/bench_grading.py [--submissions 40] [--workers 1 2 4]
+    .venv/bin/python benchmarks/bench_grading.py --assignment lstm
 """
 from __future__ import annotations
 
@@ -32,11 +36,21 @@ from rnnviz.grading import gradebook  # noqa: E402
 from rnnviz.grading.sandbox import bwrap_path  # noqa: E402
 
 
-def build(course: Path, n: int) -> None:
-    release = gc.make_course(course, timeout=30)
+def build(course: Path, n: int, assignment: str | None) -> str:
+    """Write the course and its ``n`` submissions; return the assignment's name."""
+    if assignment is None:
+        release = gc.make_course(course, timeout=30)
+        for i in range(n):
+            squares, grad, _ = gc.VARIANTS[i % len(gc.VARIANTS)]
+            gc.submit(course, f"s{i:03d}", release, squares, grad)
+        return gc.NAME
+    course.mkdir(parents=True)
+    shutil.copy(ROOT / "nbgrader_config.py", course)
+    shutil.copytree(ROOT / "solutions" / assignment, course / "solutions" / assignment)
+    gc.nbgrader(course, "generate_assignment", assignment, "--force")
     for i in range(n):
-        squares, grad, _ = gc.VARIANTS[i % len(gc.VARIANTS)]
-        gc.submit(course, f"s{i:03d}", release, squares, grad)
+        shutil.copytree(ROOT / "solutions" / assignment, course / "submitted" / f"s{i:03d}" / assignment)
+    return assignment
 
 
 def timed(argv: list[str], cwd: Path) -> float:
@@ -49,23 +63,26 @@ def timed(argv: list[str], cwd: Path) -> float:
     return seconds
 
 
-def scores(course: Path) -> dict:
-    return gradebook.scores(gradebook.sqlite_url(course / "gradebook.db"), gc.NAME, "grading-test")
+def scores(course: Path, name: str) -> dict:
+    from rnnviz.grading.worker import course_config, course_id
+    db = gradebook.sqlite_url(course / "gradebook.db")
+    return gradebook.scores(db, name, course_id(course_config(course)))
 
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--submissions", type=int, default=40)
     ap.add_argument("--workers", type=int, nargs="+", default=[1, 2, 4])
+    ap.add_argument("--assignment", default=None, help="one of solutions/ (default: the tests' own)")
     a = ap.parse_args()
 
     with tempfile.TemporaryDirectory(prefix="rnnviz-bench-grading-") as tmp:
         base = Path(tmp) / "base"
-        build(base, a.submissions)
+        name = build(base, a.submissions, a.assignment)
         runs: list[tuple[str, list[str]]] = [
             ("nbgrader autograde (sequential)",
-             [sys.executable, "-m", "nbgrader", "autograde", gc.NAME, "--force"])]
-        kit = [sys.executable, "-m", "rnnviz.grading", "autograde", gc.NAME, "--course", ".",
+             [sys.executable, "-m", "nbgrader", "autograde", name, "--force"])]
+        kit = [sys.executable, "-m", "rnnviz.grading", "autograde", name, "--course", ".",
                "--no-progress"]
         for w in a.workers:
             runs.append((f"rnnviz.grading --workers {w}", kit + ["--workers", str(w)]))
@@ -76,7 +93,7 @@ def main() -> int:
             course = Path(tmp) / f"run{len(results)}"
             shutil.copytree(base, course)
             seconds = timed(argv, course)
-            got = scores(course)
+            got = scores(course, name)
             if reference is None:
                 reference = got
             elif got != reference:
@@ -86,7 +103,7 @@ def main() -> int:
 
     n = a.submissions
     nbgrader_s = results[0][1]
-    print(f"{n} submissions, {os.cpu_count()} cores, bubblewrap: "
+    print(f"{n} submissions of {name}, {os.cpu_count()} cores, bubblewrap: "
           f"{'yes' if bwrap_path() else 'NO (limits only)'}; load average before: "
           f"{os.getloadavg()[0]:.1f}; every run gave nbgrader's grades cell by cell")
     print(f"{'run':42s} {'seconds':>8s} {'s/submission':>13s} {'speed-up vs nbgrader':>21s}")

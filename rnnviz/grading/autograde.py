@@ -20,7 +20,9 @@ import logging
 import os
 import sys
 import tempfile
+import threading
 import time
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -37,6 +39,7 @@ class Report:
     results: list[dict] = field(default_factory=list)
     seconds: float = 0.0
     warnings: list[str] = field(default_factory=list)
+    expected: int = 0
 
     def by_status(self, status: str) -> list[dict]:
         return [r for r in self.results if r["status"] == status]
@@ -78,16 +81,23 @@ def ensure_assignment(course: Path, name: str, cfg) -> None:
                            f"nbgrader generate_assignment failed:\n{out.get('log', '')[-2000:]}")
 
 
-def _dask_results(course, name, students, base_db, sandbox, workers, scheduler):
-    """Yield each submission's result as its Dask task finishes (KilledWorker -> ungraded)."""
+@contextmanager
+def dask_client(workers: int, scheduler: str | None):
+    """A Dask client: on the cluster at ``scheduler``, or on a LocalCluster of ``workers``
+    single-threaded worker processes (closed on exit). The workers start importing nbgrader at
+    once, while the coordinator gets the gradebook ready."""
     import dask
-    from dask.distributed import Client, LocalCluster, as_completed
+    from dask.distributed import Client, LocalCluster
 
-    cluster = None
+    from .worker import warm_up
+
     # One task on a worker at a time (saturation 1.0): a worker's death then counts against the
     # submission it was grading only, which is graded again once elsewhere (allowed-failures 1).
+    # The workers' sampling profiler (every 10 ms) costs CPU that the kernels need.
     with dask.config.set({"distributed.scheduler.allowed-failures": 1,
-                          "distributed.scheduler.worker-saturation": 1.0}):
+                          "distributed.scheduler.worker-saturation": 1.0,
+                          "distributed.worker.profile.enabled": False}):
+        cluster = None
         if scheduler:
             client = Client(scheduler)
         else:
@@ -95,24 +105,32 @@ def _dask_results(course, name, students, base_db, sandbox, workers, scheduler):
                                    dashboard_address=None, silence_logs=logging.ERROR)
             client = Client(cluster)
         try:
-            futures = {client.submit(grade_submission, str(course), name, s, str(base_db), sandbox,
-                                     key=f"autograde-{name}-{s}-{os.getpid()}-{time.time_ns()}",
-                                     pure=False): s for s in students}
-            for fut in as_completed(futures):
-                student = futures[fut]
-                try:
-                    yield fut.result()
-                except Exception as exc:  # KilledWorker, a lost connection, ...
-                    kind = type(exc).__name__
-                    why = ("the worker grading it died twice" if kind == "KilledWorker"
-                           else f"the Dask task failed ({kind}: {exc})")
-                    yield {"student": student, "status": UNGRADED, "score": None,
-                           "max_score": None, "reason": why[:300], "notes": [],
-                           "gradebook": None, "seconds": 0.0}
+            threading.Thread(target=client.run, args=(warm_up,), daemon=True).start()
+            yield client
         finally:
             client.close()
             if cluster is not None:
                 cluster.close()
+
+
+def _dask_results(client, course, name, students, base_db, sandbox):
+    """Yield each submission's result as its Dask task finishes (KilledWorker -> ungraded)."""
+    from dask.distributed import as_completed
+
+    futures = {client.submit(grade_submission, str(course), name, s, str(base_db), sandbox,
+                             key=f"autograde-{name}-{s}-{os.getpid()}-{time.time_ns()}",
+                             pure=False): s for s in students}
+    for fut in as_completed(futures):
+        student = futures[fut]
+        try:
+            yield fut.result()
+        except Exception as exc:  # KilledWorker, a lost connection, ...
+            kind = type(exc).__name__
+            why = ("the worker grading it died twice" if kind == "KilledWorker"
+                   else f"the Dask task failed ({kind}: {exc})")
+            yield {"student": student, "status": UNGRADED, "score": None,
+                   "max_score": None, "reason": why[:300], "notes": [],
+                   "gradebook": None, "seconds": 0.0}
 
 
 def autograde(name: str, course: str | Path = ".", workers: int | None = None,
@@ -129,7 +147,7 @@ def autograde(name: str, course: str | Path = ".", workers: int | None = None,
     cfg = course_config(course)
     workers = workers or os.cpu_count() or 1
     students = submissions(course, name)
-    report = Report(name)
+    report = Report(name, expected=len(students))
     if sandbox:
         warning = containment_warning()
     else:
@@ -142,32 +160,22 @@ def autograde(name: str, course: str | Path = ".", workers: int | None = None,
     if not students:
         print(f"autograde: no submission of {name!r} under {course / 'submitted'}", file=out)
         return report
-    ensure_assignment(course, name, cfg)
-
     main_db = course / "gradebook.db"
     work = course / ".grading"
     base_db = work / f"{name}-{os.getpid()}.db"
-    gradebook.snapshot(main_db, base_db)
     cid = course_id(cfg)
+    use_dask = workers > 1 or scheduler
     try:
-        if workers == 1 and not scheduler:
-            results = (grade_submission(str(course), name, s, str(base_db), sandbox) for s in students)
-        else:
-            results = _dask_results(course, name, students, base_db, sandbox, workers, scheduler)
-        from tqdm.auto import tqdm
-        bar = tqdm(total=len(students), unit="submission", desc=f"autograde {name}",
-                   disable=not progress, file=sys.stderr, dynamic_ncols=True)
-        counts = {GRADED: 0, FAILED: 0, UNGRADED: 0}
-        for res in results:
-            if res.get("gradebook") is not None:
-                gradebook.merge(gradebook.sqlite_url(main_db), name, res["student"],
-                                res["gradebook"], cid)
-            report.results.append(res)
-            counts[res["status"]] += 1
-            bar.set_postfix({"graded": counts[GRADED], "failed": counts[FAILED],
-                             "ungraded": counts[UNGRADED]}, refresh=False)
-            bar.update(1)
-        bar.close()
+        with ExitStack() as stack:
+            client = stack.enter_context(dask_client(workers, scheduler)) if use_dask else None
+            ensure_assignment(course, name, cfg)
+            gradebook.snapshot(main_db, base_db)
+            if client is None:
+                results = (grade_submission(str(course), name, s, str(base_db), sandbox)
+                           for s in students)
+            else:
+                results = _dask_results(client, course, name, students, base_db, sandbox)
+            _collect(report, results, name, main_db, cid, progress)
     finally:
         base_db.unlink(missing_ok=True)
         try:
@@ -179,6 +187,25 @@ def autograde(name: str, course: str | Path = ".", workers: int | None = None,
     write_csv(course / "grades.csv", name, report.results)
     print(summary(report), file=out)
     return report
+
+
+def _collect(report: Report, results, name: str, main_db: Path, cid: str, progress: bool) -> None:
+    """Merge each result into the main gradebook as it arrives; show the progress."""
+    from nbgrader.api import Gradebook
+    from tqdm.auto import tqdm
+
+    counts = {GRADED: 0, FAILED: 0, UNGRADED: 0}
+    with Gradebook(gradebook.sqlite_url(main_db), cid) as gb, \
+            tqdm(total=report.expected, unit="submission", desc=f"autograde {name}", disable=not progress,
+                 file=sys.stderr, dynamic_ncols=True) as bar:
+        for res in results:
+            if res.get("gradebook") is not None:
+                gradebook.merge(gb, name, res["student"], res["gradebook"])
+            report.results.append(res)
+            counts[res["status"]] += 1
+            bar.set_postfix({"graded": counts[GRADED], "failed": counts[FAILED],
+                             "ungraded": counts[UNGRADED]}, refresh=False)
+            bar.update(1)
 
 
 def write_csv(path: Path, name: str, results: list[dict]) -> None:

@@ -70,28 +70,27 @@ def extract(db_url: str, name: str, student: str, course_id: str) -> dict | None
                 "timestamp": sub.timestamp, "notebooks": notebooks}
 
 
-def merge(db_url: str, name: str, student: str, data: dict, course_id: str) -> None:
-    """Write ``data`` (from ``extract``) into the gradebook at ``db_url``."""
-    with Gradebook(db_url, course_id) as gb:
-        gb.update_or_create_student(student, **{k: v for k, v in data["student"].items()
-                                                if v is not None})
-        if data["timestamp"] is not None:
-            sub = gb.update_or_create_submission(name, student, timestamp=data["timestamp"])
-        else:
-            sub = gb.update_or_create_submission(name, student)
-        for nb in sub.notebooks:
-            got = data["notebooks"].get(nb.name)
-            if got is None:
-                continue
-            nb.late_submission_penalty = got["late_submission_penalty"]
-            for g in nb.grades:
-                if g.name in got["grades"]:
-                    g.auto_score = got["grades"][g.name]["auto_score"]
-                    g.needs_manual_grade = got["grades"][g.name]["needs_manual_grade"]
-            for c in nb.comments:
-                if c.name in got["comments"]:
-                    c.auto_comment = got["comments"][c.name]
-        gb.db.commit()
+def merge(gb: Gradebook, name: str, student: str, data: dict) -> None:
+    """Write ``data`` (from ``extract``) into the open gradebook ``gb`` and commit."""
+    gb.update_or_create_student(student, **{k: v for k, v in data["student"].items()
+                                            if v is not None})
+    if data["timestamp"] is not None:
+        sub = gb.update_or_create_submission(name, student, timestamp=data["timestamp"])
+    else:
+        sub = gb.update_or_create_submission(name, student)
+    for nb in sub.notebooks:
+        got = data["notebooks"].get(nb.name)
+        if got is None:
+            continue
+        nb.late_submission_penalty = got["late_submission_penalty"]
+        for g in nb.grades:
+            if g.name in got["grades"]:
+                g.auto_score = got["grades"][g.name]["auto_score"]
+                g.needs_manual_grade = got["grades"][g.name]["needs_manual_grade"]
+        for c in nb.comments:
+            if c.name in got["comments"]:
+                c.auto_comment = got["comments"][c.name]
+    gb.db.commit()
 
 
 def scores(db_url: str, name: str, course_id: str) -> dict[str, dict]:

@@ -8,6 +8,7 @@ data: the outcome and what to merge into the main gradebook.
 """
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -15,7 +16,6 @@ import tempfile
 import time
 from pathlib import Path
 
-import nbformat
 from traitlets.config import Config
 from traitlets.config.loader import PyFileConfigLoader
 
@@ -82,19 +82,46 @@ def _notes(course: Path, name: str, student: str) -> list[str]:
     folder = course / "autograded" / student / name
     for path in sorted(folder.glob("*.ipynb")):
         try:
-            nb = nbformat.read(str(path), as_version=4)
-        except Exception:
+            nb = json.loads(path.read_text())
+        except (OSError, ValueError):
             continue
-        for cell in nb.cells:
+        for cell in nb.get("cells", []):
             grade_id = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id", "?")
             for out in cell.get("outputs", []):
                 where = f"{path.stem}/{grade_id}"
                 if out.get("output_type") == "error" and out.get("ename") in (
                         "CellTimeoutError", "KernelDied", "GradingEnvironmentTampered"):
                     notes.append(f"{where}: {out['ename']}")
-                elif out.get("output_type") == "stream" and str(out.get("text", "")).startswith(NOTE):
-                    notes.append(f"{where}: guard restored {out['text'].split(': ', 1)[-1].strip()}")
+                elif out.get("output_type") == "stream" and "".join(out.get("text", "")).startswith(NOTE):
+                    text = "".join(out["text"]) if isinstance(out["text"], list) else out["text"]
+                    notes.append(f"{where}: guard restored {text.split(': ', 1)[-1].strip()}")
     return list(dict.fromkeys(notes))
+
+
+_APIS: dict = {}
+
+
+def _api(course: str, sandbox: bool):
+    """nbgrader's API for ``course``, made once per worker process (it re-reads nothing per
+    submission); the private gradebook is set on it for each submission."""
+    from nbgrader.apps.api import NbGraderAPI
+    from nbgrader.coursedir import CourseDirectory
+
+    key = (course, sandbox)
+    if key not in _APIS:
+        cfg = grading_config(course, os.path.join(course, "gradebook.db"), sandbox)
+        _APIS[key] = cfg, NbGraderAPI(coursedir=CourseDirectory(config=cfg), config=cfg)
+    return _APIS[key]
+
+
+def warm_up() -> None:
+    """Import what grading needs (run on each Dask worker while the coordinator gets ready)."""
+    import nbclient  # noqa: F401
+    import nbconvert.exporters  # noqa: F401
+    import nbgrader.apps.api  # noqa: F401
+    import nbgrader.converters  # noqa: F401
+
+    from . import execute  # noqa: F401
 
 
 def grade_submission(course: str, name: str, student: str, base_db: str,
@@ -105,9 +132,6 @@ def grade_submission(course: str, name: str, student: str, base_db: str,
     ``graded`` (full marks), ``tests failed`` or ``ungraded`` (with the reason; never a score);
     ``gradebook`` is ``gradebook.extract``'s data for the coordinator's merge.
     """
-    from nbgrader.apps.api import NbGraderAPI
-    from nbgrader.coursedir import CourseDirectory
-
     t0 = time.monotonic()
     course_path = Path(course).resolve()
     tmp = tempfile.mkdtemp(prefix=f"rnnviz-grade-{student}-")
@@ -116,8 +140,8 @@ def grade_submission(course: str, name: str, student: str, base_db: str,
     try:
         private = os.path.join(tmp, "gradebook.db")
         shutil.copyfile(base_db, private)
-        cfg = grading_config(course_path, private, sandbox)
-        api = NbGraderAPI(coursedir=CourseDirectory(config=cfg), config=cfg)
+        cfg, api = _api(str(course_path), sandbox)
+        api.coursedir.db_url = cfg.CourseDirectory.db_url = gradebook.sqlite_url(private)
         out = api.autograde(name, student, force=True, create=True)
         data = gradebook.extract(gradebook.sqlite_url(private), name, student, course_id(cfg))
         result["gradebook"] = data
