@@ -80,7 +80,7 @@ class BudgetExceeded(BaseException):
 
 
 def test_plot_report_updates_the_figure_while_training_runs(tmp_path):
-    from playwright.sync_api import sync_playwright
+    from playwright.sync_api import Error as PlaywrightError, sync_playwright
 
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     root, home = tmp_path / "root", tmp_path / "home"
@@ -119,9 +119,12 @@ def test_plot_report_updates_the_figure_while_training_runs(tmp_path):
                     if src and (not frames or src != frames[-1]):
                         frames.append(src)
                         busy_at_frames.append(not page.evaluate(KERNEL_IDLE_JS))
-                        page.locator(IMAGE).first.screenshot(
-                            path=str(ARTIFACTS / f"plot_report_during_{len(frames)}.png"))
-                        page.wait_for_timeout(1000)
+                        try:  # a keepsake only: the next frame may replace the element meanwhile
+                            page.locator(IMAGE).first.screenshot(
+                                path=str(ARTIFACTS / f"plot_report_during_{len(frames)}.png"), timeout=3_000)
+                        except PlaywrightError:
+                            pass
+                        page.wait_for_timeout(500)
                     else:
                         page.wait_for_timeout(200)
                 page.wait_for_function(KERNEL_IDLE_JS, timeout=45_000)
