@@ -13,6 +13,7 @@ SCRIPTS = [
     ("language-model training throughput (vs hand-written NumPy, PyTorch)", ["bench_lm_throughput.py"]),
     ("widget redraw and graph layout", ["bench_widgets.py"]),
     ("grading one student's five assignments (tests alone, then nbgrader)", ["bench_assignments.py"]),
+    ("grading a class: 40 submissions on Dask vs nbgrader autograde", ["bench_grading.py"]),
 ]
 
 status = 0
