@@ -53,6 +53,9 @@ STRINGS: dict[str, dict[str, str]] = {
     "graph.values": {"en": "values", "ja": "値"},
     "graph.gradients": {"en": "gradients", "ja": "勾配"},
     "graph.none": {"en": "(none)", "ja": "（なし）"},
+    "graph.row_loss_sum": {"en": "loss sum", "ja": "損失の和"},
+    "graph.row_recurrent": {"en": "{link}\n(recurrent)", "ja": "{link}\n（再帰）"},
+    "graph.row_loss": {"en": "{link}\n(loss)", "ja": "{link}\n（損失）"},
     "graph.title": {
         "en": "graph of {functions} functions, {variables} variables — showing {shown} nodes",
         "ja": "関数 {functions} 個・変数 {variables} 個のグラフ（{shown} ノードを表示）"},

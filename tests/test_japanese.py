@@ -400,3 +400,20 @@ def test_build_joins_japanese_lines_only(lesson_copy):
     text = "日本語の\n文です。\nNext `x`\nは英語のあと。\n\n```python\nあ\nい\n```\n* 項目\n* 次\n$$a\nう$$"
     assert build.join_japanese_lines(text) == (
         "日本語の文です。Next `x`\nは英語のあと。\n\n```python\nあ\nい\n```\n* 項目\n* 次\n$$a\nう$$")
+
+
+def test_graph_row_names_speak_the_figures_language(i18n):
+    """The unrolled graph's row names: the link's own name stays (code), what it is is said in the
+    figures' language ("loss sum", "(recurrent)", "(loss)" in English; Japanese in Japanese)."""
+    from rnnviz import experiments as E, graph as G
+
+    def rows():
+        loss, _ = E.demo_loss(4)
+        return [name for _, name in G.layout(G.prepare(G.trace(loss), grouped=True), "auto", None).rows]
+
+    i18n.set_language("en")
+    assert rows() == ["embed", "mid\n(recurrent)", "out", "Classifier\n(loss)", "loss sum"]
+    i18n.set_language("ja")
+    if i18n.cjk_font() is None:
+        pytest.fail("no Japanese font: the lab extra installs japanize-matplotlib, which ships one")
+    assert rows() == ["embed", "mid\n（再帰）", "out", "Classifier\n（損失）", "損失の和"]

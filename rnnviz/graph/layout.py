@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 
 import numpy
 
+from ..i18n import ftr
 from .model import Edge, Graph, Node
 
 LOSS_WORDS = ("Entropy", "Error", "Loss")
@@ -206,17 +207,19 @@ class Layout:
 
 
 def _band_label(path, nodes):
-    base = path.rsplit("/", 1)[-1] if path else "loss sum"
+    """A row's name: the link's own name (code, never translated), with what it is in words (in
+    the figures' language: ``rnnviz.i18n``)."""
+    base = path.rsplit("/", 1)[-1] if path else ftr("graph.row_loss_sum")
     labels = {n.label for n in nodes}
     if any(n.step is not None and not n.step_inferred and n.is_function and n.link for n in nodes) \
             and any(n.link_parts and len(n.link_parts) >= 1 for n in nodes) and path:
         recurrent = any(("LSTM" in lbl or "RNN" in lbl or lbl == "Tanh") for lbl in labels) or any(n.kind == "group" for n in nodes)
         if recurrent and all(not n.step_inferred for n in nodes if n.is_function):
-            return f"{base}\n(recurrent)"
+            return ftr("graph.row_recurrent", link=base)
     if not path:
         return base
     if any(any(w in lbl for w in LOSS_WORDS) for lbl in labels):
-        return f"{base}\n(loss)"
+        return ftr("graph.row_loss", link=base)
     return base
 
 
