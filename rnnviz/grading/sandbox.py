@@ -28,7 +28,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
@@ -302,7 +302,3 @@ class SandboxKernelManager(AsyncKernelManager):
     _launch_kernel = _async_launch_kernel
     interrupt_kernel = _async_interrupt_kernel
     cleanup_resources = _async_cleanup_resources
-
-    def describe(self) -> dict:
-        return {"bwrap": self._bwrap, "uid": None if self._lease is None else self._lease.uid,
-                **asdict(self.limits())}
