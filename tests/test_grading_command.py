@@ -126,3 +126,27 @@ def test_sandbox_is_used_when_bubblewrap_is_there(graded):
         assert "WARNING: bubblewrap (bwrap) is not available" in proc.stderr
         pytest.skip("bubblewrap is not installed: graded with resource limits only")
     assert "WARNING" not in proc.stderr
+
+
+def test_the_guard_restores_an_assignment_check_patched_by_a_learner():
+    """A learner's cell could import an assignment's check module and replace its check with a
+    no-op before the test cell imports it: the guard puts the real one back and says so."""
+    import json
+    import subprocess
+    import sys
+    code = """
+import json
+from rnnviz.grading import guard
+guard.snapshot()
+import rnnviz.grading.assignments.lstm as m
+real = m.check_lstm
+m.check_lstm = lambda *a, **k: None
+report = json.loads(guard.restore("n1"))
+assert m.check_lstm is real, "not restored"
+print(json.dumps(report))
+"""
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr[-2000:]
+    report = json.loads(out.stdout.strip().splitlines()[-1])
+    assert report["nonce"] == "n1"
+    assert "rnnviz.grading.assignments.lstm.check_lstm" in report["restored"]

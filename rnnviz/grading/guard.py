@@ -20,7 +20,10 @@ import types
 
 #: Modules whose functions and classes the tests rely on.
 GUARDED_MODULES = ("rnnviz", "numpy", "numpy.testing", "numpy.linalg", "math", "builtins")
-GUARDED_EXTRA = ("rnnviz.grading", "rnnviz.gradient_check", "rnnviz.functions", "rnnviz.links")
+GUARDED_EXTRA = ("rnnviz.grading", "rnnviz.gradient_check", "rnnviz.functions", "rnnviz.links",
+                 # the checks each assignment's test cells import (a learner's cell could patch them first)
+                 "rnnviz.grading.assignments.backward_engine", "rnnviz.grading.assignments.rnn_by_hand",
+                 "rnnviz.grading.assignments.lstm", "rnnviz.grading.assignments.truncated_bptt")
 #: The grading machinery itself is not imported into kernels.
 UNGUARDED = ("rnnviz.grading.guard", "rnnviz.grading.kernel")
 #: IPython attributes that decide what runs and how errors are reported.
