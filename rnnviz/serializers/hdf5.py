@@ -9,7 +9,7 @@ import tempfile
 
 import numpy
 
-from .npz import DictionarySerializer, apply_npz, check_writable, find_problems
+from .npz import DictionarySerializer, _check_serializable, check_writable, load_store
 
 
 def _h5py(where):
@@ -20,12 +20,6 @@ def _h5py(where):
                           "`pip install h5py` (or the kit's extra: pip install 'rnnviz[hdf5]'), "
                           "or use save_npz / load_npz, which need nothing more") from None
     return h5py
-
-
-def _check_serializable(obj, where):
-    if not callable(getattr(obj, "serialize", None)):
-        raise TypeError(f"{where}: expected a link, optimizer, iterator or trainer (an object with "
-                        f"serialize()), got {type(obj).__name__}")
 
 
 def save_hdf5(filename, obj, compression=4):
@@ -91,12 +85,4 @@ def load_hdf5(filename, obj, path="", strict=True):
     problem and ``obj`` is left unchanged. ``path`` selects a part of the file (``'model/'``)."""
     _h5py("load_hdf5")
     _check_serializable(obj, "load_hdf5")
-    store = read_hdf5(filename)
-    where = f"'{os.fspath(filename)}'"
-    if path and not any(k.startswith(path) for k in store):
-        raise ValueError(f"load_hdf5: the file {where} has no entries under '{path}'")
-    problems = find_problems(store, obj, path, strict, where)
-    if problems:
-        raise ValueError(f"load_hdf5: cannot load {where} into this {type(obj).__name__} "
-                         f"(nothing was changed): " + "; ".join(problems))
-    apply_npz(store, obj, path)
+    load_store(read_hdf5(filename), obj, path, strict, filename, "load_hdf5")

@@ -229,13 +229,18 @@ def load_npz(file, obj, path="", strict=True):
     is left unchanged.
     """
     _check_serializable(obj, "load_npz")
-    store = read_npz(file)
+    load_store(read_npz(file), obj, path, strict, file, "load_npz")
+
+
+def load_store(store, obj, path, strict, file, who):
+    """Load ``store`` (entry name -> array, read from ``file``) into ``obj``: every problem is found
+    first (``who`` names the caller in the error), and only then is anything copied."""
     where = f"'{os.fspath(file)}'"
     if path and not any(k.startswith(path) for k in store):
-        raise ValueError(f"load_npz: the file {where} has no entries under '{path}'")
+        raise ValueError(f"{who}: the file {where} has no entries under '{path}'")
     problems = find_problems(store, obj, path, strict, where)
     if problems:
-        raise ValueError(f"load_npz: cannot load {where} into this {type(obj).__name__} "
+        raise ValueError(f"{who}: cannot load {where} into this {type(obj).__name__} "
                          f"(nothing was changed): " + "; ".join(problems))
     apply_npz(store, obj, path)
 
