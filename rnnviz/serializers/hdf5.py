@@ -4,12 +4,10 @@ Entries are datasets at the same paths the npz files use (``predictor/out/W``). 
 temporary file and renames it, so a crash leaves the old file whole; loading checks every entry
 first (present, same shape; with ``strict`` nothing extra) and changes nothing on a mismatch.
 """
-import os
-import tempfile
-
 import numpy
 
-from .npz import DictionarySerializer, _check_serializable, check_writable, load_store
+from .npz import (DictionarySerializer, _check_serializable, check_writable, existing_file, load_store,
+                  write_atomically)
 
 
 def _h5py(where):
@@ -30,10 +28,8 @@ def save_hdf5(filename, obj, compression=4):
     path = check_writable(filename, "save_hdf5")
     store = {}
     obj.serialize(DictionarySerializer(store))
-    directory = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".h5", dir=directory)
-    os.close(fd)
-    try:
+
+    def write(tmp):
         with h5py.File(tmp, "w") as f:
             for key, value in store.items():
                 value = numpy.asarray(value)
@@ -43,27 +39,13 @@ def save_hdf5(filename, obj, compression=4):
                     f.create_dataset(key, data=value, compression="gzip", compression_opts=compression)
                 else:
                     f.create_dataset(key, data=value)
-        with open(tmp, "rb+") as f:
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        raise
+    write_atomically(path, write, suffix=".h5")
 
 
 def read_hdf5(filename, where="load_hdf5"):
     """Every dataset of an HDF5 file as ``{path: numpy array}``, or an error naming the file."""
     h5py = _h5py(where)
-    try:
-        path = os.fspath(filename)
-    except TypeError:
-        raise TypeError(f"{where}: the file must be a path (str or pathlib.Path), got "
-                        f"{type(filename).__name__}") from None
-    if not os.path.exists(path):
-        raise FileNotFoundError(f"{where}: no file at '{path}'")
-    if os.path.isdir(path):
-        raise IsADirectoryError(f"{where}: '{path}' is a folder, not a file written by save_hdf5")
+    path = existing_file(filename, where, "save_hdf5")
     store = {}
     try:
         with h5py.File(path, "r") as f:

@@ -142,24 +142,51 @@ def check_writable(file, where="save_npz"):
     return path
 
 
-def save_npz(file, obj, compression=True):
-    """Save ``obj`` (a link, optimizer, iterator, or anything with ``serialize``) atomically."""
-    path = check_writable(file, "save_npz")
-    _check_serializable(obj, "save_npz")
-    store = {}
-    obj.serialize(DictionarySerializer(store))
+def write_atomically(path, write, suffix=""):
+    """Write the file ``path`` all at once: ``write(tmp)`` fills a temporary file beside it, which
+    is synced to disk and renamed over ``path``. On any failure the temporary file is removed and
+    ``path`` is as it was, so a crash never leaves half a file."""
     directory = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".npz", dir=directory)
+    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=suffix, dir=directory)
+    os.close(fd)
     try:
-        with os.fdopen(fd, "wb") as f:
-            (numpy.savez_compressed if compression else numpy.savez)(f, **store)
-            f.flush()
+        write(tmp)
+        with open(tmp, "rb+") as f:
             os.fsync(f.fileno())
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):
             os.remove(tmp)
         raise
+
+
+def existing_file(file, where, writer):
+    """The path of ``file`` as a string, or an error naming ``where`` when it is not a path, is
+    missing or is a folder (``writer``: the function whose files are expected there)."""
+    try:
+        path = os.fspath(file)
+    except TypeError:
+        raise TypeError(f"{where}: the file must be a path (str or pathlib.Path), got "
+                        f"{type(file).__name__}") from None
+    if not os.path.exists(path):
+        raise FileNotFoundError(f"{where}: no file at '{path}'")
+    if os.path.isdir(path):
+        raise IsADirectoryError(f"{where}: '{path}' is a folder, not a file written by {writer}")
+    return path
+
+
+def save_npz(file, obj, compression=True):
+    """Save ``obj`` (a link, optimizer, iterator, or anything with ``serialize``) atomically."""
+    path = check_writable(file, "save_npz")
+    _check_serializable(obj, "save_npz")
+    store = {}
+    obj.serialize(DictionarySerializer(store))
+    savez = numpy.savez_compressed if compression else numpy.savez
+
+    def write(tmp):
+        with open(tmp, "wb") as f:
+            savez(f, **store)
+    write_atomically(path, write, suffix=".npz")
 
 
 def _check_serializable(obj, where):
@@ -170,15 +197,7 @@ def _check_serializable(obj, where):
 
 def read_npz(file, where="load_npz"):
     """Every entry of an ``.npz`` file as ``{key: numpy array}``, or an error naming the file."""
-    try:
-        path = os.fspath(file)
-    except TypeError:
-        raise TypeError(f"{where}: the file must be a path (str or pathlib.Path), got "
-                        f"{type(file).__name__}") from None
-    if not os.path.exists(path):
-        raise FileNotFoundError(f"{where}: no file at '{path}'")
-    if os.path.isdir(path):
-        raise IsADirectoryError(f"{where}: '{path}' is a folder, not a file written by save_npz")
+    path = existing_file(file, where, "save_npz")
     try:
         loaded = numpy.load(path, allow_pickle=False)
     except (ValueError, OSError, EOFError, zipfile.BadZipFile) as err:

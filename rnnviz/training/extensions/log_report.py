@@ -1,9 +1,9 @@
 """LogReport: the mean of every reported value over each interval, kept as a list and a JSON file."""
 import json
 import os
-import tempfile
 
 from ... import reporter as reporter_module
+from ...serializers.npz import write_atomically
 from ..extension import Extension
 from ..triggers import get_trigger
 
@@ -62,13 +62,7 @@ class LogReport(Extension):
 
 
 def _write_json_atomically(path, value):
-    directory = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=directory)
-    try:
-        with os.fdopen(fd, "w") as f:
+    def write(tmp):
+        with open(tmp, "w") as f:
             json.dump(value, f, indent=4)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        raise
+    write_atomically(path, write)

@@ -13,6 +13,7 @@ import os
 import time
 
 from ... import reporter as reporter_module
+from ...serializers.npz import write_atomically
 from ..extension import Extension
 from ..triggers import get_trigger
 
@@ -155,9 +156,8 @@ class PlotReport(Extension):
                 self._stale = True
         if self._filename:
             path = os.path.join(trainer.out, self._filename)
-            tmp = os.path.join(os.path.dirname(path), ".tmp-" + os.path.basename(path))
-            self._figure.savefig(tmp, format=os.path.splitext(path)[1][1:] or "png")
-            os.replace(tmp, path)
+            kind = os.path.splitext(path)[1][1:] or "png"
+            write_atomically(path, lambda tmp: self._figure.savefig(tmp, format=kind))
 
     def _show_png(self):
         import io
