@@ -29,6 +29,29 @@ CHROMIUM_ARGS = [
 ]
 
 
+def missing_browser() -> str | None:
+    """Why the browser tests cannot run here (None when they can)."""
+    if not os.path.exists(CHROMIUM):
+        return f"{CHROMIUM} is missing: run `bash .ci/install-browser.sh` (never `playwright install`)"
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError:
+        return "the playwright Python package is missing: pip install -e '.[test]'"
+    return None
+
+
+def open_local_page(pw, lab_url: str, env: dict | None = None, **context_options):
+    """Debian's Chromium, headless, on a new page that reaches nothing but the local server (every
+    other request is aborted). Returns ``(browser, context, page)``; close the last two when done."""
+    launch = {"env": env} if env is not None else {}
+    browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS,
+                                 timeout=30_000, **launch)
+    ctx = browser.new_context(viewport={"width": 1280, "height": 900}, **context_options)
+    local = (lab_url, "data:", "blob:")
+    ctx.route("**/*", lambda r: r.continue_() if r.request.url.startswith(local) else r.abort())
+    return browser, ctx, ctx.new_page()
+
+
 def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind(("127.0.0.1", 0))

@@ -17,21 +17,12 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from lab_server import CHROMIUM, CHROMIUM_ARGS, KERNEL_IDLE_JS, LabServer
+from lab_server import KERNEL_IDLE_JS, LabServer, missing_browser, open_local_page
 
 REPO = Path(__file__).resolve().parents[2]
 NAME = "backward_engine"
 ARTIFACTS = REPO / "test-artifacts" / "browser"
 BUDGET_S = 150
-
-def _missing_browser() -> str | None:
-    if not Path(CHROMIUM).exists():
-        return f"{CHROMIUM} is missing: run `bash .ci/install-browser.sh` (never `playwright install`)"
-    try:
-        import playwright.sync_api  # noqa: F401
-    except ImportError:
-        return "the playwright Python package is missing: pip install -e '.[test]'"
-    return None
 
 
 class BudgetExceeded(BaseException):
@@ -48,7 +39,7 @@ class Clock:
 
 pytestmark = [
     pytest.mark.browser,
-    pytest.mark.skipif(_missing_browser() is not None, reason=str(_missing_browser())),
+    pytest.mark.skipif(missing_browser() is not None, reason=str(missing_browser())),
 ]
 
 
@@ -106,12 +97,7 @@ def test_validate_button_on_a_student_notebook(tmp_path):
         lab.start()
         clock.mark("server answers")
         with sync_playwright() as pw:
-            browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS,
-                                         timeout=30_000)
-            ctx = browser.new_context(viewport={"width": 1280, "height": 900})
-            local = (lab.url, "data:", "blob:")
-            ctx.route("**/*", lambda r: r.continue_() if r.request.url.startswith(local) else r.abort())
-            page = ctx.new_page()
+            browser, ctx, page = open_local_page(pw, lab.url)
             page.set_default_timeout(20_000)
             try:
                 page.goto(f"{lab.url}/lab/tree/assignments/{NAME}/{NAME}.ipynb", wait_until="domcontentloaded")

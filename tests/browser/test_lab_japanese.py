@@ -22,8 +22,8 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from lab_server import ALL_CELLS_DONE_JS, CHROMIUM, CHROMIUM_ARGS, ERRORS_JS, KERNEL_IDLE_JS, LabServer
-from test_lab_widgets import BudgetExceeded, Clock, _missing_browser
+from lab_server import ALL_CELLS_DONE_JS, ERRORS_JS, KERNEL_IDLE_JS, LabServer, missing_browser, open_local_page
+from test_lab_widgets import BudgetExceeded, Clock
 
 REPO = Path(__file__).resolve().parents[2]
 NOTEBOOK = REPO / "course" / "ja" / "00_seeing_the_graph.ipynb"
@@ -32,7 +32,7 @@ BUDGET_S = 90
 
 pytestmark = [
     pytest.mark.browser,
-    pytest.mark.skipif(_missing_browser() is not None, reason=str(_missing_browser())),
+    pytest.mark.skipif(missing_browser() is not None, reason=str(missing_browser())),
 ]
 
 # the visible words that say the lab, the widgets' controls and their figures speak Japanese
@@ -104,12 +104,7 @@ def test_japanese_lesson_in_japanese_jupyterlab(tmp_path):
         lab.start()
         clock.mark("server answers")
         with sync_playwright() as pw:
-            browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS,
-                                         timeout=30_000, env={**os.environ, **_fontconfig(tmp_path)})
-            ctx = browser.new_context(viewport={"width": 1280, "height": 900}, locale="ja-JP")
-            local = (lab.url, "data:", "blob:")
-            ctx.route("**/*", lambda r: r.continue_() if r.request.url.startswith(local) else r.abort())
-            page = ctx.new_page()
+            browser, ctx, page = open_local_page(pw, lab.url, env={**os.environ, **_fontconfig(tmp_path)}, locale="ja-JP")
             page.set_default_timeout(20_000)
             page.on("console", lambda m: console.append(f"{m.type}: {m.text}"))
             page.on("pageerror", lambda e: console.append(f"pageerror: {e}"))

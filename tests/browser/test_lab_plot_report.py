@@ -10,7 +10,6 @@ Needs Debian's Chromium and the playwright package, as the other browser tests.
 from __future__ import annotations
 
 import hashlib
-import os
 import signal
 import time
 from pathlib import Path
@@ -18,8 +17,8 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from lab_server import (CHROMIUM, CHROMIUM_ARGS, ERRORS_JS, KERNEL_IDLE_JS, PAINTED_PIXELS_JS, LabServer,
-                        run_all_cells)
+from lab_server import (ERRORS_JS, KERNEL_IDLE_JS, PAINTED_PIXELS_JS, LabServer, missing_browser,
+                        open_local_page, run_all_cells)
 
 REPO = Path(__file__).resolve().parents[2]
 ARTIFACTS = REPO / "test-artifacts" / "browser"
@@ -59,19 +58,10 @@ trainer.run()
 """
 
 
-def _missing_browser() -> str | None:
-    if not os.path.exists(CHROMIUM):
-        return f"{CHROMIUM} is missing: run `bash .ci/install-browser.sh` (never `playwright install`)"
-    try:
-        import playwright.sync_api  # noqa: F401
-    except ImportError:
-        return "the playwright Python package is missing: pip install -e '.[test]'"
-    return None
-
 
 pytestmark = [
     pytest.mark.browser,
-    pytest.mark.skipif(_missing_browser() is not None, reason=str(_missing_browser())),
+    pytest.mark.skipif(missing_browser() is not None, reason=str(missing_browser())),
 ]
 
 
@@ -100,12 +90,7 @@ def test_plot_report_updates_the_figure_while_training_runs(tmp_path):
     try:
         lab.start()
         with sync_playwright() as pw:
-            browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS,
-                                         timeout=30_000)
-            ctx = browser.new_context(viewport={"width": 1280, "height": 900})
-            local = (lab.url, "data:", "blob:")
-            ctx.route("**/*", lambda r: r.continue_() if r.request.url.startswith(local) else r.abort())
-            page = ctx.new_page()
+            browser, ctx, page = open_local_page(pw, lab.url)
             page.set_default_timeout(20_000)
             try:
                 page.goto(f"{lab.url}/lab/tree/plot_report.ipynb", wait_until="domcontentloaded")

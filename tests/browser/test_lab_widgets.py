@@ -23,8 +23,8 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from lab_server import (ALL_CELLS_DONE_JS, CHROMIUM, CHROMIUM_ARGS, ERRORS_JS, KERNEL_IDLE_JS,
-                        PAINTED_PIXELS_JS, RERUN_CELL_JS, LabServer, run_all_cells)
+from lab_server import (ALL_CELLS_DONE_JS, ERRORS_JS, KERNEL_IDLE_JS, PAINTED_PIXELS_JS, RERUN_CELL_JS,
+                        LabServer, missing_browser, open_local_page, run_all_cells)
 
 REPO = Path(__file__).resolve().parents[2]
 NOTEBOOK = Path(os.environ.get("RNNVIZ_BROWSER_NOTEBOOK", REPO / "course" / "00_seeing_the_graph.ipynb"))
@@ -47,19 +47,10 @@ WIDGETS = [
 ]
 
 
-def _missing_browser() -> str | None:
-    if not os.path.exists(CHROMIUM):
-        return f"{CHROMIUM} is missing: run `bash .ci/install-browser.sh` (never `playwright install`)"
-    try:
-        import playwright.sync_api  # noqa: F401
-    except ImportError:
-        return "the playwright Python package is missing: pip install -e '.[test]'"
-    return None
-
 
 pytestmark = [
     pytest.mark.browser,
-    pytest.mark.skipif(_missing_browser() is not None, reason=str(_missing_browser())),
+    pytest.mark.skipif(missing_browser() is not None, reason=str(missing_browser())),
 ]
 
 LESSON_04_WIDGETS = [
@@ -292,12 +283,7 @@ def _drive_lesson(tmp_path, notebook, widgets, artifacts, budget_s, run_timeout)
         lab.start()
         clock.mark("server answers")
         with sync_playwright() as pw:
-            browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True,
-                                         args=CHROMIUM_ARGS, timeout=30_000)
-            ctx = browser.new_context(viewport={"width": 1280, "height": 900})
-            local = (lab.url, "data:", "blob:")
-            ctx.route("**/*", lambda r: r.continue_() if r.request.url.startswith(local) else r.abort())
-            page = ctx.new_page()
+            browser, ctx, page = open_local_page(pw, lab.url)
             page.set_default_timeout(20_000)
             page.on("console", lambda m: console.append(f"{m.type}: {m.text}"))
             page.on("pageerror", lambda e: console.append(f"pageerror: {e}"))
