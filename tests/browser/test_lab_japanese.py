@@ -22,7 +22,8 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from lab_server import ALL_CELLS_DONE_JS, ERRORS_JS, KERNEL_IDLE_JS, LabServer, missing_browser, open_local_page
+from lab_server import (ALL_CELLS_DONE_JS, ERRORS_JS, KERNEL_IDLE_JS, LabServer, missing_browser, open_local_page,
+                        start_run_all)
 from test_lab_widgets import BudgetExceeded, Clock
 
 REPO = Path(__file__).resolve().parents[2]
@@ -116,7 +117,7 @@ def test_japanese_lesson_in_japanese_jupyterlab(tmp_path):
                 menu = page.locator("#jp-MainMenu").inner_text()
                 report["menu bar"] = menu.replace("\n", " ")
                 page.screenshot(path=str(ARTIFACTS / "lab_ja_opened.png"))
-                page.evaluate("() => window.jupyterapp.commands.execute('notebook:run-all-cells')")
+                report["run all sent"] = start_run_all(page)
                 deadline = time.monotonic() + 50
                 while time.monotonic() < deadline and not page.evaluate(ALL_CELLS_DONE_JS):
                     errors = page.evaluate(ERRORS_JS)
