@@ -247,31 +247,6 @@ RERUN_CELL_JS = """async (selector) => {
 }"""
 
 
-# True once any code cell has started running (a '*' prompt) or has run (an execution count)
-RUN_STARTED_JS = """() => {
-  const nb = window.jupyterapp.shell.currentWidget;
-  return !!nb && nb.content.widgets.some(c => {
-    if (c.model.type !== 'code') return false;
-    const prompt = c.node.querySelector('.jp-InputPrompt');
-    return c.model.executionCount !== null || !!(prompt && prompt.textContent.includes('*'));
-  });
-}"""
-
-
-def start_run_all(page, timeout: float = 15) -> int:
-    """Run all cells and make sure the run started: a Run All sent while the page's kernel
-    connection is still settling can be lost (seen once in a CI run: no cell ever started), so it
-    is sent once more when no cell has started within ``timeout`` s. Returns how many were sent."""
-    for attempt in (1, 2):
-        page.evaluate("() => window.jupyterapp.commands.execute('notebook:run-all-cells')")
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if page.evaluate(RUN_STARTED_JS):
-                return attempt
-            page.wait_for_timeout(250)
-    return 2
-
-
 def run_all_cells(page) -> str:
     """Run ▸ Run All Cells through the menu, as a learner would; the app API as fallback."""
     try:
