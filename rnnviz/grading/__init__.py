@@ -7,6 +7,7 @@ differences. ``python -m rnnviz.grading autograde NAME`` grades a whole class th
 """
 from .checks import (CPU, ENV_VAR, USUAL_MISTAKES, Device, check_array, check_function, devices,
                      for_each_device, gpu_status, numerical_gradients, relative_error, to_numpy)
+from .protocol import Check, register, run_test
 
 __all__ = ["CPU", "ENV_VAR", "USUAL_MISTAKES", "Device", "check_array", "check_function", "devices",
-           "for_each_device", "gpu_status", "numerical_gradients", "relative_error", "to_numpy"]
+           "for_each_device", "gpu_status", "numerical_gradients", "relative_error", "to_numpy", "Check", "register", "run_test"]

@@ -15,6 +15,7 @@ import os
 import numpy
 
 from ..core import backend
+from .protocol import Other, Received
 
 ENV_VAR = "RNNVIZ_GRADING_GPU"
 _FORCE = ("1", "on", "yes", "true", "gpu", "force")
@@ -239,14 +240,20 @@ def check_array(name, got, want, *, device=None, rtol=1e-6, atol=1e-9, mistakes=
             msg += f": {text}"
         raise AssertionError(f"{msg}.\n  usual mistake: {usual}")
 
+    origin = None
+    if isinstance(got, Received):  # what the learner's process sent back: its values and device
+        got, origin = got.array, got.origin
     got = getattr(got, "array", got)  # a Variable gives its array
     if got is None:
         fail("none", "it is None")
+    if isinstance(got, Other):
+        fail("not_array", f"expected an array, got a {got.type_name}")
     if not (isinstance(got, numpy.ndarray) or backend.is_cupy_array(got) or numpy.isscalar(got)):
         fail("not_array", f"expected an array, got a {type(got).__name__}")
-    if device is not None and device.name == "gpu" and not backend.is_cupy_array(got):
+    on_gpu = origin == "cupy" if origin is not None else backend.is_cupy_array(got)
+    if device is not None and device.name == "gpu" and not on_gpu:
         fail("numpy_on_gpu", "it is a NumPy array on the GPU run, where the inputs were CuPy arrays")
-    if device is not None and device.name == "cpu" and backend.is_cupy_array(got):
+    if device is not None and device.name == "cpu" and on_gpu:
         fail("cupy_on_cpu", "it is a CuPy array on the CPU run")
     g = to_numpy(got)
     w = to_numpy(want)
