@@ -36,11 +36,13 @@ SQUARES = '''def squares(n):
     return [i * i for i in range(1, n + 1)]
     ### END SOLUTION'''
 
-SQUARES_TESTS = '''import numpy as np
-np.testing.assert_array_equal(squares(3), [1, 4, 9])
+SQUARES_TESTS = '''"""squares"""
+from rnnviz.grading import run_test
+
+run_test("example.squares", squares, n=3)
 ### BEGIN HIDDEN TESTS
-assert squares(0) == [], "an empty range should give an empty list"
-np.testing.assert_array_equal(squares(7), [i * i for i in range(1, 8)])
+run_test("example.squares", squares, n=0)
+run_test("example.squares", squares, n=7)
 ### END HIDDEN TESTS'''
 
 GRAD = '''def square_grad(x, gy):
@@ -49,21 +51,13 @@ GRAD = '''def square_grad(x, gy):
     return 2 * x * gy
     ### END SOLUTION'''
 
-GRAD_TESTS = '''import numpy as np
-import rnnviz
-import rnnviz.functions as F
+GRAD_TESTS = '''"""square_grad, against rnnviz's backward"""
+from rnnviz.grading import run_test
 
-def reference_grad(x):
-    v = rnnviz.Variable(x)
-    F.sum(v * v).backward()
-    return v.grad
-
-x = np.array([1.0, -2.0, 3.0])
-np.testing.assert_allclose(square_grad(x, np.ones_like(x)), reference_grad(x))
+run_test("example.square_grad", square_grad, x=[1.0, -2.0, 3.0])
 ### BEGIN HIDDEN TESTS
-x = np.linspace(-1.5, 2.5, 7)
-np.testing.assert_allclose(square_grad(x, np.ones_like(x)), reference_grad(x))
-np.testing.assert_allclose(square_grad(x, 3 * np.ones_like(x)), 3 * reference_grad(x))
+run_test("example.square_grad", square_grad, linspace=(-1.5, 2.5, 7))
+run_test("example.square_grad", square_grad, linspace=(-1.5, 2.5, 7), gy=3.0)
 ### END HIDDEN TESTS'''
 
 

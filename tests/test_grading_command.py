@@ -76,6 +76,9 @@ def test_parallel_equals_sequential_equals_nbgrader(graded):
     course, expected, _, parallel = graded
     by_nbgrader = _scores(course.parent / "nbgrader")
     assert len(by_nbgrader) == 23
+    # nbgrader keeps the notebook it could not read as a submission without scores (its export
+    # then prints 0.0); the kit leaves an ungraded submission out of the gradebook.
+    assert set(by_nbgrader.pop("not_json").values()) == {None}
     assert _scores(course) == by_nbgrader                   # every cell's automatic score
     assert _scores(course.parent / "parallel") == by_nbgrader
     assert _csv(course.parent / "parallel") == _csv(course)
@@ -87,8 +90,8 @@ def test_scores_in_the_gradebook_are_nbgraders(graded):
     got = _scores(course)
     for student, score in expected.items():
         assert sum(got[student].values()) == score, (student, got[student], proc.stdout)
-    # The invalid notebook has no automatic score at all (nbgrader export would print 0.0).
-    assert set(got["not_json"].values()) == {None}
+    # The invalid notebook is not in the gradebook at all (nbgrader export would print 0.0).
+    assert "not_json" not in got
 
 
 def test_csv_and_summary_report_ungraded_with_reason_never_zero(graded):
@@ -108,15 +111,15 @@ def test_csv_and_summary_report_ungraded_with_reason_never_zero(graded):
 
 def test_feedback_has_no_hidden_test_source(graded):
     course, expected, _, _ = graded
-    hidden = ["squares(7)", "squares(0)", "linspace(-1.5", "3 * reference_grad", "HIDDEN TESTS"]
+    hidden = ["n=7)", "n=0)", "linspace=(-1.5", "gy=3.0", "HIDDEN TESTS"]
     pages = sorted((course / "feedback").glob(f"*/{gc.NAME}/{gc.NAME}.html"))
     assert {p.parts[-3] for p in pages} == set(expected)
     for page in pages:
         text = page.read_text()
-        assert "reference_grad" in text           # the visible tests are shown
+        assert "example.square_grad" in text      # the visible tests are shown
         assert not [h for h in hidden if h in text], page
     # The hidden tests did run: a bug only they catch lost its points (variant 4: squares(0)).
-    assert "an empty range should give an empty list" in (
+    assert "hidden test 1 of 2 failed: squares(0) should return a list" in (
         course / "feedback" / "variant04" / gc.NAME / f"{gc.NAME}.html").read_text()
 
 
@@ -126,27 +129,3 @@ def test_sandbox_is_used_when_bubblewrap_is_there(graded):
         assert "WARNING: bubblewrap (bwrap) is not available" in proc.stderr
         pytest.skip("bubblewrap is not installed: graded with resource limits only")
     assert "WARNING" not in proc.stderr
-
-
-def test_the_guard_restores_an_assignment_check_patched_by_a_learner():
-    """A learner's cell could import an assignment's check module and replace its check with a
-    no-op before the test cell imports it: the guard puts the real one back and says so."""
-    import json
-    import subprocess
-    import sys
-    code = """
-import json
-from rnnviz.grading import guard
-guard.snapshot()
-import rnnviz.grading.assignments.lstm as m
-real = m.check_lstm
-m.check_lstm = lambda *a, **k: None
-report = json.loads(guard.restore("n1"))
-assert m.check_lstm is real, "not restored"
-print(json.dumps(report))
-"""
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
-    assert out.returncode == 0, out.stderr[-2000:]
-    report = json.loads(out.stdout.strip().splitlines()[-1])
-    assert report["nonce"] == "n1"
-    assert "rnnviz.grading.assignments.lstm.check_lstm" in report["restored"]

@@ -117,9 +117,10 @@ def _dask_results(client, course, name, students, base_db, sandbox):
     """Yield each submission's result as its Dask task finishes (KilledWorker -> ungraded)."""
     from dask.distributed import as_completed
 
+    # (a key names the submission by its index: a student id may hold any character)
     futures = {client.submit(grade_submission, str(course), name, s, str(base_db), sandbox,
-                             key=f"autograde-{name}-{s}-{os.getpid()}-{time.time_ns()}",
-                             pure=False): s for s in students}
+                             key=f"autograde-{name}-{k}-{os.getpid()}-{time.time_ns()}",
+                             pure=False): s for k, s in enumerate(students)}
     for fut in as_completed(futures):
         student = futures[fut]
         try:

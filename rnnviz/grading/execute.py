@@ -1,88 +1,239 @@
-"""nbgrader's Execute step, with sandboxed kernels and the guard run before each test cell."""
+"""nbgrader's Execute step when the kit grades: sandboxed kernels, verdicts decided by the grader.
+
+``VerdictExecute`` runs the learner's cells in a ``SandboxKernelManager`` kernel as nbgrader would.
+A graded test cell is never sent to the kernel: its source (the release's, hidden tests included,
+restored by nbgrader) is read with ``protocol.parse_test_cell``; for each case the grader makes the
+inputs, sends the kernel one ``protocol.serve`` line (check name, the learner's names, inputs,
+nonce), takes back the result (a display output it removes) and judges it. The cell's outputs are
+then what the learner's code printed (bounded) and the grader's verdict, and ``SaveVerdicts`` writes
+the grader's verdict into the gradebook: nothing in the kernel's outputs decides a score.
+
+Every learner output is bounded (``OUTPUT_LIMIT`` per output, ``NOTEBOOK_LIMIT`` per notebook, a
+note where cut), and widget state is not saved.
+"""
 from __future__ import annotations
 
-import ast
 import json
 import secrets
 
 from nbclient.exceptions import DeadKernelError
 from nbclient.util import run_sync
-from nbformat.v4 import new_output
+from nbformat.v4 import new_code_cell, new_output
 from nbgrader import utils
-from nbgrader.preprocessors import Execute
-from traitlets import Enum
+from nbgrader.preprocessors import Execute, SaveAutoGrades
+from traitlets import Bool, Enum
 
+from . import protocol
+from .checks import devices, gpu_status
 from .sandbox import SandboxKernelManager
 
-#: Prefix of the lines the grader adds to a test cell's output (the summary collects them).
+#: Prefix of the lines the grader adds to a cell's output.
 NOTE = "[grader]"
+OUTPUT_LIMIT = 64 << 10         # bytes kept of one output of the learner's code
+NOTEBOOK_LIMIT = 2 << 20        # bytes kept of all the learner's outputs in one notebook
+RESULT_LIMIT = 48 << 20         # bytes of one case's result (before it is checked)
+VERDICTS = "rnnviz_verdicts"    # resources key: {grade_id: passed}
 
 
-class GuardedExecute(Execute):
-    """Execute a notebook in a ``SandboxKernelManager`` kernel; before each graded test cell, ask
-    ``rnnviz.grading.guard.restore`` to put back what the submission changed.
+def _size(output) -> int:
+    return len(json.dumps(output, default=str))
 
-    A restore that changed something adds a note to the test cell's output; a guard that does not
-    answer (its nonce missing from the reply) fails the test cell: the kernel cannot be trusted.
-    """
+
+def _note(text: str):
+    return new_output("stream", name="stdout", text=f"{NOTE} {text}\n")
+
+
+def bound_output(output):
+    """``output`` if it is at most OUTPUT_LIMIT bytes, else a cut copy (text) or a note (images)."""
+    size = _size(output)
+    if size <= OUTPUT_LIMIT:
+        return output
+    kind = output.get("output_type")
+    if kind == "stream":
+        text = output.get("text", "")
+        text = "".join(text) if isinstance(text, list) else str(text)
+        keep = text[:OUTPUT_LIMIT // 2]
+        return new_output("stream", name=output.get("name", "stdout"),
+                          text=f"{keep}\n{NOTE} output cut: {size / 2**20:.1f} MiB printed, "
+                               f"the first {len(keep) >> 10} KiB kept\n")
+    if kind == "error":
+        lines = [str(x)[:2000] for x in output.get("traceback", [])][-20:]
+        return new_output("error", ename=str(output.get("ename", ""))[:200],
+                          evalue=str(output.get("evalue", ""))[:4000], traceback=lines)
+    return _note(f"a {kind} output of {size / 2**20:.1f} MiB was left out (limit {OUTPUT_LIMIT >> 10} KiB)")
+
+
+class VerdictExecute(Execute):
+    """Execute a notebook in a sandboxed kernel; graded test cells are judged by the grader."""
 
     # Once the last cell has run, nothing in the kernel matters: no time for the submission's
     # atexit hooks (the sandbox's PID namespace ends whatever it left running).
     shutdown_kernel = Enum(["graceful", "immediate"], default_value="immediate").tag(config=True)
+    # A widget's state would be written into the notebook's metadata, of the learner's size.
+    store_widget_state = Bool(False).tag(config=True)
 
     def __init__(self, *args, **kwargs):
         kwargs.setdefault("kernel_manager_class", SandboxKernelManager)
         super().__init__(*args, **kwargs)
         self._kernel_died = False
+        self._verdicts: dict[str, bool] = {}
+        self._graders_outputs: set[int] = set()
 
-    async def _run_guard(self) -> tuple[bool, list[str]]:
-        nonce = secrets.token_hex(16)
-        expr = (f"__import__('rnnviz.grading.guard', fromlist=['restore']).restore({nonce!r})")
-        try:
-            msg_id = self.kc.execute("", silent=True, store_history=False,
-                                     user_expressions={"guard": expr})
-            reply = await self.async_wait_for_reply(msg_id)
-            value = reply["content"]["user_expressions"]["guard"]["data"]["text/plain"]
-            answer = json.loads(ast.literal_eval(value))
-        except Exception:
-            if not await self.km.is_alive():
-                raise DeadKernelError("the kernel died") from None
-            return False, []
-        return answer.get("nonce") == nonce, list(answer.get("restored", []))
+    def preprocess(self, nb, resources=None, km=None):
+        self._kernel_died = False
+        self._verdicts = {}
+        self._graders_outputs = set()
+        nb, resources = super().preprocess(nb, resources, km)
+        self._bound_notebook(nb)
+        resources[VERDICTS] = dict(self._verdicts)
+        return nb, resources
+
+    def _bound_notebook(self, nb) -> None:
+        """Every learner output bounded, NOTEBOOK_LIMIT in all; the grader's own lines kept."""
+        left = NOTEBOOK_LIMIT
+        for cell in nb.cells:
+            if cell.cell_type != "code":
+                continue
+            kept, noted = [], False
+            for out in cell.get("outputs", []):
+                if id(out) in self._graders_outputs:
+                    kept.append(out)
+                    continue
+                out = bound_output(out)
+                size = _size(out)
+                if size <= left:
+                    kept.append(out)
+                    left -= size
+                elif not noted:
+                    kept.append(_note(f"outputs left out: the notebook's outputs passed "
+                                      f"{NOTEBOOK_LIMIT >> 20} MiB"))
+                    noted = True
+            cell.outputs = kept
 
     async def async_execute_cell(self, cell, cell_index, execution_count=None, store_history=True):
         if cell.cell_type != "code":
             return await super().async_execute_cell(cell, cell_index, execution_count, store_history)
+        if utils.is_grade(cell) and not utils.is_solution(cell):
+            await self._grade(cell, cell_index)
+            return cell
         if self._kernel_died:
-            cell.outputs = [_error("KernelDied", "not run: the kernel died in an earlier cell")]
+            cell.outputs = [self._error("KernelDied", "not run: the kernel died in an earlier cell")]
             return cell
         try:
-            restored = []
-            if utils.is_grade(cell):
-                ok, restored = await self._run_guard()
-                if not ok:
-                    cell.outputs = [_error(
-                        "GradingEnvironmentTampered", "the submission changed the kernel so that "
-                        "the grader cannot check it; this test was not run")]
-                    return cell
-            cell = await super().async_execute_cell(cell, cell_index, execution_count, store_history)
+            return await super().async_execute_cell(cell, cell_index, execution_count, store_history)
         except DeadKernelError:
             self._kernel_died = True
-            cell.outputs.append(_error(
+            cell.outputs.append(self._error(
                 "KernelDied", "the kernel died in this cell (a memory, process or CPU-time limit, "
                 "or the code ended its own process); the cells after it were not run"))
             return cell
-        if restored:
-            shown = ", ".join(restored[:8]) + (" ..." if len(restored) > 8 else "")
-            cell.outputs.insert(0, new_output(
-                "stream", name="stderr",
-                text=f"{NOTE} before this test the grader restored what the submission had "
-                     f"changed: {shown}\n"))
-        return cell
 
     # nbconvert calls the synchronous wrapper, which nbclient binds to its own coroutine.
     execute_cell = run_sync(async_execute_cell)
 
+    # -- a graded test cell ----------------------------------------------------------------------
 
-def _error(ename: str, evalue: str):
-    return new_output("error", ename=ename, evalue=evalue, traceback=[f"{NOTE} {ename}: {evalue}"])
+    async def _grade(self, cell, cell_index) -> None:
+        grade_id = cell.metadata["nbgrader"]["grade_id"]
+        test = protocol.parse_test_cell(cell.source)     # an instructor's mistake stops grading
+        usable, reason = gpu_status()
+        learner_outputs, failure = [], None
+        hidden = [c for c in test.calls if c.hidden]
+        for k, call in enumerate(test.calls):
+            check = protocol.get_check(call.check)
+            which = (f"hidden test {hidden.index(call) + 1} of {len(hidden)}" if call.hidden
+                     else "a visible test")
+            for dev in devices():
+                problem, verdict = await self._run_case(check, call, dev, cell_index, learner_outputs)
+                if problem is None and not verdict.passed:
+                    problem = verdict.message
+                if problem is not None:
+                    run = "[GPU run, CuPy arrays] " if dev.name == "gpu" else ""
+                    failure = f"{run}{which} failed: {problem}"
+                    break
+            if failure:
+                break
+        title = test.title or grade_id
+        if failure is None:
+            text = f"{title}: passed" + ("" if usable else f"\nGPU part skipped: {reason}")
+            verdict_out = _note(text)
+        else:
+            verdict_out = self._error("TestFailed", f"{title}: {failure}")
+        cell.outputs = [*learner_outputs, verdict_out]
+        self._graders_outputs.add(id(verdict_out))
+        self._verdicts[grade_id] = failure is None
+
+    async def _run_case(self, check, call, dev, cell_index, learner_outputs):
+        """Send one case to the kernel; return (problem or None, verdict or None)."""
+        if self._kernel_died:
+            return "not run: the kernel died in an earlier cell", None
+        inputs = check.inputs(**call.case)
+        nonce = secrets.token_hex(16)
+        probe = new_code_cell(protocol.request_code(check, call.names, inputs, dev.name, nonce))
+        original = self.nb.cells[cell_index]
+        self.nb.cells[cell_index] = probe      # display updates during the case land on the probe
+        start = self._kernel_cpu() if check.measures_cpu else None
+        try:
+            await super().async_execute_cell(probe, cell_index, None, False)
+        except DeadKernelError:
+            self._kernel_died = True
+            return ("the kernel died while running your code (a memory, process or CPU-time "
+                    "limit, or the code ended its own process)"), None
+        finally:
+            self.nb.cells[cell_index] = original
+        cpu = self._kernel_cpu() - start if check.measures_cpu else None
+        results = []
+        for out in probe.outputs:
+            data = out.get("data", {}) if out.get("output_type") == "display_data" else {}
+            if protocol.MIME in data:
+                results.append(data[protocol.MIME])
+            elif out.get("output_type") == "stream":
+                learner_outputs.append(out)
+        if any(o.get("output_type") == "error" and o.get("ename") == "CellTimeoutError"
+               for o in probe.outputs):
+            return f"your code did not finish within {self.timeout} s", None
+        mine = [r for r in results if isinstance(r, dict) and r.get("nonce") == nonce]
+        if len(mine) != 1:
+            return "the test's result did not come back from your code's kernel (it was "\
+                   "interrupted, or something else answered in its place)", None
+        try:
+            text = json.dumps(mine[0])       # plain dicts and lists again (not NotebookNodes)
+            if len(text) > RESULT_LIMIT:
+                raise protocol.ProtocolError(f"more than {RESULT_LIMIT >> 20} MiB")
+            plain = json.loads(text)
+            plain.pop("nonce", None)
+            result = protocol.read_result(plain)
+        except protocol.ProtocolError as exc:
+            return f"what your code returned could not be read: {exc}", None
+        return None, protocol.judge_case(check, inputs, result, protocol.Run(dev, cpu))
+
+    def _kernel_cpu(self) -> float:
+        """CPU seconds of the kernel's whole process tree (bubblewrap and all it started)."""
+        process = getattr(getattr(self.km, "provisioner", None), "process", None)
+        return protocol.process_tree_cpu(process.pid) if process is not None else 0.0
+
+    def _error(self, ename: str, evalue: str):
+        out = new_output("error", ename=ename, evalue=evalue,
+                         traceback=[f"{NOTE} {ename}: {line}" if k == 0 else line
+                                    for k, line in enumerate(evalue.splitlines() or [""])])
+        self._graders_outputs.add(id(out))
+        return out
+
+
+class SaveVerdicts(SaveAutoGrades):
+    """nbgrader's SaveAutoGrades, with a test cell's score from the grader's verdict (all its
+    points or none), never from the cell's outputs. A test cell with no verdict scores 0."""
+
+    def preprocess(self, nb, resources):
+        self._verdict_of = resources.get(VERDICTS, {})
+        return super().preprocess(nb, resources)
+
+    def _add_score(self, cell, resources) -> None:
+        if utils.is_solution(cell) or cell.cell_type != "code":
+            return super()._add_score(cell, resources)
+        grade_id = cell.metadata["nbgrader"]["grade_id"]
+        grade = self.gradebook.find_grade(grade_id, self.notebook_id, self.assignment_id, self.student_id)
+        passed = self._verdict_of.get(grade_id, False)
+        grade.auto_score = float(cell.metadata["nbgrader"]["points"]) if passed else 0.0
+        grade.needs_manual_grade = grade.manual_score is not None
+        self.gradebook.db.commit()

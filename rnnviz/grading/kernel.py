@@ -1,4 +1,4 @@
-"""The student kernel's launcher: limits, an unprivileged user, the guard's snapshot, ipykernel.
+"""The student kernel's launcher: limits, an unprivileged user, then ipykernel.
 
 Run by ``SandboxKernelManager`` (inside bubblewrap when available)::
 
@@ -67,12 +67,8 @@ def main(argv: list[str] | None = None) -> None:
     if args.lifeline is not None:
         threading.Thread(target=die_with_grader, args=(args.lifeline,), daemon=True).start()
 
-    from rnnviz.grading import guard
-    guard.snapshot()
     from ipykernel import kernelapp
-    sys.argv = [sys.argv[0], *kernel_args,
-                "--IPKernelApp.exec_lines=__import__('rnnviz.grading.guard').grading.guard"
-                ".snapshot_shell()"]
+    sys.argv = [sys.argv[0], *kernel_args]
     kernelapp.launch_new_instance()
 
 

@@ -13,7 +13,11 @@ bubblewrap (``bwrap``):
   sockets in a folder both sides see), its own PID namespace (everything it forked dies with it);
 - resource limits set by ``rnnviz.grading.kernel`` before the first cell: address space,
   processes, file size, CPU time; as root, the kernel then runs as an unprivileged user id of its
-  own, so that a process limit binds per kernel and not per grader.
+  own, so that a process limit binds per kernel and not per grader;
+- a fixed, minimal environment (``kernel_environment``): nothing of the grader's;
+- no new user namespaces (a seccomp filter: ``unshare``/``clone`` with CLONE_NEWUSER fail);
+- bubblewrap reads its arguments from a file descriptor, so the sandbox's process list shows
+  ``bwrap --args N`` and no path.
 
 Without bubblewrap the kernel still gets the resource limits, and ``containment_warning`` says
 what is not contained. Wall time per cell is nbgrader's own per-cell timeout.
@@ -24,7 +28,9 @@ import fcntl
 import importlib.util
 import json
 import os
+import platform
 import shutil
+import struct
 import subprocess
 import sys
 import tempfile
@@ -87,6 +93,55 @@ def containment_warning() -> str:
             "Install Debian's `bubblewrap` package to contain it.")
 
 
+def kernel_environment(runtime: str, pythonpath: str) -> dict[str, str]:
+    """The whole environment of a student kernel: fixed values, nothing of the grader's."""
+    env = {"PATH": "/usr/local/bin:/usr/bin:/bin", "LANG": "C.UTF-8", "HOME": "/tmp",
+           "TMPDIR": "/tmp", "MPLCONFIGDIR": "/tmp/matplotlib", "IPYTHONDIR": "/tmp/ipython",
+           "JUPYTER_RUNTIME_DIR": runtime, "MPLBACKEND": "agg",
+           # one BLAS thread per kernel: grading runs many at once
+           "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
+           "PYTHONPATH": pythonpath}
+    if "CUDA_VISIBLE_DEVICES" in os.environ:     # which GPU the grader was given
+        env["CUDA_VISIBLE_DEVICES"] = os.environ["CUDA_VISIBLE_DEVICES"]
+    return env
+
+
+# -- a seccomp filter: no new user namespaces inside the sandbox ------------------------------------
+#: (AUDIT_ARCH value, {syscall: number}) of the architectures the filter knows.
+_ARCHES = {"x86_64": (0xC000003E, {"unshare": 272, "clone": 56, "clone3": 435}),
+           "aarch64": (0xC00000B7, {"unshare": 97, "clone": 220, "clone3": 435})}
+_CLONE_NEWUSER = 0x10000000
+
+
+def no_userns_filter() -> bytes | None:
+    """A classic-BPF seccomp program (bwrap ``--seccomp``) that makes ``unshare`` and ``clone`` with
+    CLONE_NEWUSER fail with EPERM, ``clone3`` (whose flags a filter cannot read) with ENOSYS (libc
+    falls back to ``clone``), and every syscall of another ABI (x32, i386) with ENOSYS; everything
+    else is allowed. None on an architecture it does not know."""
+    arch = _ARCHES.get(platform.machine())
+    if arch is None:
+        return None
+    audit_arch, nr = arch
+    allow, eperm, enosys = 0x7FFF0000, 0x00050000 | 1, 0x00050000 | 38
+    ld, jeq, jge, jset, ret = 0x20, 0x15, 0x35, 0x45, 0x06
+    program = [                                    # (code, jump if true, jump if false, k)
+        (ld, 0, 0, 4),                             # 0  A = arch
+        (jeq, 0, 10, audit_arch),                  # 1  another ABI -> 12
+        (ld, 0, 0, 0),                             # 2  A = syscall number
+        (jge, 8, 0, 0x40000000),                   # 3  x32 -> 12
+        (jeq, 7, 0, nr["clone3"]),                 # 4  -> 12
+        (jeq, 2, 0, nr["unshare"]),                # 5  -> 8
+        (jeq, 1, 0, nr["clone"]),                  # 6  -> 8
+        (ret, 0, 0, allow),                        # 7
+        (ld, 0, 0, 16),                            # 8  A = low word of the first argument (flags)
+        (jset, 1, 0, _CLONE_NEWUSER),              # 9  -> 11
+        (ret, 0, 0, allow),                        # 10
+        (ret, 0, 0, eperm),                        # 11
+        (ret, 0, 0, enosys),                       # 12
+    ]
+    return b"".join(struct.pack("=HBBI", *ins) for ins in program)
+
+
 def python_trees() -> list[str]:
     """Folders the kernel needs read-only: the interpreter, the venv, the rnnviz package."""
     trees = {os.path.realpath(sys.base_prefix), os.path.realpath(sys.prefix)}
@@ -105,6 +160,25 @@ def package_path() -> str:
     the same one (PYTHONPATH), whichever way it was installed (editable, site-packages, a clone)."""
     spec = importlib.util.find_spec("rnnviz")
     return os.path.dirname(os.path.realpath(list(spec.submodule_search_locations)[0]))
+
+
+#: Where the interpreter's folders appear inside the sandbox: no path of the grader's machine
+#: (the course's folder, where a venv often lives) shows in the sandbox's command lines.
+MOUNT_ROOT = "/opt/rnnviz"
+
+
+def inside(path: str) -> str:
+    """Where ``path`` (in one of ``python_trees()``) is seen inside the sandbox: the base
+    interpreter's folders where they are (a venv's ``python`` links to them by absolute path), the
+    venv and the package as ``MOUNT_ROOT/<k>/<name>``."""
+    real = os.path.join(os.path.realpath(os.path.dirname(path)), os.path.basename(path))
+    base = (os.path.realpath(sys.base_prefix), os.path.dirname(os.path.realpath(sys.executable)))
+    for k, tree in enumerate(python_trees()):
+        if real == tree or real.startswith(tree + os.sep):
+            if any(b == tree or b.startswith(tree + os.sep) for b in base):
+                return real
+            return os.path.join(MOUNT_ROOT, str(k), os.path.basename(tree)) + real[len(tree):]
+    return path
 
 
 def _symlinked_dirs() -> list[str]:
@@ -140,21 +214,20 @@ def bwrap_command(workdir: str, runtime: str, inputs: list[str], limits: Limits)
         return out
 
     for tree in python_trees():
-        args += parents(tree) + ["--ro-bind", tree, tree]
-        made.add(tree)
+        args += parents(inside(tree)) + ["--ro-bind", tree, inside(tree)]
+        made.add(inside(tree))
     args += parents(runtime) + ["--bind", runtime, runtime]
     made.add(runtime)
     args += parents(workdir) + ["--perms", "0777", "--size", str(limits.folder_size),
                                 "--tmpfs", workdir]
     for f in inputs:
         args += ["--ro-bind", f, os.path.join(workdir, os.path.basename(f))]
-    args += ["--chdir", workdir, "--unsetenv", "JPY_PARENT_PID",
-             "--setenv", "HOME", "/tmp", "--setenv", "TMPDIR", "/tmp",
-             "--setenv", "MPLCONFIGDIR", "/tmp/matplotlib", "--setenv", "IPYTHONDIR", "/tmp/ipython",
-             "--setenv", "JUPYTER_RUNTIME_DIR", runtime,
-             # Only the package is bound from this folder, so naming it shows nothing else.
-             "--setenv", "PYTHONPATH", package_path(), "--"]
-    return args
+    args += ["--chdir", workdir, "--clearenv"]
+    # Only the package is bound from its folder, so naming that folder shows nothing else.
+    pythonpath = os.path.dirname(inside(os.path.join(package_path(), "rnnviz")))
+    for name, value in kernel_environment(runtime, pythonpath).items():
+        args += ["--setenv", name, value]
+    return args + ["--"]
 
 
 def _user_tasks() -> int:
@@ -199,7 +272,7 @@ class SandboxKernelManager(AsyncKernelManager):
 
     Configured through traitlets (``c.SandboxKernelManager.sandbox = False`` for limits only).
     The kernel runs ``python -m rnnviz.grading.kernel``, which applies the limits, leaves root,
-    snapshots what the guard restores before each test, then starts ipykernel.
+    then starts ipykernel.
     """
 
     sandbox = Bool(True, help="Run the kernel in bubblewrap when it is available.").tag(config=True)
@@ -239,11 +312,16 @@ class SandboxKernelManager(AsyncKernelManager):
         # dies, even if it died before bwrap could arrange to die with it.
         self._lifeline, self._lifeline_w = os.pipe()
         kw["pass_fds"] = (*kw.get("pass_fds", ()), self._lifeline)
-        if not self._bwrap:
-            env = dict(kw.get("env") or os.environ)
-            env["PYTHONPATH"] = os.pathsep.join(
-                p for p in (package_path(), env.get("PYTHONPATH", "")) if p)
-            kw["env"] = env
+        kw["env"] = kernel_environment(self._runtime, package_path())
+        self._arg_fds = []
+        if self._bwrap:
+            # bwrap reads its arguments and the seccomp program from files, written once the
+            # command is known (format_kernel_cmd); the descriptors are opened now to pass them.
+            for name in ("bwrap-args", "seccomp.bpf"):
+                path = os.path.join(self._scratch, name)
+                open(path, "wb").close()
+                self._arg_fds.append(os.open(path, os.O_RDONLY))
+            kw["pass_fds"] = (*kw["pass_fds"], *self._arg_fds)
         if os.geteuid() == 0 and self._bwrap:
             self._lease = UidLease()
             os.chmod(self._scratch, 0o755)
@@ -251,7 +329,8 @@ class SandboxKernelManager(AsyncKernelManager):
         return await super()._async_pre_start_kernel(**kw)
 
     def format_kernel_cmd(self, extra_arguments=None):
-        launcher = [sys.executable, "-m", "rnnviz.grading.kernel",
+        python = inside(sys.executable) if self._bwrap else sys.executable
+        launcher = [python, "-m", "rnnviz.grading.kernel",
                     "--limits", json.dumps(self.limits().rlimits()),
                     "--lifeline", str(self._lifeline)]
         if self._lease is not None:
@@ -260,14 +339,26 @@ class SandboxKernelManager(AsyncKernelManager):
         if not self._bwrap:
             return launcher
         inputs = [str(p) for p in sorted(Path(self._cwd).iterdir())
-                  if p.is_file() and p.suffix != ".ipynb" and not p.name.startswith(".")]
-        return bwrap_command(self._cwd, self._runtime, inputs, self.limits()) + launcher
+                  if p.is_file() and not p.is_symlink() and p.suffix != ".ipynb"
+                  and not p.name.startswith(".")]
+        command = bwrap_command(self._cwd, self._runtime, inputs, self.limits()) + launcher
+        args_fd, seccomp_fd = self._arg_fds
+        bpf = no_userns_filter()
+        with open(os.path.join(self._scratch, "seccomp.bpf"), "wb") as f:
+            f.write(bpf or b"")
+        extra = ["--seccomp", str(seccomp_fd)] if bpf else []
+        with open(os.path.join(self._scratch, "bwrap-args"), "wb") as f:
+            f.write(b"".join(a.encode() + b"\0" for a in command[1:-len(launcher) - 1] + extra))
+        return [command[0], "--args", str(args_fd), "--", *launcher]
 
     async def _async_launch_kernel(self, kernel_cmd, **kw):
         try:
             await super()._async_launch_kernel(kernel_cmd, **kw)
         finally:
             os.close(self._lifeline)     # the kernel holds the read end now
+            for fd in getattr(self, "_arg_fds", []):
+                os.close(fd)
+            self._arg_fds = []
 
     def client(self, **kwargs):
         # The kernel binds its sockets a moment after the grader connects: retry every 10 ms

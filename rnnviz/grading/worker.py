@@ -1,10 +1,13 @@
-"""Grade one submission with nbgrader's Python API into a private gradebook (runs on a worker).
+"""Grade one submission with nbgrader's Python API in a scratch course (runs on a worker).
 
 ``grade_submission`` is what a Dask task runs, in a long-lived worker process that has imported
 nbgrader once; graded one after another in the coordinator's process it is sequential grading. It
-copies the gradebook snapshot, runs nbgrader's ``autograde`` (kernels sandboxed, the guard before
-each test) and ``generate_feedback`` (hidden tests removed) for the one student, and returns plain
-data: the outcome and what to merge into the main gradebook.
+builds a scratch course for the one submission (``submission``: regular files only, cells as the
+release defines them, the student known as ``ALIAS`` so that no name of theirs reaches nbgrader's
+globs or the sandbox), copies the gradebook snapshot, runs nbgrader's ``autograde`` (kernels
+sandboxed, verdicts by the grader: ``execute``) and ``generate_feedback`` (hidden tests removed),
+copies the autograded notebook and the feedback back under the student's real name, and returns
+plain data: the outcome and what to merge into the main gradebook.
 """
 from __future__ import annotations
 
@@ -16,14 +19,17 @@ import tempfile
 import time
 from pathlib import Path
 
+import nbformat
 from traitlets.config import Config
 from traitlets.config.loader import PyFileConfigLoader
 
 from . import gradebook
-from .execute import NOTE
+from .submission import Refused, copy_submission, normalize, release_cells, student_id_problem
 
 GRADED, FAILED, UNGRADED = "graded", "tests failed", "ungraded"
 CONFIG_FILE = "nbgrader_config.py"
+#: The student's id inside the scratch course (their real id never reaches nbgrader or the kernel).
+ALIAS = "student"
 
 
 def course_config(course: str | Path) -> Config:
@@ -37,19 +43,19 @@ def course_config(course: str | Path) -> Config:
 
 
 def grading_config(course: str | Path, db_path: str | Path, sandbox: bool) -> Config:
-    """The course configuration with the kit's grading steps: a private gradebook, sandboxed and
-    guarded execution, feedback without hidden tests."""
+    """The course configuration with the kit's grading steps: a private gradebook, sandboxed
+    execution with the grader's verdicts, feedback without hidden tests."""
     from nbconvert.preprocessors import ClearMetadataPreprocessor, CSSHTMLHeaderPreprocessor
     from nbgrader.preprocessors import (AssignLatePenalties, CheckCellMetadata, GetGrades,
-                                        IgnorePattern, LimitOutput, SaveAutoGrades)
+                                        IgnorePattern, LimitOutput)
 
-    from .execute import GuardedExecute
+    from .execute import SaveVerdicts, VerdictExecute
     from .feedback import HideHiddenTests
 
     cfg = course_config(course)
     cfg.CourseDirectory.db_url = gradebook.sqlite_url(db_path)
     cfg.Autograde.autograde_preprocessors = [
-        GuardedExecute, IgnorePattern, ClearMetadataPreprocessor, LimitOutput, SaveAutoGrades,
+        VerdictExecute, IgnorePattern, ClearMetadataPreprocessor, LimitOutput, SaveVerdicts,
         AssignLatePenalties, CheckCellMetadata]
     cfg.GenerateFeedback.preprocessors = [GetGrades, HideHiddenTests, CSSHTMLHeaderPreprocessor]
     cfg.SandboxKernelManager.sandbox = sandbox
@@ -76,10 +82,9 @@ def _reason_from_log(log: str, error: str | None) -> str:
     return (lines[0] if lines else "nbgrader could not grade it (no error logged)")[:300]
 
 
-def _notes(course: Path, name: str, student: str) -> list[str]:
-    """What the autograded notebooks say went wrong: timeouts, a dead kernel, tampering."""
+def _notes(folder: Path) -> list[str]:
+    """What the autograded notebooks say went wrong: timeouts, a dead kernel."""
     notes = []
-    folder = course / "autograded" / student / name
     for path in sorted(folder.glob("*.ipynb")):
         try:
             nb = json.loads(path.read_text())
@@ -87,14 +92,16 @@ def _notes(course: Path, name: str, student: str) -> list[str]:
             continue
         for cell in nb.get("cells", []):
             grade_id = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id", "?")
+            where = f"{path.stem}/{grade_id}"
             for out in cell.get("outputs", []):
-                where = f"{path.stem}/{grade_id}"
-                if out.get("output_type") == "error" and out.get("ename") in (
-                        "CellTimeoutError", "KernelDied", "GradingEnvironmentTampered"):
+                if out.get("output_type") != "error":
+                    continue
+                if out.get("ename") in ("CellTimeoutError", "KernelDied"):
                     notes.append(f"{where}: {out['ename']}")
-                elif out.get("output_type") == "stream" and "".join(out.get("text", "")).startswith(NOTE):
-                    text = "".join(out["text"]) if isinstance(out["text"], list) else out["text"]
-                    notes.append(f"{where}: guard restored {text.split(': ', 1)[-1].strip()}")
+                elif out.get("ename") == "TestFailed" and "did not finish within" in out.get("evalue", ""):
+                    notes.append(f"{where}: CellTimeoutError")
+                elif out.get("ename") == "TestFailed" and "kernel died" in out.get("evalue", ""):
+                    notes.append(f"{where}: KernelDied")
     return list(dict.fromkeys(notes))
 
 
@@ -124,6 +131,32 @@ def warm_up() -> None:
     from . import execute  # noqa: F401
 
 
+def _scratch_course(course: Path, name: str, student: str, tmp: Path, db_url: str, cid: str) -> None:
+    """``tmp`` as a course holding only this submission, as ``ALIAS``, its notebooks normalized."""
+    cfg = course_config(course)
+    source = cfg.CourseDirectory.get("source_directory", "source") or "source"
+    (tmp / source).symlink_to(course / source)    # files (not notebooks) the release ships
+    folder = tmp / "submitted" / ALIAS / name
+    copy_submission(course / "submitted" / student / name, folder)
+    for path in sorted(folder.glob("*.ipynb")):
+        try:
+            nb = nbformat.read(path, as_version=4)
+        except Exception:  # noqa: BLE001 - nbgrader says why when it grades the file
+            continue
+        nbformat.write(normalize(nb, release_cells(db_url, name, path.stem, cid)), path)
+
+
+def _copy_back(src: Path, dst: Path) -> None:
+    """Replace ``dst`` by a copy of the scratch folder ``src`` (regular files only)."""
+    if dst.is_symlink() or dst.is_file():
+        dst.unlink()
+    elif dst.exists():
+        shutil.rmtree(dst)
+    if src.is_dir():
+        shutil.copytree(src, dst, symlinks=True,
+                        ignore=lambda d, names: [n for n in names if os.path.islink(os.path.join(d, n))])
+
+
 def grade_submission(course: str, name: str, student: str, base_db: str,
                      sandbox: bool = True) -> dict:
     """Autograde ``student``'s submission of ``name`` and generate its feedback.
@@ -134,18 +167,25 @@ def grade_submission(course: str, name: str, student: str, base_db: str,
     """
     t0 = time.monotonic()
     course_path = Path(course).resolve()
-    tmp = tempfile.mkdtemp(prefix=f"rnnviz-grade-{student}-")
     result = {"student": student, "status": UNGRADED, "score": None, "max_score": None,
               "reason": "", "notes": [], "gradebook": None, "seconds": 0.0}
+    problem = student_id_problem(student)
+    if problem:
+        result["reason"] = problem
+        return result
+    tmp = Path(tempfile.mkdtemp(prefix="rnnviz-grade-"))
     try:
-        private = os.path.join(tmp, "gradebook.db")
+        private = tmp / "gradebook.db"
         shutil.copyfile(base_db, private)
         cfg, api = _api(str(course_path), sandbox)
-        api.coursedir.db_url = cfg.CourseDirectory.db_url = gradebook.sqlite_url(private)
-        out = api.autograde(name, student, force=True, create=True)
-        data = gradebook.extract(gradebook.sqlite_url(private), name, student, course_id(cfg))
+        db_url = gradebook.sqlite_url(private)
+        _scratch_course(course_path, name, student, tmp, db_url, course_id(cfg))
+        api.coursedir.root = str(tmp)
+        api.coursedir.db_url = cfg.CourseDirectory.db_url = db_url
+        out = api.autograde(name, ALIAS, force=True, create=True)
+        data = gradebook.extract(db_url, name, ALIAS, course_id(cfg))
         result["gradebook"] = data
-        result["notes"] = _notes(course_path, name, student)
+        result["notes"] = _notes(tmp / "autograded" / ALIAS / name)
         tests = [g for nb in (data or {}).get("notebooks", {}).values()
                  for g in nb["grades"].values() if g["cell_type"] == "code"]
         missing = [g for g in tests if g["auto_score"] is None]
@@ -154,18 +194,26 @@ def grade_submission(course: str, name: str, student: str, base_db: str,
                                 if not out.get("success") else
                                 "no autograded test cell" if not tests else
                                 "some test cells were not graded")
+            result["gradebook"] = None
             return result
         score = sum(g["auto_score"] for g in tests)
         max_score = sum(g["max_score"] for g in tests)
         result.update(score=score, max_score=max_score,
                       status=GRADED if score >= max_score else FAILED)
-        fb = api.generate_feedback(name, student, force=True)
+        _copy_back(tmp / "autograded" / ALIAS / name, course_path / "autograded" / student / name)
+        fb = api.generate_feedback(name, ALIAS, force=True)
         if not fb.get("success"):
             result["notes"].append("feedback not generated: "
                                    + _reason_from_log(fb.get("log", ""), fb.get("error")))
+        else:
+            _copy_back(tmp / "feedback" / ALIAS / name, course_path / "feedback" / student / name)
+        return result
+    except Refused as exc:
+        result.update(status=UNGRADED, score=None, gradebook=None, reason=str(exc)[:300])
         return result
     except Exception as exc:  # grading machinery failed: report it, never a score
-        result.update(status=UNGRADED, score=None, reason=f"{type(exc).__name__}: {exc}"[:300])
+        result.update(status=UNGRADED, score=None, gradebook=None,
+                      reason=f"{type(exc).__name__}: {exc}"[:300])
         return result
     finally:
         result["seconds"] = round(time.monotonic() - t0, 3)

@@ -1,9 +1,9 @@
 """The checks behind each assignment's test cells, one module per assignment.
 
-A test cell imports what it calls from here at its first line, so a learner's cell that redefines
-a check (``check_lstm = lambda *a, **k: None``) changes nothing, and the grading guard can restore
-a check that was monkeypatched in its module. Each check takes the learner's code as an argument
-(a class or a function) and a device (``rnnviz.grading.Device``); the visible tests and the hidden
-ones call the same checks with other sizes and seeds, so reading them tells a learner what is
-checked, never with which numbers the hidden tests check it.
+Each module defines ``protocol.Check`` classes: what a case's inputs are (made by the grader), how
+the learner's code is called on them (in the learner's kernel) and how its outputs are judged (by
+the grader). A test cell names a check and a case: ``run_test("lstm.forward", LSTM, seed=0, N=2,
+D=3, H=4)``. Visible and hidden tests call the same checks with other sizes and seeds, so reading a
+module tells a learner what is checked, never with which numbers the hidden tests check it.
+``example`` is the smallest assignment, a template for writing new ones.
 """

@@ -1,0 +1,147 @@
+"""What is graded of a submission: regular files only, cells as the release defines them.
+
+``copy_submission`` copies a student's folder into the grader's scratch course: regular files only
+(a symlink, FIFO or device is refused with a reason and never followed), within size limits.
+``normalize`` rewrites each copied notebook so that only the release decides how cells run and what
+earns points: every cell's metadata except nbgrader's is dropped (tags such as ``skip-execution``
+or ``raises-exception``, ``jupyter``, ``execution``), the first cell carrying a release cell's
+``grade_id`` gets the release's nbgrader metadata (and, for a test cell, its type and source), a
+copy of it or a cell claiming an id the release does not have becomes an ordinary cell, and a test
+cell the learner deleted is put back at the end. ``student_id_problem`` says why a folder name
+cannot be a student id.
+"""
+from __future__ import annotations
+
+import os
+import stat
+import unicodedata
+from pathlib import Path
+
+import nbformat
+from nbformat.v4 import new_code_cell
+
+FILE_LIMIT = 32 << 20        # bytes of one submitted file
+FOLDER_LIMIT = 64 << 20      # bytes of one submission
+FILES_LIMIT = 200            # files in one submission
+CELLS_LIMIT = 4 << 20        # bytes of a notebook's sources and attachments (outputs are cleared)
+
+
+class Refused(Exception):
+    """A submission that is not graded, with the reason (shown in the summary and grades.csv)."""
+
+
+def student_id_problem(student: str) -> str | None:
+    """Why ``student`` (a folder name under submitted/) cannot be graded, or None."""
+    try:
+        student.encode("utf-8")
+    except UnicodeEncodeError:
+        return "the student folder's name is not valid UTF-8"
+    if any(unicodedata.category(ch) == "Cc" for ch in student):
+        return "the student folder's name holds control characters"
+    if student.startswith(".") or not student.strip():
+        return "the student folder's name is hidden (starts with '.') or blank"
+    return None
+
+
+def copy_submission(src: Path, dst: Path) -> None:
+    """Copy the regular files under ``src`` into ``dst``; raise Refused for anything else."""
+    total, count = 0, 0
+    dst.mkdir(parents=True)
+    for root, dirs, files in os.walk(src, followlinks=False):
+        rel = Path(root).relative_to(src)
+        for name in sorted(dirs):
+            if os.path.islink(os.path.join(root, name)):
+                raise Refused(f"{rel / name} is a symbolic link: only regular files are graded")
+            (dst / rel / name).mkdir()
+        for name in sorted(files):
+            path = os.path.join(root, name)
+            if os.path.islink(path):
+                raise Refused(f"{rel / name} is a symbolic link: only regular files are graded")
+            try:
+                fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+            except OSError as exc:
+                raise Refused(f"{rel / name} could not be opened as a regular file "
+                              f"({exc.strerror}): only regular files are graded") from None
+            with os.fdopen(fd, "rb") as f:
+                info = os.fstat(f.fileno())
+                if not stat.S_ISREG(info.st_mode):
+                    raise Refused(f"{rel / name} is not a regular file (a FIFO, device or socket): "
+                                  f"only regular files are graded")
+                count += 1
+                total += info.st_size
+                if info.st_size > FILE_LIMIT or total > FOLDER_LIMIT or count > FILES_LIMIT:
+                    raise Refused(f"the submission is too large (limits: {FILE_LIMIT >> 20} MiB a file, "
+                                  f"{FOLDER_LIMIT >> 20} MiB and {FILES_LIMIT} files in all)")
+                data = f.read(FILE_LIMIT + 1)
+            (dst / rel / name).write_bytes(data[:FILE_LIMIT])
+
+
+def release_cells(db_url: str, name: str, notebook: str, course_id: str) -> list[dict]:
+    """The release's cells that carry nbgrader metadata, in order, from the gradebook."""
+    from nbgrader.api import Gradebook, MissingEntry
+
+    with Gradebook(db_url, course_id) as gb:
+        try:
+            nb = gb.find_notebook(notebook, name)
+        except MissingEntry:
+            return []
+        points = {c.name: c.max_score for c in nb.grade_cells}
+        solution = {c.name for c in nb.solution_cells}
+        task = {c.name for c in nb.task_cells}
+        cells = []
+        for c in nb.source_cells:
+            meta = {"grade": c.name in points, "grade_id": c.name, "locked": bool(c.locked),
+                    "schema_version": 3, "solution": c.name in solution, "task": c.name in task}
+            if c.name in points:
+                meta["points"] = points[c.name]
+            cells.append({"grade_id": c.name, "cell_type": c.cell_type, "source": c.source,
+                          "meta": meta})
+        return cells
+
+
+def is_test(release_cell: dict) -> bool:
+    meta = release_cell["meta"]
+    return meta["grade"] and not meta["solution"] and release_cell["cell_type"] == "code"
+
+
+def normalize(nb, release: list[dict]):
+    """``nb`` with the release's structure restored (see the module docstring)."""
+    by_id = {c["grade_id"]: c for c in release}
+    seen: set[str] = set()
+    size = 0
+    cells = []
+    for cell in nb.cells:
+        size += len(cell.get("source", "")) + len(str(cell.get("attachments", "")))
+        meta = cell.get("metadata", {}).get("nbgrader")
+        grade_id = meta.get("grade_id") if isinstance(meta, dict) else None
+        cell["metadata"] = {}
+        rel = by_id.get(grade_id) if isinstance(grade_id, str) else None
+        if rel is not None and grade_id not in seen:
+            seen.add(grade_id)
+            if (is_test(rel) or rel["meta"]["locked"]) and cell.cell_type != rel["cell_type"]:
+                cell = _as_code(rel) if rel["cell_type"] == "code" else nbformat.from_dict(
+                    {"cell_type": rel["cell_type"], "metadata": {}, "source": rel["source"]})
+            if is_test(rel):
+                cell.source = rel["source"]
+            cell["metadata"] = {"nbgrader": dict(rel["meta"])}
+        cells.append(cell)
+    if size > CELLS_LIMIT:
+        raise Refused(f"the notebook's cells hold {size / 2**20:.1f} MiB of text (limit "
+                      f"{CELLS_LIMIT >> 20} MiB, outputs not counted)")
+    for rel in release:
+        if is_test(rel) and rel["grade_id"] not in seen:
+            cell = _as_code(rel)
+            cell["metadata"] = {"nbgrader": dict(rel["meta"])}
+            cells.append(cell)
+    for k, cell in enumerate(cells):
+        cell["id"] = f"cell-{k}"
+        if cell.cell_type == "code":
+            cell.outputs, cell.execution_count = [], None
+    nb.cells = cells
+    nb.metadata = {k: v for k, v in nb.get("metadata", {}).items() if k in ("kernelspec", "language_info")}
+    nb.nbformat, nb.nbformat_minor = 4, max(5, nb.get("nbformat_minor", 5))
+    return nb
+
+
+def _as_code(rel: dict):
+    return new_code_cell(rel["source"])
