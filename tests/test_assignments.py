@@ -235,7 +235,7 @@ WRONG = [
     ("truncated_bptt", "one batch short per window", [("train_window", "range(bprop_len)", "range(bprop_len - 1)")]),
     ("truncated_bptt", "never updates the weights", [("train_window", "    optimizer.update()\n", "")]),
     ("truncated_bptt", "training stops after one window",
-     [("train_lm", "while time.thread_time() - start < budget_s - 0.05:", "for _ in range(1):")]),
+     [("train_lm", "while time.process_time() - start < budget_s - 0.05:", "for _ in range(1):")]),
 ]
 
 

@@ -99,7 +99,7 @@ def pack(value, _depth=0, _count=None):
         return {"t": "str", "v": value[:MAX_STRING]}
     if isinstance(value, numpy.ndarray) or backend.is_cupy_array(value):
         origin = "cupy" if backend.is_cupy_array(value) else "numpy"
-        host = numpy.ascontiguousarray(value.get() if origin == "cupy" else value)
+        host = numpy.asarray(value.get() if origin == "cupy" else value, order="C")
         if host.dtype.name not in DTYPES:
             return {"t": "other", "type": f"array of dtype {host.dtype}"[:100]}
         count[1] += host.nbytes

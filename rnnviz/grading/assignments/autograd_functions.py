@@ -253,7 +253,8 @@ def sum_to_reference(g, shape):
     """``g`` summed down to ``shape``: over its leading axes, and with keepdims over the axes where
     ``shape`` has 1."""
     lead = g.ndim - len(shape)
-    axes = tuple(range(lead)) + tuple(lead + i for i, n in enumerate(shape) if n == 1 and g.shape[lead + i] != 1)
+    axes = tuple(range(lead)) + tuple(lead + i for i, n in enumerate(shape)
+                                      if n == 1 and g.shape[lead + i] != 1)
     return g.sum(axis=axes, keepdims=True).reshape(shape)
 
 
