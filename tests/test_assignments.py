@@ -259,6 +259,7 @@ for_each_device = check_array = check_function = noop
 check_rnn_step = check_time_rnn = check_embedding = check_lstm = noop
 check_windows = check_live_nodes = check_language_model = noop
 checks = type("Checks", (), {"__getattr__": lambda self, name: noop})()
+run_test = noop
 """
 
 
@@ -539,3 +540,47 @@ def test_assignments_are_what_make_assignments_generates(course):
             f"assignments/{name} differs from what `make assignments` generates: run it and commit")
     extra = {p.name for p in (REPO / "assignments").iterdir() if p.is_dir()} - set(NAMES)
     assert not extra, f"assignments without a solution: {extra}"
+
+
+# -- the kit's grading command on the real assignments ---------------------------------------------
+
+@pytest.fixture(scope="module")
+def kit(course, tmp_path_factory):
+    """The same submissions graded by the kit (verdicts outside the kernel, two workers)."""
+    from rnnviz.grading.autograde import autograde
+
+    root = tmp_path_factory.mktemp("kit") / "course"
+    shutil.copytree(course["root"], root, ignore=shutil.ignore_patterns("autograded", "feedback", "loop"))
+    reports = {name: autograde(name, root, workers=2, progress=False) for name in NAMES}
+    return {"root": root, "reports": reports, "scores": read_scores(root)}
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_the_kit_gives_nbgraders_scores_cell_for_cell(kit, course, name):
+    """Honest and buggy submissions: the kit's verdicts equal nbgrader's in-kernel ones."""
+    for student in ("s_solution", "s_untouched", "s_wrong"):
+        assert kit["scores"][student, name]["cells"] == course["scores"][student, name]["cells"], student
+    full = kit["scores"]["s_solution", name]
+    assert full["score"] == full["max"] > 0
+    assert kit["scores"]["s_untouched", name]["score"] == 0
+
+
+def test_the_kit_grades_tampered_test_cells_from_the_release(kit):
+    for student in ("s_tamper_edit", "s_tamper_delete"):
+        s = kit["scores"][student, "autograd_functions"]
+        assert s["cells"]["sigmoid_tests"] == (0, 2), s
+        assert s["cells"]["mul_tests"] == (2, 2), s
+
+
+def test_the_kits_feedback_shows_no_hidden_test(kit):
+    for name in NAMES:
+        page = (kit["root"] / "feedback" / "s_wrong" / name / f"{name}.html").read_text()
+        text = html.unescape(re.sub(r"<[^>]+>", "", page))
+        assert "HIDDEN TESTS" not in text
+        nb = nbformat.read(source_path(name), as_version=4)
+        for cell in nb.cells:
+            for region in HIDDEN.findall(cell.source):
+                for line in region.splitlines():
+                    if line.strip().startswith("run_test("):
+                        assert line.strip() not in text, f"{name}: hidden line in feedback: {line}"
+        assert "failed" in text, name     # the learner sees which test failed and why

@@ -1,0 +1,213 @@
+"""The test-cell protocol and the sandbox's cheap containments, without nbgrader.
+
+- plain data: what the learner's process sends back is read strictly (object arrays, pickles,
+  oversized or malformed messages are refused), and a value survives the round trip exactly;
+- a test cell is read, never run: only ``run_test`` lines with literal cases pass;
+- the verdict depends only on what the learner's code returned, computed where the grader runs;
+- a CPU budget counts every thread and child process;
+- inside bubblewrap, no user namespace can be created, and the environment is the kit's own.
+"""
+import base64
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+import numpy
+import pytest
+
+from rnnviz.grading import CPU
+from rnnviz.grading import protocol as p
+from rnnviz.grading.sandbox import bwrap_path, kernel_environment, no_userns_filter
+
+
+def roundtrip(value):
+    return p.unpack(json.loads(json.dumps(p.pack(value))))
+
+
+def test_plain_data_survives_the_round_trip():
+    a = numpy.arange(6, dtype=numpy.float32).reshape(2, 3)
+    got = roundtrip({"a": a, "s": numpy.float64(2.5), "n": None, "t": (1, [True, "x"]),
+                     "zero_d": numpy.asarray(3.0), "d": {"k": numpy.int64(4)}})
+    assert isinstance(got["a"], p.Received) and got["a"].origin == "numpy"
+    assert got["a"].array.dtype == numpy.float32 and numpy.array_equal(got["a"].array, a)
+    assert got["zero_d"].array.shape == ()
+    assert got["s"] == 2.5 and got["n"] is None and got["t"] == (1, [True, "x"]) and got["d"] == {"k": 4}
+
+
+def test_what_is_not_data_is_named_not_sent():
+    class Mine:
+        pass
+
+    got = roundtrip({"obj": Mine(), "objects": numpy.array([Mine()], dtype=object), "f": len})
+    assert got["obj"] == p.Other("Mine")
+    assert got["objects"].type_name.startswith("array of dtype object")
+    assert got["f"] == p.Other("builtin_function_or_method")
+
+
+@pytest.mark.parametrize("tree", [
+    {"t": "array", "dtype": "object", "shape": [1], "origin": "numpy", "data": ""},
+    {"t": "array", "dtype": "float64", "shape": [2], "origin": "numpy", "data": base64.b64encode(b"x" * 8).decode()},
+    {"t": "array", "dtype": "float64", "shape": [10**9], "origin": "numpy", "data": ""},
+    {"t": "array", "dtype": "float64", "shape": [-1], "origin": "numpy", "data": ""},
+    {"t": "array", "dtype": "float64", "shape": [1], "origin": "gpu!", "data": base64.b64encode(b"x" * 8).decode()},
+    {"t": "pickle", "v": "gASVBQAAAAAAAACMAXiULg=="},
+    {"t": "int", "v": "5"},
+    {"t": "float", "v": [1.0]},
+    {"t": "str", "v": "x" * (p.MAX_STRING + 1)},
+    {"t": "none", "extra": 1},
+    {"t": "list", "items": [{"t": "list", "items": [{"t": "list", "items": [{"t": "list", "items": [
+        {"t": "list", "items": [{"t": "none"}]}]}]}]}]},
+    ["not", "a", "tree"],
+])
+def test_malformed_messages_are_refused(tree):
+    with pytest.raises(p.ProtocolError):
+        p.unpack(tree)
+
+
+def test_a_result_too_large_is_refused():
+    big = {"t": "list", "items": [{"t": "none"}] * (p.MAX_VALUES + 1)}
+    with pytest.raises(p.ProtocolError):
+        p.unpack(big)
+    with pytest.raises(p.ProtocolError):
+        p.pack(numpy.zeros(p.MAX_ARRAY_BYTES // 8 + 1))
+
+
+def test_a_test_cell_is_read_not_run():
+    cell = p.parse_test_cell('"""LSTM forward"""\nfrom rnnviz.grading import run_test\n'
+                             'run_test("lstm.forward", LSTM, seed=0, N=2, D=3, H=4)\nprint("ok")\n'
+                             '### BEGIN HIDDEN TESTS\nrun_test("lstm.forward", LSTM, seed=9, N=1, D=1, H=1)\n'
+                             '### END HIDDEN TESTS')
+    assert cell.title == "LSTM forward"
+    assert [(c.check, c.names, c.hidden) for c in cell.calls] == [
+        ("lstm.forward", ["LSTM"], False), ("lstm.forward", ["LSTM"], True)]
+    assert cell.calls[1].case == {"seed": 9, "N": 1, "D": 1, "H": 1}
+
+
+@pytest.mark.parametrize("source", [
+    "assert squares(3) == [1, 4, 9]",
+    'run_test("lstm.forward", LSTM, seed=int("3"))',
+    'run_test("lstm.forward", LSTM(), seed=0)',
+    'run_test("lstm.nothing", LSTM, seed=0)',
+    'run_test("../etc", LSTM)',
+    'import os\nos.system("true")',
+    'from rnnviz.grading import run_test',
+])
+def test_other_test_cells_are_refused(source):
+    with pytest.raises((p.TestCellError, KeyError)):
+        p.parse_test_cell(source)
+
+
+def _grade(check_name, learner, case, patch=None):
+    """The grader's path for one case, with the 'kernel' side possibly patched by a learner."""
+    check = p.get_check(check_name)
+    inputs = check.inputs(**case)
+    if patch:
+        patch()
+    result = p.execute_case(check, [learner], p.unpack(p.pack(inputs)), "cpu")
+    return p.judge_case(check, inputs, p.read_result(json.loads(json.dumps(result))), p.Run(CPU))
+
+
+def test_the_verdict_depends_only_on_what_the_code_returned(monkeypatch):
+    """A wrong answer loses whatever the learner's side does to the checks and NumPy there: the
+    verdict is computed from the returned data by code the learner's process never ran."""
+    import rnnviz.grading.assignments.example as example
+    from rnnviz.grading import checks
+
+    def wrong(x, gy):
+        return 0 * x
+
+    assert _grade("example.square_grad", lambda x, gy: 2 * x * gy, {"x": [1.0, 2.0]}).passed
+    assert not _grade("example.square_grad", wrong, {"x": [1.0, 2.0]}).passed
+
+    def tamper():   # in a kernel these would be the learner's patches; here they are undone after
+        monkeypatch.setattr(numpy, "allclose", lambda *a, **k: True)
+        monkeypatch.setattr(checks, "check_array", lambda *a, **k: None)
+        monkeypatch.setattr(example.SquareGrad, "judge", lambda *a, **k: None)
+
+    check = p.get_check("example.square_grad")
+    inputs = check.inputs(x=[1.0, 2.0])
+    sent = p.execute_case(check, [wrong], p.unpack(p.pack(inputs)), "cpu")   # the kernel's reply
+    tamper()
+    monkeypatch.undo()          # the grader's process was never touched by the kernel's patches
+    verdict = p.judge_case(check, inputs, p.read_result(json.loads(json.dumps(sent))), p.Run(CPU))
+    assert not verdict.passed and "square_grad(x, gy) is wrong" in verdict.message
+
+
+def test_the_kernel_never_gets_a_seed_or_an_expected_value():
+    """The request the grader sends holds the case's inputs only."""
+    check = p.get_check("lstm.step")
+    inputs = check.inputs(seed=1234, N=2, D=3, H=4)
+    code = p.request_code(check, ["LSTM"], inputs, "cpu", "nonce")
+    message = json.loads(base64.b64decode(code.split("serve(", 1)[1].rstrip(")").strip("'")))
+    assert set(message) == {"check", "names", "device", "nonce", "inputs"}
+    assert "1234" not in json.dumps(message) and "seed" not in json.dumps(message)
+    assert set(message["inputs"]["items"]) == {"x", "h_prev", "c_prev", "Wx", "Wh", "b", "dh_next", "dc_next"}
+
+
+def test_an_error_names_the_learners_line_not_the_graders():
+    def forward(x, gy):
+        raise ValueError("shapes (2,) and (3,) not aligned")
+
+    forward.__code__ = forward.__code__.replace(co_filename="/tmp/ipykernel_1/123.py")
+    verdict = _grade("example.square_grad", forward, {"x": [1.0, 2.0]})
+    assert not verdict.passed
+    assert "your code raised ValueError: shapes (2,) and (3,) not aligned" in verdict.message
+    assert "in forward, line" in verdict.message and "protocol.py" not in verdict.message
+
+
+def _burn(seconds):
+    end = time.process_time() + seconds
+    while time.process_time() < end:
+        pass
+
+
+def test_the_cpu_budget_counts_threads_and_child_processes():
+    start = p.process_tree_cpu(os.getpid())
+    t = threading.Thread(target=_burn, args=(0.4,))
+    t.start()
+    t.join()
+    child = subprocess.Popen([sys.executable, "-c",
+                              "import time\nend = time.process_time() + 0.4\n"
+                              "while time.process_time() < end: pass\ntime.sleep(30)"])
+    try:
+        deadline = time.monotonic() + 20
+        while p.process_tree_cpu(os.getpid()) - start < 0.75 and time.monotonic() < deadline:
+            time.sleep(0.05)          # the child is alive: counted as a descendant
+        assert p.process_tree_cpu(os.getpid()) - start >= 0.75
+    finally:
+        child.kill()
+        child.wait()                  # reaped: its time moves into this process's cutime
+    assert p.process_tree_cpu(os.getpid()) - start >= 0.75
+
+
+def test_the_kernel_environment_holds_nothing_of_the_graders(monkeypatch):
+    monkeypatch.setenv("JUPYTERHUB_API_TOKEN", "secret-token")
+    env = kernel_environment("/tmp/run", "/opt/rnnviz/2")
+    assert "secret-token" not in json.dumps(env)
+    assert set(env) >= {"PATH", "HOME", "PYTHONPATH"} and "JUPYTERHUB_API_TOKEN" not in env
+
+
+@pytest.mark.skipif(bwrap_path() is None or no_userns_filter() is None,
+                    reason="needs bubblewrap and a known architecture")
+def test_no_user_namespace_inside_the_sandbox():
+    base = [bwrap_path(), "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc",
+            "--unshare-pid", "--die-with-parent"]
+    probe = [sys.executable, "-c", "import ctypes, threading, subprocess\n"
+             "libc = ctypes.CDLL(None, use_errno=True)\n"
+             "t = threading.Thread(target=print); t.start(); t.join()\n"            # threads work
+             "assert subprocess.run(['true']).returncode == 0\n"                     # so does fork
+             "print('unshare', libc.unshare(0x10000000), ctypes.get_errno())"]
+    free = subprocess.run(base + ["--"] + probe, capture_output=True, text=True, timeout=60)
+    if "unshare 0 " not in free.stdout:
+        pytest.skip(f"this machine allows no user namespaces anyway: {free.stdout} {free.stderr}")
+    with tempfile.TemporaryFile() as f:
+        f.write(no_userns_filter())
+        f.seek(0)
+        filtered = subprocess.run(base + ["--seccomp", str(f.fileno()), "--"] + probe, capture_output=True,
+                                  text=True, timeout=60, pass_fds=(f.fileno(),))
+    assert filtered.returncode == 0, filtered.stderr
+    assert "unshare -1 1" in filtered.stdout, filtered.stdout     # EPERM
