@@ -551,6 +551,14 @@ def kit(course, tmp_path_factory):
 
     root = tmp_path_factory.mktemp("kit") / "course"
     shutil.copytree(course["root"], root, ignore=shutil.ignore_patterns("autograded", "feedback", "loop"))
+    # training in a thread while the kernel's main thread sleeps: the grader counts every thread
+    put(root, "s_thread", "truncated_bptt", with_changes("truncated_bptt", [(
+        "train_lm", "    return model\n",
+        "    import threading\n    done = time.process_time() + 2 * budget_s\n"
+        "    def more():\n        while time.process_time() < done:\n"
+        "            train_window(model, optimizer, iterator, 10, device)\n"
+        "    worker = threading.Thread(target=more)\n    worker.start()\n    worker.join()\n"
+        "    return model\n")]))
     reports = {name: autograde(name, root, workers=2, progress=False) for name in NAMES}
     return {"root": root, "reports": reports, "scores": read_scores(root)}
 
@@ -563,6 +571,14 @@ def test_the_kit_gives_nbgraders_scores_cell_for_cell(kit, course, name):
     full = kit["scores"]["s_solution", name]
     assert full["score"] == full["max"] > 0
     assert kit["scores"]["s_untouched", name]["score"] == 0
+
+
+def test_a_cpu_budget_counts_training_in_a_thread(kit):
+    s = kit["scores"]["s_thread", "truncated_bptt"]
+    assert s["cells"]["train_lm_tests"] == (0, 4), s
+    assert s["cells"]["window_tests"] == (4, 4), s
+    feedback = (kit["root"] / "feedback" / "s_thread" / "truncated_bptt" / "truncated_bptt.html").read_text()
+    assert "CPU time" in html.unescape(re.sub(r"<[^>]+>", "", feedback))
 
 
 def test_the_kit_grades_tampered_test_cells_from_the_release(kit):

@@ -210,6 +210,11 @@ def _tests_to_markdown(nb):
             c.pop("execution_count", None)
 
 
+def _move_tests_to_top(nb):
+    tests = [c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade")]
+    nb.cells = tests + [c for c in nb.cells if c not in tests]
+
+
 def _prints_in_last(nb):
     nb.cells.append(new_code_cell("print(In)\nprint(Out)\nprint(_ih)\nprint(sorted(globals()))"))
 
@@ -292,6 +297,7 @@ def graded(tmp_path_factory):
     for student in ODD_IDS:
         gc.submit(course, student, release, gc.RIGHT_SQUARES, gc.RIGHT_GRAD)
     gc.submit(course, "victim_b", release, WRONG, "# (emptied)")
+    gc.submit(course, "honest_moved_tests", release, gc.RIGHT_SQUARES, gc.RIGHT_GRAD, edit=_move_tests_to_top)
     gc.submit(course, "not_json", release, raw='{"cells": [}')
     # A submission that is a link to the instructor's notebook, and one with a FIFO beside it.
     link = course / "submitted" / "links_to_solution" / gc.NAME / f"{gc.NAME}.ipynb"
@@ -327,7 +333,7 @@ def test_every_hostile_submission_gets_zero_or_ungraded_with_a_reason(graded):
     _, _, _, _, report = graded
     outcome = _outcome(report)
     hostile = list(HOSTILE) + list(EDITS) + ["not_json", "links_to_solution", "has_a_fifo", "victim_b"]
-    assert set(outcome) == set(HONEST) | set(hostile) | set(ODD_IDS)
+    assert set(outcome) == set(HONEST) | set(hostile) | set(ODD_IDS) | {"honest_moved_tests"}
     for student in hostile:
         r = outcome[student]
         assert (r["status"], r["score"], r["max_score"]) == ("tests failed", 0.0, gc.MAX_SCORE) or (
@@ -341,6 +347,8 @@ def test_every_hostile_submission_gets_zero_or_ungraded_with_a_reason(graded):
 def test_tampering_with_cells_is_graded_not_ungraded(graded):
     """Tags, copied, added, deleted or retyped test cells: graded 0 of the release's 5 points."""
     outcome = _outcome(graded[4])
+    # test cells moved above the code they test run after it again: a move costs no point
+    assert outcome["honest_moved_tests"]["score"] == gc.MAX_SCORE, outcome["honest_moved_tests"]
     for student in EDITS:
         assert outcome[student]["status"] == "tests failed", outcome[student]
         assert outcome[student]["max_score"] == gc.MAX_SCORE, outcome[student]

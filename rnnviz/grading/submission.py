@@ -7,7 +7,8 @@ earns points: every cell's metadata except nbgrader's is dropped (tags such as `
 or ``raises-exception``, ``jupyter``, ``execution``), the first cell carrying a release cell's
 ``grade_id`` gets the release's nbgrader metadata (and, for a test cell, its type and source), a
 copy of it or a cell claiming an id the release does not have becomes an ordinary cell, and a test
-cell the learner deleted is put back at the end. ``student_id_problem`` says why a folder name
+cell the learner moved out of the release's order or deleted is put (back) just before the next
+release cell, so that it runs after the code it tests. ``student_id_problem`` says why a folder name
 cannot be a student id.
 """
 from __future__ import annotations
@@ -128,11 +129,7 @@ def normalize(nb, release: list[dict]):
     if size > CELLS_LIMIT:
         raise Refused(f"the notebook's cells hold {size / 2**20:.1f} MiB of text (limit "
                       f"{CELLS_LIMIT >> 20} MiB, outputs not counted)")
-    for rel in release:
-        if is_test(rel) and rel["grade_id"] not in seen:
-            cell = _as_code(rel)
-            cell["metadata"] = {"nbgrader": dict(rel["meta"])}
-            cells.append(cell)
+    cells = _tests_in_release_order(cells, release)
     for k, cell in enumerate(cells):
         cell["id"] = f"cell-{k}"
         if cell.cell_type == "code":
@@ -141,6 +138,34 @@ def normalize(nb, release: list[dict]):
     nb.metadata = {k: v for k, v in nb.get("metadata", {}).items() if k in ("kernelspec", "language_info")}
     nb.nbformat, nb.nbformat_minor = 4, max(5, nb.get("nbformat_minor", 5))
     return nb
+
+
+def _grade_id(cell) -> str | None:
+    return cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
+
+
+def _tests_in_release_order(cells: list, release: list[dict]) -> list:
+    """Each test cell where the release has it relative to the release's other cells: one left in
+    place stays there (the learner's own cells around it keep their order); one moved out of order,
+    or deleted, goes just before the next release cell the submission holds (or at the end), so it
+    runs after the code it tests, as in the release."""
+    tests = {r["grade_id"] for r in release if is_test(r)}
+    order = [None if r["grade_id"] in tests else r["grade_id"] for r in release]   # the anchors
+    for k, rel in enumerate(release):
+        if rel["grade_id"] not in tests:
+            continue
+        ids = [_grade_id(c) for c in cells]
+        where = ids.index(rel["grade_id"]) if rel["grade_id"] in ids else None
+        before = [ids.index(g) for g in order[:k] if g is not None and g in ids]
+        after = [ids.index(g) for g in order[k + 1:] if g is not None and g in ids]
+        if where is not None and all(b < where for b in before) and all(where < a for a in after):
+            continue
+        cell = cells.pop(where) if where is not None else _as_code(rel)
+        cell["metadata"] = {"nbgrader": dict(rel["meta"])}
+        ids = [_grade_id(c) for c in cells]
+        nxt = [ids.index(g) for g in order[k + 1:] if g is not None and g in ids]
+        cells.insert(min(nxt) if nxt else len(cells), cell)
+    return cells
 
 
 def _as_code(rel: dict):
