@@ -2,9 +2,11 @@
 
 (Parallel grading giving exactly nbgrader's grades is checked in test_grading_command.py.)
 """
+import glob
 import os
 import signal
 import sys
+import tempfile
 import threading
 import time
 from pathlib import Path
@@ -32,18 +34,24 @@ def _is_sandbox_or_kernel(proc):
 
 
 def _worker_grading(student, course):
-    """The Dask worker process whose sandboxed kernel grades ``student`` now (or None)."""
-    needle = str(course / "autograded" / student)
-    for p in psutil.process_iter(["cmdline"]):
-        try:
-            if not any(needle in a for a in (p.info["cmdline"] or [])):
+    """The Dask worker process whose sandboxed kernel grades ``student`` now (or None).
+
+    No command line in the sandbox names the student; the submission carries a marker file, which
+    the grader copies into its scratch course: the kernel is the process working there."""
+    pattern = os.path.join(tempfile.gettempdir(), "rnnviz-grade-*", "submitted", "*", gc.NAME,
+                           f"{student}.marker")
+    for marker in glob.glob(pattern):
+        scratch = marker.split(os.sep + "submitted" + os.sep)[0]
+        for p in psutil.process_iter():
+            try:
+                if not p.cwd().startswith(scratch + os.sep):
+                    continue
+                proc = p
+                while proc is not None and _is_sandbox_or_kernel(proc):
+                    proc = proc.parent()
+                return proc
+            except (psutil.NoSuchProcess, psutil.AccessDenied):
                 continue
-            proc = p
-            while proc is not None and _is_sandbox_or_kernel(proc):
-                proc = proc.parent()
-            return proc
-        except (psutil.NoSuchProcess, psutil.AccessDenied):
-            continue
     return None
 
 
@@ -66,8 +74,9 @@ def test_a_killed_worker_loses_no_grade(tmp_path):
     course = tmp_path / "course"
     release = gc.make_course(course, timeout=30)
     slow = "import time\ntime.sleep(4)\n" + gc.RIGHT_SQUARES
-    gc.submit(course, "killed_once", release, slow, gc.RIGHT_GRAD)
-    gc.submit(course, "killed_twice", release, slow, gc.RIGHT_GRAD)
+    for student in ("killed_once", "killed_twice"):
+        gc.submit(course, student, release, slow, gc.RIGHT_GRAD)
+        (course / "submitted" / student / gc.NAME / f"{student}.marker").write_text("")
     for i in range(2):
         gc.submit(course, f"calm{i}", release, gc.RIGHT_SQUARES, None)
 
@@ -95,8 +104,13 @@ def test_a_killed_worker_loses_no_grade(tmp_path):
     # No kernel of this course outlived its worker (a killed one ends within moments).
     deadline = time.monotonic() + 10
     while True:
-        left = [p.pid for p in psutil.process_iter(["cmdline"])
-                if str(course) in " ".join(p.info["cmdline"] or [])]
+        left = []
+        for p in psutil.process_iter():
+            try:
+                if _is_sandbox_or_kernel(p):
+                    left.append(p.pid)
+            except (psutil.NoSuchProcess, psutil.AccessDenied):
+                continue
         if not left or time.monotonic() > deadline:
             break
         time.sleep(0.2)
