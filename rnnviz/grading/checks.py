@@ -55,11 +55,21 @@ USUAL_MISTAKES = {
 
 
 class Device:
-    """Where a check runs: ``name`` ('cpu' or 'gpu') and ``xp`` (``numpy`` or ``cupy``)."""
+    """Where a check runs: ``name`` ('cpu' or 'gpu') and ``xp`` (``numpy`` or ``cupy``).
 
-    def __init__(self, name, xp):
+    ``request`` is what the learner's kernel is asked for: ``"cpu"``, ``"gpu"`` (CuPy) or
+    ``"standin"`` (``rnnviz.grading.standin``: CuPy's refusal of NumPy arrays, on the CPU)."""
+
+    def __init__(self, name, xp, request=None):
         self.name = name
         self.xp = xp
+        self.request = request or name
+
+    @property
+    def label(self):
+        """How a message names this run ("" for the CPU)."""
+        return {"cpu": "", "gpu": "[GPU run, CuPy arrays] ",
+                "standin": "[GPU check, on arrays that refuse NumPy like CuPy's] "}[self.request]
 
     def array(self, a, dtype=None):
         """A copy of ``a`` (a NumPy array or a number) on this device."""
@@ -74,7 +84,7 @@ class Device:
         return self.array(numpy.random.default_rng(seed).integers(0, high, shape), dtype)
 
     def __repr__(self):
-        return f"Device({self.name!r}, {self.xp.__name__})"
+        return f"Device({self.name!r}, {getattr(self.xp, '__name__', self.xp)}, {self.request!r})"
 
 
 CPU = Device("cpu", numpy)
@@ -115,6 +125,22 @@ def devices():
         import cupy
         return [CPU, Device("gpu", cupy)]
     return [CPU]
+
+
+STANDIN = Device("gpu", None, request="standin")
+
+
+def graded_devices():
+    """Where each case of a graded check runs: the CPU, then the GPU with CuPy where one can be
+    used, else the CuPy stand-in (so that NumPy hard-coded in the learner's math fails on every
+    machine). ``RNNVIZ_GRADING_GPU=0`` leaves the CPU alone; ``1`` demands a real GPU."""
+    usable, reason = gpu_status()
+    if usable:
+        import cupy
+        return [CPU, Device("gpu", cupy)]
+    if reason.endswith("turns it off"):
+        return [CPU]
+    return [CPU, STANDIN]
 
 
 _skip_noted_at = [None]

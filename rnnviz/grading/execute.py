@@ -24,7 +24,7 @@ from nbgrader.preprocessors import Execute, SaveAutoGrades
 from traitlets import Bool, Enum
 
 from . import protocol
-from .checks import devices, gpu_status
+from .checks import gpu_status, graded_devices
 from .sandbox import SandboxKernelManager
 
 #: Prefix of the lines the grader adds to a cell's output.
@@ -32,7 +32,7 @@ NOTE = "[grader]"
 OUTPUT_LIMIT = 64 << 10         # bytes kept of one output of the learner's code
 NOTEBOOK_LIMIT = 2 << 20        # bytes kept of all the learner's outputs in one notebook
 RESULT_LIMIT = 48 << 20         # bytes of one case's result (before it is checked)
-VERDICTS = "rnnviz_verdicts"    # resources key: {grade_id: passed}
+VERDICTS = "rnnviz_verdicts"    # resources key: {grade_id: share of the points earned, 0..1}
 
 
 def _size(output) -> int:
@@ -76,7 +76,7 @@ class VerdictExecute(Execute):
         kwargs.setdefault("kernel_manager_class", SandboxKernelManager)
         super().__init__(*args, **kwargs)
         self._kernel_died = False
-        self._verdicts: dict[str, bool] = {}
+        self._verdicts: dict[str, float] = {}
         self._graders_outputs: set[int] = set()
 
     def preprocess(self, nb, resources=None, km=None):
@@ -134,34 +134,50 @@ class VerdictExecute(Execute):
     # -- a graded test cell ----------------------------------------------------------------------
 
     async def _grade(self, cell, cell_index) -> None:
+        """Every case of the cell on every device; the cell's share of points is the weighted share
+        of the parts of its checks that passed in every case (a part fails once, in any case)."""
         grade_id = cell.metadata["nbgrader"]["grade_id"]
+        points = float(cell.metadata["nbgrader"].get("points") or 0)
         test = protocol.parse_test_cell(cell.source)     # an instructor's mistake stops grading
         usable, reason = gpu_status()
-        learner_outputs, failure = [], None
+        weights: dict[tuple[str, str], float] = {}
+        failed: dict[tuple[str, str], str] = {}
+        learner_outputs: list = []
         hidden = [c for c in test.calls if c.hidden]
-        for k, call in enumerate(test.calls):
+        stopped = None
+        for call in test.calls:
             check = protocol.get_check(call.check)
-            which = (f"hidden test {hidden.index(call) + 1} of {len(hidden)}" if call.hidden
-                     else "a visible test")
-            for dev in devices():
-                problem, verdict = await self._run_case(check, call, dev, cell_index, learner_outputs)
-                if problem is None and not verdict.passed:
-                    problem = verdict.message
-                if problem is not None:
-                    run = "[GPU run, CuPy arrays] " if dev.name == "gpu" else ""
-                    failure = f"{run}{which} failed: {problem}"
-                    break
-            if failure:
-                break
+            names = protocol.part_names(check)
+            for name in names:
+                weights[(check.name, name)] = float(check.parts.get(name, 1.0)) if check.parts else 1.0
+            which = (f"hidden case {hidden.index(call) + 1} of {len(hidden)}" if call.hidden
+                     else "the visible case")
+            sizes = check.describe(call.case)
+            which += f" ({sizes})" if sizes else ""
+            for dev in [d for d in graded_devices() if d.request in check.devices]:
+                if stopped:
+                    problem, verdict = stopped, None
+                else:
+                    problem, verdict = await self._run_case(check, call, dev, cell_index, learner_outputs)
+                    if problem is not None and ("did not finish" in problem or "kernel died" in problem):
+                        stopped = f"not run: {problem}"
+                found = ({n: problem for n in names} if problem is not None else verdict.failed)
+                for name, message in found.items():
+                    failed.setdefault((check.name, name), f"{dev.label}{which}: {message}")
+        total = sum(weights.values()) or 1.0
+        share = 1.0 - sum(weights[k] for k in failed) / total
         title = test.title or grade_id
-        if failure is None:
-            text = f"{title}: passed" + ("" if usable else f"\nGPU part skipped: {reason}")
-            verdict_out = _note(text)
+        if not failed:
+            note = "" if usable or len(graded_devices()) > 1 else f"\nGPU part skipped: {reason}"
+            verdict_out = _note(f"{title}: passed{note}")
         else:
-            verdict_out = self._error("TestFailed", f"{title}: {failure}")
+            messages = list(dict.fromkeys(failed.values()))
+            shown = messages[:4] + ([f"... and {len(messages) - 4} more"] if len(messages) > 4 else [])
+            verdict_out = self._error("TestFailed", f"{title}: {round(points * share, 2):g} of {points:g} "
+                                                    f"points\n" + "\n".join(shown))
         cell.outputs = [*learner_outputs, verdict_out]
         self._graders_outputs.add(id(verdict_out))
-        self._verdicts[grade_id] = failure is None
+        self._verdicts[grade_id] = share
 
     async def _run_case(self, check, call, dev, cell_index, learner_outputs):
         """Send one case to the kernel; return (problem or None, verdict or None)."""
@@ -169,7 +185,7 @@ class VerdictExecute(Execute):
             return "not run: the kernel died in an earlier cell", None
         inputs = check.inputs(**call.case)
         nonce = secrets.token_hex(16)
-        probe = new_code_cell(protocol.request_code(check, call.names, inputs, dev.name, nonce))
+        probe = new_code_cell(protocol.request_code(check, call.names, inputs, dev.request, nonce))
         original = self.nb.cells[cell_index]
         self.nb.cells[cell_index] = probe      # display updates during the case land on the probe
         start = self._kernel_cpu() if check.measures_cpu else None
@@ -221,8 +237,8 @@ class VerdictExecute(Execute):
 
 
 class SaveVerdicts(SaveAutoGrades):
-    """nbgrader's SaveAutoGrades, with a test cell's score from the grader's verdict (all its
-    points or none), never from the cell's outputs. A test cell with no verdict scores 0."""
+    """nbgrader's SaveAutoGrades, with a test cell's score from the grader's verdict (its share of
+    the cell's points), never from the cell's outputs. A test cell with no verdict scores 0."""
 
     def preprocess(self, nb, resources):
         self._verdict_of = resources.get(VERDICTS, {})
@@ -233,7 +249,7 @@ class SaveVerdicts(SaveAutoGrades):
             return super()._add_score(cell, resources)
         grade_id = cell.metadata["nbgrader"]["grade_id"]
         grade = self.gradebook.find_grade(grade_id, self.notebook_id, self.assignment_id, self.student_id)
-        passed = self._verdict_of.get(grade_id, False)
-        grade.auto_score = float(cell.metadata["nbgrader"]["points"]) if passed else 0.0
+        share = float(self._verdict_of.get(grade_id, 0.0))
+        grade.auto_score = round(float(cell.metadata["nbgrader"]["points"]) * share, 2)
         grade.needs_manual_grade = grade.manual_score is not None
         self.gradebook.db.commit()

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import ast
 import base64
+import contextlib
 import importlib
 import json
 import os
@@ -207,11 +208,22 @@ class Run:
 
 class Check:
     """One graded check. Subclasses set ``name`` ("assignment.what") and ``learner`` (what the test
-    cell passes, for messages), and write the three parts; ``@register`` makes them findable."""
+    cell passes, for messages), and write the three parts; ``@register`` makes them findable.
+
+    ``parts`` gives a check's parts their shares of a test cell's points ({name: weight}; ``judge``
+    marks each with ``with part(name):``); without parts a check is all or nothing. ``devices``
+    says which runs it takes part in: "cpu", "gpu" (CuPy) and "standin" (CuPy's refusal of NumPy
+    arrays, on the CPU: the GPU check of a machine without a GPU)."""
 
     name = ""
     learner: tuple[str, ...] = ()
     measures_cpu = False           # the grader measures the kernel's CPU time around ``run``
+    parts: dict[str, float] = {}
+    devices = ("cpu", "gpu", "standin")
+
+    def describe(self, case: dict) -> str:
+        """A case as the learner may read it in a message: its sizes, not its seed."""
+        return ", ".join(f"{k}={v}" for k, v in case.items() if k != "seed")
 
     def inputs(self, **case) -> dict:
         """The inputs of one case (arrays and plain parameters): runs in the grader."""
@@ -228,6 +240,22 @@ class Check:
     def explain(self, error: dict) -> str:
         """A hint for an exception the learner's code raised ({"type", "message", "where"}), or ""."""
         return ""
+
+
+_RECORDERS: list[dict] = []
+
+
+@contextlib.contextmanager
+def part(name: str):
+    """In ``judge``: a failed comparison inside counts against part ``name`` only, and the
+    judgement goes on with the next part. Outside a judgement it is a plain block."""
+    if not _RECORDERS:
+        yield
+        return
+    try:
+        yield
+    except AssertionError as exc:
+        _RECORDERS[-1].setdefault(name, str(exc))
 
 
 CHECKS: dict[str, Check] = {}
@@ -274,16 +302,24 @@ def describe_error(exc: BaseException) -> dict:
 
 
 def execute_case(check: Check, learner: list, inputs, device: str) -> dict:
-    """Run ``check`` on the learner's objects: {"outputs": pack tree} or {"error": ...}."""
-    try:
-        if device == "gpu":
-            import cupy as xp
-        else:
-            xp = numpy
-        outputs = check.run(*learner, inputs=on_device(inputs, xp), xp=xp)
-        return {"outputs": pack(outputs)}
-    except Exception as exc:  # noqa: BLE001 - the learner's error is the result
-        return {"error": describe_error(exc)}
+    """Run ``check`` on the learner's objects on ``device`` ("cpu", "gpu" or "standin"):
+    {"outputs": pack tree} or {"error": ...}."""
+    with contextlib.ExitStack() as stack:
+        try:
+            if device == "gpu":
+                import cupy as xp
+            elif device == "standin":
+                from ..core import using_config
+                from .standin import installed
+
+                xp = stack.enter_context(installed())
+                stack.enter_context(using_config("batched_backward", False))   # no cupyx scatter
+            else:
+                xp = numpy
+            outputs = check.run(*learner, inputs=on_device(inputs, xp), xp=xp)
+            return {"outputs": pack(outputs)}
+        except Exception as exc:  # noqa: BLE001 - the learner's error is the result
+            return {"error": describe_error(exc)}
 
 
 def serve(message: str) -> None:
@@ -318,8 +354,16 @@ def request_code(check: Check, names: list[str], inputs: dict, device: str, nonc
 
 @dataclass
 class Verdict:
+    """A case's verdict: passed, the first failure's message, and {part: message} of each part
+    that failed (a check without parts has one, "all")."""
+
     passed: bool
     message: str = ""
+    failed: dict[str, str] = field(default_factory=dict)
+
+
+def part_names(check: Check) -> list[str]:
+    return list(check.parts) or ["all"]
 
 
 def format_error(error: dict) -> str:
@@ -347,18 +391,35 @@ def read_result(doc) -> dict:
     return {"outputs": outputs}
 
 
+def failed_everywhere(check: Check, message: str) -> Verdict:
+    return Verdict(False, message, {name: message for name in part_names(check)})
+
+
 def judge_case(check: Check, inputs: dict, result: dict, run: Run) -> Verdict:
     """The verdict on one case from the learner's result (``read_result``); runs in the grader."""
     if "error" in result:
         hint = check.explain(result["error"])
-        return Verdict(False, format_error(result["error"]) + (f"\n  {hint}" if hint else ""))
+        return failed_everywhere(check, format_error(result["error"]) + (f"\n  {hint}" if hint else ""))
+    failed: dict[str, str] = {}
+    _RECORDERS.append(failed)
     try:
         check.judge(inputs, result["outputs"], run)
-    except AssertionError as exc:
-        return Verdict(False, str(exc))
+    except AssertionError as exc:       # outside any part: every part not yet judged fails
+        for name in part_names(check):
+            failed.setdefault(name, str(exc))
     except Exception as exc:  # noqa: BLE001 - outputs of an unexpected kind
-        return Verdict(False, f"what your code returned could not be checked: {type(exc).__name__}: {exc}")
-    return Verdict(True)
+        for name in part_names(check):
+            failed.setdefault(name, f"what your code returned could not be checked: "
+                                    f"{type(exc).__name__}: {exc}")
+    finally:
+        _RECORDERS.pop()
+    unknown = set(failed) - set(part_names(check))
+    if unknown:
+        raise ValueError(f"{check.name}: judge marked parts it does not declare: {sorted(unknown)}")
+    if not failed:
+        return Verdict(True)
+    first = next(failed[n] for n in part_names(check) if n in failed)
+    return Verdict(False, first, failed)
 
 
 def process_tree_cpu(pid: int) -> float:
@@ -390,31 +451,33 @@ def run_case_here(check: Check, learner: list, case: dict, device) -> Verdict:
     inputs = check.inputs(**case)
     sent = unpack(pack(inputs))
     start = process_tree_cpu(os.getpid()) if check.measures_cpu else None
-    result = execute_case(check, learner, sent, device.name)
+    result = execute_case(check, learner, sent, device.request)
     cpu = process_tree_cpu(os.getpid()) - start if check.measures_cpu else None
     try:
         result = read_result(json.loads(json.dumps(result)))
     except ProtocolError as exc:
-        return Verdict(False, f"what your code returned could not be read: {exc}")
+        return failed_everywhere(check, f"what your code returned could not be read: {exc}")
     return judge_case(check, unpack(pack(inputs)), result, Run(device, cpu))
 
 
 def run_test(check_name: str, *learner, **case) -> None:
     """A test cell's line: run the check on the learner's objects on each device, in this kernel.
 
-    Passes silently; a wrong answer raises AssertionError with the check's message. Without a GPU
-    it prints "GPU part skipped: <reason>" (no points lost)."""
-    from .checks import _note_gpu_skipped, devices, gpu_status
+    Passes silently; a wrong answer raises AssertionError with the message of each part that
+    failed. The GPU check runs on CuPy where a GPU can be used, else on the CuPy stand-in; with
+    ``RNNVIZ_GRADING_GPU=0`` it prints "GPU part skipped: <reason>"."""
+    __tracebackhide__ = True  # noqa: F841 (IPython leaves this frame out of the traceback)
+    from .checks import _note_gpu_skipped, gpu_status, graded_devices
 
     check = get_check(check_name)
-    usable, reason = gpu_status()
-    for dev in devices():
+    runs = [d for d in graded_devices() if d.request in check.devices]
+    for dev in runs:
         verdict = run_case_here(check, list(learner), case, dev)
         if not verdict.passed:
-            where = "[GPU run, CuPy arrays] " if dev.name == "gpu" else ""
-            raise AssertionError(where + verdict.message) from None
-    if not usable:
-        _note_gpu_skipped(reason)
+            messages = list(dict.fromkeys(verdict.failed.values()))
+            raise AssertionError("\n".join(dev.label + m for m in messages)) from None
+    if len(runs) == 1 and "gpu" in check.devices:
+        _note_gpu_skipped(gpu_status()[1])
 
 
 # -- reading a test cell without running it ----------------------------------------------------------
