@@ -460,13 +460,22 @@ def run_case_here(check: Check, learner: list, case: dict, device) -> Verdict:
     return judge_case(check, unpack(pack(inputs)), result, Run(device, cpu))
 
 
+def _test_failure(message: str) -> AssertionError:
+    """The AssertionError a failing ``run_test`` raises. IPython shows an exception that has
+    ``_render_traceback_`` as the lines that method returns: the message alone, no frame of the kit
+    (``__tracebackhide__`` cannot hide the frame that raises). Elsewhere it is an ordinary
+    AssertionError with the same message."""
+    exc = AssertionError(message)
+    exc._render_traceback_ = lambda: [f"AssertionError: {message}"]
+    return exc
+
+
 def run_test(check_name: str, *learner, **case) -> None:
     """A test cell's line: run the check on the learner's objects on each device, in this kernel.
 
     Passes silently; a wrong answer raises AssertionError with the message of each part that
-    failed. The GPU check runs on CuPy where a GPU can be used, else on the CuPy stand-in; with
+    failed, shown by IPython without the kit's frames. The GPU check runs on CuPy where a GPU can be used, else on the CuPy stand-in; with
     ``RNNVIZ_GRADING_GPU=0`` it prints "GPU part skipped: <reason>"."""
-    __tracebackhide__ = True  # noqa: F841 (IPython leaves this frame out of the traceback)
     from .checks import _note_gpu_skipped, gpu_status, graded_devices
 
     check = get_check(check_name)
@@ -475,7 +484,7 @@ def run_test(check_name: str, *learner, **case) -> None:
         verdict = run_case_here(check, list(learner), case, dev)
         if not verdict.passed:
             messages = list(dict.fromkeys(verdict.failed.values()))
-            raise AssertionError("\n".join(dev.label + m for m in messages)) from None
+            raise _test_failure("\n".join(dev.label + m for m in messages)) from None
     if len(runs) == 1 and "gpu" in check.devices:
         _note_gpu_skipped(gpu_status()[1])
 
