@@ -56,7 +56,7 @@ clean:
 	rm -rf $(VENV) .pytest_cache build *.egg-info
 
 # Grade every submission of one assignment: make grade NAME=rnn_by_hand [WORKERS=2]
-# (submissions under submitted/STUDENT/NAME/; writes the gradebook, grades.csv and feedback/).
+# (submissions under submitted/STUDENT/NAME/; writes the gradebook, rnnviz-grades.csv and feedback/).
 grade: $(STAMP)
 	@test -n "$(NAME)" || { echo "make grade: say which assignment, e.g. make grade NAME=lstm"; exit 2; }
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(PY) -m rnnviz.grading autograde $(NAME) --course . \

@@ -63,8 +63,10 @@ def main():
             dest.mkdir(parents=True)
             shutil.copy(course / "solutions" / name / f"{name}.ipynb", dest)
         t0 = time.perf_counter()
-        proc = subprocess.run(nbgrader + ["autograde", "--force", "--CourseDirectory.assignment_id=[a-z]*",
-                                          "--student=s1"], cwd=course, env=env, capture_output=True, text=True)
+        # (nbgrader's own in-kernel grading: the course's config refuses it unless asked for it)
+        proc = subprocess.run(nbgrader + ["autograde", "--force", "--GradeWithTheKit.nbgrader_in_kernel=True",
+                                          "--CourseDirectory.assignment_id=[a-z]*", "--student=s1"],
+                              cwd=course, env=env, capture_output=True, text=True)
         seconds = time.perf_counter() - t0
         if proc.returncode:
             print(proc.stdout[-2000:] + proc.stderr[-2000:])

@@ -81,7 +81,9 @@ def main() -> int:
         name = build(base, a.submissions, a.assignment)
         runs: list[tuple[str, list[str]]] = [
             ("nbgrader autograde (sequential)",
-             [sys.executable, "-m", "nbgrader", "autograde", name, "--force"])]
+             [sys.executable, "-m", "nbgrader", "autograde", name, "--force"]
+             # the kit's course config refuses plain `nbgrader autograde` unless asked for it
+             + (["--GradeWithTheKit.nbgrader_in_kernel=True"] if a.assignment else []))]
         kit = [sys.executable, "-m", "rnnviz.grading", "autograde", name, "--course", ".",
                "--no-progress"]
         for w in a.workers:

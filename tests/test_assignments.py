@@ -411,6 +411,8 @@ def course(tmp_path_factory):
     """A copy of the repository's course (config and solutions), generated, submitted, graded."""
     course = tmp_path_factory.mktemp("course")
     shutil.copy(REPO / "nbgrader_config.py", course)
+    with open(course / "nbgrader_config.py", "a") as f:   # nbgrader's own in-kernel grading, to compare
+        f.write("\nc.GradeWithTheKit.nbgrader_in_kernel = True\n")
     shutil.copytree(REPO / "solutions", course / "solutions")
     rc, log, _ = nbgrader(course, "generate_assignment", "--force", "--CourseDirectory.assignment_id=[a-z]*")
     assert rc == 0, log

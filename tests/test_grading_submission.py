@@ -6,7 +6,8 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
-from rnnviz.grading.submission import Refused, copy_submission, normalize, student_id_problem
+from rnnviz.grading.submission import (Refused, copy_submission, normalize, student_id_problem,
+                                       visible_source)
 
 
 def meta(grade_id, grade=False, solution=False, locked=False, points=None):
@@ -112,3 +113,76 @@ def test_only_regular_files_are_copied(tmp_path):
 ])
 def test_student_ids(student, ok):
     assert (student_id_problem(student) is None) == ok
+
+
+# -- what normalize restored is said ------------------------------------------------------------
+
+HIDDEN_RELEASE = [dict(r) for r in RELEASE]
+HIDDEN_RELEASE[2] = dict(RELEASE[2], source='run_test("example.squares", f, n=1)\n'
+                                             '### BEGIN HIDDEN TESTS\nrun_test("example.squares", f, n=9)\n'
+                                             '### END HIDDEN TESTS')
+
+
+def learners_notebook():
+    """The notebook the learner got: test cells without their hidden tests."""
+    nb = release_notebook()
+    nb.cells[2].source = visible_source(HIDDEN_RELEASE[2]["source"])
+    return nb
+
+
+def restored(nb, release=HIDDEN_RELEASE):
+    changes = []
+    out = normalize(nb, release, changes)
+    return out, changes
+
+
+def test_visible_source_is_what_the_release_shows():
+    assert visible_source(HIDDEN_RELEASE[2]["source"]) == 'run_test("example.squares", f, n=1)'
+    assert visible_source("a\n    ### BEGIN HIDDEN TESTS\nb\n    ### END HIDDEN TESTS\nc\n"
+                          "### BEGIN HIDDEN TESTS\nd\n### END HIDDEN TESTS") == "a\nc"
+
+
+def test_an_untouched_notebook_has_nothing_restored():
+    nb = learners_notebook()
+    nb.cells.insert(2, new_code_cell("helper = 1"))
+    nb.cells[1].source = "def f(): return 1"                    # the learner's answer: not a change
+    nb.cells[5].source += "\n"                                 # a trailing newline is no edit either
+    out, changes = restored(nb)
+    assert changes == []
+    assert out.cells[3].source == HIDDEN_RELEASE[2]["source"]   # graded with the hidden tests
+
+
+def test_an_edited_test_cell_is_said():
+    nb = learners_notebook()
+    nb.cells[2].source = "pass  # no tests"
+    out, changes = restored(nb)
+    assert changes == [("f_tests", "test cell edited (restored from the release)")]
+    assert out.cells[2].source == HIDDEN_RELEASE[2]["source"]
+    # the instructor's own version (hidden tests included) is not what the learner was given either
+    nb = learners_notebook()
+    nb.cells[2].source = HIDDEN_RELEASE[2]["source"]
+    assert restored(nb)[1] == [("f_tests", "test cell edited (restored from the release)")]
+
+
+def test_deleted_retyped_moved_and_copied_test_cells_are_said():
+    nb = learners_notebook()
+    g_tests = nb.cells[5]
+    nb.cells[2] = new_markdown_cell("no tests", metadata={"nbgrader": dict(RELEASE[2]["meta"])})
+    nb.cells = [g_tests] + [c for c in nb.cells if c is not g_tests]               # g's tests on top
+    nb.cells.append(new_code_cell("pass", metadata={"nbgrader": dict(RELEASE[5]["meta"])}))  # a copy
+    nb.cells.append(new_code_cell("pass", metadata={"nbgrader": meta("bonus\x1b[31m", grade=True,
+                                                                     points=50)}))
+    out, changes = restored(nb)
+    assert changes == [
+        ("f_tests", "test cell turned into a markdown cell (restored from the release)"),
+        ("g_tests", "a copy of the test cell is an ordinary cell here (earns nothing)"),
+        ("bonus\\x1b[31m", "a cell claiming points is an ordinary cell here (earns nothing)"),
+        ("g_tests", "test cell moved (put back where the release has it)"),
+    ]
+    assert order(out) == ["intro", "f", "f_tests", "g_md", "g", "pass", "pass", "g_tests"]
+    nb = learners_notebook()
+    nb.cells = [c for c in nb.cells if c.metadata["nbgrader"]["grade_id"] != "g_tests"]
+    nb.cells[2].metadata = {}                                   # f's tests stripped of their metadata
+    assert restored(nb)[1] == [
+        ("f_tests", "test cell deleted or stripped of its nbgrader metadata (restored from the release)"),
+        ("g_tests", "test cell deleted or stripped of its nbgrader metadata (restored from the release)")]

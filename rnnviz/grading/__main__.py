@@ -14,7 +14,7 @@ def main(argv: list[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     ag = sub.add_parser("autograde", help="autograde every submission of an assignment",
                         description="Autograde every submission under COURSE/submitted/STUDENT/"
-                                    "NAME/, write grades.csv and feedback, print a summary. "
+                                    "NAME/, write rnnviz-grades.csv and feedback, print a summary. "
                                     "Exit status 1 when a submission could not be graded.")
     ag.add_argument("name", metavar="NAME", help="the assignment")
     ag.add_argument("--course", default=".", help="the nbgrader course folder (default: .)")

@@ -7,8 +7,13 @@
    otherwise as one Dask task per submission on a ``LocalCluster`` of ``workers`` long-lived
    processes, or on the cluster at ``scheduler``;
 3. merges each result into the main gradebook as it arrives (this process is its only writer),
-   with a tqdm progress bar (counts, time left);
-4. writes ``grades.csv`` and prints a summary: graded, tests failed, ungraded with the reason.
+   with a tqdm progress bar (counts, time left); a submission it could not grade stays out of
+   nbgrader's tables and is recorded, with the reason, in the gradebook's ``rnnviz_ungraded`` table
+   (``gradebook.set_ungraded``), which ``nbgrader export`` reads (``rnnviz.grading.export``);
+4. writes ``rnnviz-grades.csv`` (its own name: ``nbgrader export`` writes ``grades.csv``) and prints
+   a summary: graded, tests failed, ungraded with the reason, and the notes (a test cell the learner
+   edited, a timeout). Nothing after the grading can end the command in a traceback: a CSV it
+   cannot read or write is set aside or skipped with a warning.
 
 A submission whose worker died is graded again once on another worker (Dask's
 ``allowed-failures``); if that worker dies too it is reported ungraded, never left out.
@@ -27,9 +32,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import gradebook
+from .export import write_csv_atomically
 from .sandbox import containment_warning
 from .worker import FAILED, GRADED, UNGRADED, course_config, course_id, grade_submission
 
+CSV_NAME = "rnnviz-grades.csv"
 CSV_FIELDS = ("assignment", "student_id", "status", "score", "max_score", "reason")
 
 
@@ -176,7 +183,7 @@ def autograde(name: str, course: str | Path = ".", workers: int | None = None,
                            for s in students)
             else:
                 results = _dask_results(client, course, name, students, base_db, sandbox)
-            _collect(report, results, name, main_db, cid, progress)
+            _collect(report, results, name, main_db, cid, progress, students)
     finally:
         base_db.unlink(missing_ok=True)
         try:
@@ -185,13 +192,17 @@ def autograde(name: str, course: str | Path = ".", workers: int | None = None,
             pass
     report.results.sort(key=lambda r: r["student"])
     report.seconds = round(time.monotonic() - t0, 2)
-    write_csv(course / "grades.csv", name, report.results)
+    for warning in write_csv(course / CSV_NAME, name, report.results):
+        report.warnings.append(warning)
+        print(warning, file=sys.stderr)
     print(summary(report), file=out)
     return report
 
 
-def _collect(report: Report, results, name: str, main_db: Path, cid: str, progress: bool) -> None:
-    """Merge each result into the main gradebook as it arrives; show the progress."""
+def _collect(report: Report, results, name: str, main_db: Path, cid: str, progress: bool,
+             students: list[str]) -> None:
+    """Merge each result into the main gradebook as it arrives, record the ungraded ones (see
+    ``_record``); show the progress."""
     from nbgrader.api import Gradebook
     from tqdm.auto import tqdm
 
@@ -202,41 +213,132 @@ def _collect(report: Report, results, name: str, main_db: Path, cid: str, progre
         for res in results:
             if res.get("gradebook") is not None:
                 gradebook.merge(gb, name, res["student"], res["gradebook"])
+            _record(report, gb, name, res)
             report.results.append(res)
             counts[res["status"]] += 1
             bar.set_postfix({"graded": counts[GRADED], "failed": counts[FAILED],
                              "ungraded": counts[UNGRADED]}, refresh=False)
             bar.update(1)
+        try:   # a student whose folder is gone since the last run has no ungraded submission now
+            gradebook.clear_ungraded(gb, name, keep=set(students))
+        except Exception as exc:  # noqa: BLE001 - the grades are merged; say what was not done
+            _warn(report, f"WARNING: could not update the record of ungraded submissions of {name!r} "
+                          f"in the gradebook ({type(exc).__name__}: {exc})")
 
 
-def write_csv(path: Path, name: str, results: list[dict]) -> None:
-    """Write ``grades.csv``: this assignment's rows replace its old ones, others are kept.
-    An ungraded submission has an empty score and its reason, never 0."""
-    rows = []
-    if path.exists():
-        with open(path, newline="") as f:
-            rows = [r for r in csv.DictReader(f) if r.get("assignment") != name]
+def _record(report: Report, gb, name: str, res: dict) -> None:
+    """Keep the gradebook's record of ungraded submissions up to date for ``res``.
+
+    A graded submission leaves the record. An ungraded one enters it with its reason and stays out
+    of nbgrader's tables (never a 0). If the gradebook already holds a grading of this student's
+    submission (an earlier submission, or an earlier run), that grading is left as it is, manual
+    grades and comments included, and the result says so: ``nbgrader export`` then shows the
+    student as ungraded, with the reason and the earlier score, not that score.
+    """
+    student = res["student"]
+    try:
+        if res["status"] != UNGRADED:
+            gradebook.clear_ungraded(gb, name, [student])
+            return
+        earlier = gradebook.earlier_grading(gb, name, student)
+        if earlier is not None:
+            when = f", submitted {earlier['timestamp']}" if earlier["timestamp"] else ""
+            res.setdefault("notes", []).append(
+                f"the gradebook keeps an earlier grading ({earlier['score']:g}/{earlier['max_score']:g}"
+                f"{when}), left as it is: nbgrader export shows this submission as ungraded")
+        gradebook.set_ungraded(gb, name, student, res["reason"])
+    except Exception as exc:  # noqa: BLE001 - never lose the grading over its bookkeeping
+        try:
+            gb.db.rollback()
+        except Exception:  # noqa: BLE001
+            pass
+        _warn(report, f"WARNING: could not record {student!r}'s ungraded submission in the gradebook "
+                      f"({type(exc).__name__}: {exc}): nbgrader export will not know why it has no score")
+
+
+def _warn(report: Report, warning: str) -> None:
+    report.warnings.append(warning)
+    print(warning, file=sys.stderr)
+
+
+def write_csv(path: Path, name: str, results: list[dict]) -> list[str]:
+    """Write the kit's CSV (``rnnviz-grades.csv``): this assignment's rows replace its old ones,
+    other assignments' rows are kept. An ungraded submission has an empty score and its reason,
+    never 0; the reason column also holds the notes.
+
+    Never raises: the grading is done and in the gradebook by now. A file at ``path`` that is not
+    the kit's CSV (other columns, e.g. ``nbgrader export --to`` it, or unreadable) is renamed aside
+    and a new one written; a file that cannot be written is skipped. Each such case is returned as
+    a warning. No temporary file is left behind.
+    """
+    warnings: list[str] = []
+    rows: list[dict] = []
+    target = path
+    try:
+        if path.exists() or path.is_symlink():
+            try:
+                with open(path, newline="", encoding="utf-8") as f:
+                    reader = csv.DictReader(f)
+                    if tuple(reader.fieldnames or ()) != CSV_FIELDS:
+                        raise ValueError(f"its columns are {', '.join(reader.fieldnames or ()) or 'none'}")
+                    rows = [{k: ("" if r.get(k) is None else r[k]) for k in CSV_FIELDS}
+                            for r in reader if r.get("assignment") != name]
+            except (OSError, ValueError, csv.Error) as exc:   # UnicodeDecodeError is a ValueError
+                rows = []
+                aside = _aside(path)
+                try:
+                    os.replace(path, aside)
+                    warnings.append(f"WARNING: {path.name} was not the kit's CSV ({exc}): moved to "
+                                    f"{aside.name}, and a new {path.name} written")
+                except OSError as err:
+                    target = _aside(path, "new")
+                    warnings.append(f"WARNING: {path.name} was not the kit's CSV ({exc}) and could not "
+                                    f"be moved ({err.strerror}): this run's grades are in {target.name}")
+    except Exception as exc:  # noqa: BLE001 - reading the old rows must not lose the new ones
+        rows = []
+        warnings.append(f"WARNING: could not read {path.name} ({type(exc).__name__}: {exc}): "
+                        f"only this run's rows are written")
     for r in results:
+        reason = "; ".join(x for x in [r.get("reason") or ""] + list(r.get("notes") or []) if x)
         rows.append({"assignment": name, "student_id": r["student"], "status": r["status"],
                      "score": "" if r["score"] is None else r["score"],
                      "max_score": "" if r["max_score"] is None else r["max_score"],
-                     "reason": r["reason"] or "; ".join(r.get("notes", []))})
-    tmp = path.with_suffix(".csv.tmp")
-    with open(tmp, "w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=CSV_FIELDS)
-        writer.writeheader()
-        writer.writerows(rows)
-    os.replace(tmp, path)
+                     "reason": reason})
+    try:
+        write_csv_atomically(target, CSV_FIELDS, rows)
+    except Exception as exc:  # noqa: BLE001 - a full disk, a read-only folder, ...
+        warnings.append(f"WARNING: could not write {target} ({type(exc).__name__}: {exc}): the "
+                        f"grades are in the gradebook and in the summary below")
+    return warnings
+
+
+def _aside(path: Path, what: str = "unexpected") -> Path:
+    """A free name beside ``path``: ``rnnviz-grades.unexpected-20260101-120000.csv`` (``-2``, ...)."""
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    for k in range(1, 1000):
+        candidate = path.with_name(f"{path.stem}.{what}-{stamp}{'' if k == 1 else f'-{k}'}{path.suffix}")
+        if not (candidate.exists() or candidate.is_symlink()):
+            return candidate
+    return path.with_name(f"{path.stem}.{what}-{stamp}-{os.getpid()}-{time.time_ns()}{path.suffix}")
 
 
 def summary(report: Report) -> str:
     graded, failed, ungraded = (report.by_status(s) for s in (GRADED, FAILED, UNGRADED))
+
+    def notes(r: dict) -> str:
+        return f"  ({'; '.join(r['notes'])})" if r.get("notes") else ""
+
+    def who(r: dict) -> str:   # an id that is not UTF-8 (ungraded, with the reason) prints escaped
+        return r["student"].encode("utf-8", "backslashreplace").decode("utf-8")
+
     lines = [f"{report.name}: {len(report.results)} submissions in {report.seconds:.1f} s: "
              f"{len(graded)} graded with full marks, {len(failed)} with failed tests, "
              f"{len(ungraded)} ungraded"]
+    for r in graded:
+        if r.get("notes"):
+            lines.append(f"  full marks    {who(r)}: {r['score']:g}/{r['max_score']:g}{notes(r)}")
     for r in failed:
-        extra = f"  ({'; '.join(r['notes'])})" if r.get("notes") else ""
-        lines.append(f"  tests failed  {r['student']}: {r['score']:g}/{r['max_score']:g}{extra}")
+        lines.append(f"  tests failed  {who(r)}: {r['score']:g}/{r['max_score']:g}{notes(r)}")
     for r in ungraded:
-        lines.append(f"  UNGRADED      {r['student']}: {r['reason']}")
+        lines.append(f"  UNGRADED      {who(r)}: {r['reason']}{notes(r)}")
     return "\n".join(lines)

@@ -7,14 +7,22 @@ submission's timestamp, each notebook's late penalty, each grade's automatic sco
 needs-manual-grade flag, each comment's automatic comment. Manual scores and comments, extra credit
 and extensions are the instructor's and are left as they are. Only the coordinator calls ``merge``,
 so the main gradebook has one writer.
+
+The coordinator also records, in a table of the gradebook's own database (``rnnviz_ungraded``,
+which nbgrader ignores), which submissions its last run of an assignment could not grade and why:
+``set_ungraded``, ``clear_ungraded``, ``ungraded``. An ungraded submission never enters nbgrader's
+tables; this record is how ``nbgrader export`` (``rnnviz.grading.export``) learns why a student has
+no score, and it travels with the gradebook file.
 """
 from __future__ import annotations
 
 import sqlite3
+import time
 import warnings
 from pathlib import Path
 
 from nbgrader.api import Gradebook, MissingEntry
+from sqlalchemy import inspect, text
 from sqlalchemy.exc import SAWarning
 
 # nbgrader's Gradebook triggers SQLAlchemy's autoflush warnings when it creates a submission
@@ -101,3 +109,66 @@ def scores(db_url: str, name: str, course_id: str) -> dict[str, dict]:
             out[sub.student.id] = {f"{nb.name}/{g.name}": g.auto_score
                                    for nb in sub.notebooks for g in nb.grades}
     return out
+
+
+UNGRADED_TABLE = "rnnviz_ungraded"
+
+
+def _ensure_ungraded_table(gb: Gradebook) -> None:
+    gb.db.execute(text(f"CREATE TABLE IF NOT EXISTS {UNGRADED_TABLE} ("
+                       "assignment TEXT NOT NULL, student TEXT NOT NULL, reason TEXT NOT NULL, "
+                       "recorded TEXT NOT NULL, PRIMARY KEY (assignment, student))"))
+
+
+def _storable(student: str) -> str:
+    """``student`` as UTF-8 text (a folder name that is not UTF-8 is kept with escapes)."""
+    return student.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
+def set_ungraded(gb: Gradebook, name: str, student: str, reason: str) -> None:
+    """Record that ``student``'s submission of ``name`` was not graded, and why (and commit)."""
+    _ensure_ungraded_table(gb)
+    gb.db.execute(text(f"INSERT OR REPLACE INTO {UNGRADED_TABLE} VALUES (:a, :s, :r, :t)"),
+                  {"a": name, "s": _storable(student), "r": _storable(reason or "ungraded"),
+                   "t": time.strftime("%Y-%m-%d %H:%M:%S %Z")})
+    gb.db.commit()
+
+
+def clear_ungraded(gb: Gradebook, name: str, students=None, keep=None) -> None:
+    """Forget the record of ``name`` for ``students`` (all when None), except those in ``keep``."""
+    if not inspect(gb.engine).has_table(UNGRADED_TABLE):
+        return
+    recorded = ungraded(gb, name).get(name, {})
+    keep = {_storable(s) for s in keep or ()}
+    for student in recorded if students is None else [_storable(s) for s in students]:
+        if student in recorded and student not in keep:
+            gb.db.execute(text(f"DELETE FROM {UNGRADED_TABLE} WHERE assignment = :a AND student = :s"),
+                          {"a": name, "s": student})
+    gb.db.commit()
+
+
+def ungraded(gb: Gradebook, name: str | None = None) -> dict[str, dict[str, dict]]:
+    """{assignment: {student: {"reason", "recorded"}}} of the submissions recorded as ungraded
+    (of ``name`` only, when given); empty for a gradebook the kit never wrote to."""
+    if not inspect(gb.engine).has_table(UNGRADED_TABLE):
+        return {}
+    query = f"SELECT assignment, student, reason, recorded FROM {UNGRADED_TABLE}"
+    rows = (gb.db.execute(text(query + " WHERE assignment = :a"), {"a": name}) if name is not None
+            else gb.db.execute(text(query)))
+    out: dict[str, dict[str, dict]] = {}
+    for assignment, student, reason, recorded in rows:
+        out.setdefault(assignment, {})[student] = {"reason": reason, "recorded": recorded}
+    return out
+
+
+def earlier_grading(gb: Gradebook, name: str, student: str) -> dict | None:
+    """The gradebook's grading of ``student``'s submission of ``name``, if it holds one:
+    {"score", "max_score", "timestamp"}."""
+    if _storable(student) != student:
+        return None       # not UTF-8: never in nbgrader's tables
+    try:
+        sub = gb.find_submission(name, student)
+    except MissingEntry:
+        return None
+    return {"score": sub.score, "max_score": sub.max_score,
+            "timestamp": None if sub.timestamp is None else str(sub.timestamp)}

@@ -8,8 +8,11 @@ or ``raises-exception``, ``jupyter``, ``execution``), the first cell carrying a 
 ``grade_id`` gets the release's nbgrader metadata (and, for a test cell, its type and source), a
 copy of it or a cell claiming an id the release does not have becomes an ordinary cell, and a test
 cell the learner moved out of the release's order or deleted is put (back) just before the next
-release cell, so that it runs after the code it tests. ``student_id_problem`` says why a folder name
-cannot be a student id.
+release cell, so that it runs after the code it tests. ``normalize`` also says what it restored: a
+test cell whose source the learner edited (compared with the release's source without its hidden
+tests, which the learner's notebook never had), deleted, turned into another type of cell or moved,
+and a cell claiming points the release does not give it; the grader reports these as notes.
+``student_id_problem`` says why a folder name cannot be a student id.
 """
 from __future__ import annotations
 
@@ -28,7 +31,7 @@ CELLS_LIMIT = 4 << 20        # bytes of a notebook's sources and attachments (ou
 
 
 class Refused(Exception):
-    """A submission that is not graded, with the reason (shown in the summary and grades.csv)."""
+    """A submission that is not graded, with the reason (shown in the summary and rnnviz-grades.csv)."""
 
 
 def student_id_problem(student: str) -> str | None:
@@ -105,8 +108,46 @@ def is_test(release_cell: dict) -> bool:
     return meta["grade"] and not meta["solution"] and release_cell["cell_type"] == "code"
 
 
-def normalize(nb, release: list[dict]):
-    """``nb`` with the release's structure restored (see the module docstring)."""
+#: nbgrader's delimiters of a hidden test region (``ClearHiddenTests``' defaults).
+HIDDEN_BEGIN, HIDDEN_END = "BEGIN HIDDEN TESTS", "END HIDDEN TESTS"
+
+
+def visible_source(source: str) -> str:
+    """``source`` without its hidden test regions, as ``nbgrader generate_assignment`` releases it
+    (nbgrader's ``ClearHiddenTests``: every line from a BEGIN line to its END line is removed)."""
+    lines, hidden = [], False
+    for line in source.split("\n"):
+        if HIDDEN_BEGIN in line:
+            hidden = True
+        elif HIDDEN_END in line:
+            hidden = False
+        elif not hidden:
+            lines.append(line)
+    return "\n".join(lines)
+
+
+def _same_text(a: str, b: str) -> bool:
+    """Equal up to line endings, trailing spaces and blank lines at either end."""
+    def canon(text: str) -> str:
+        return "\n".join(ln.rstrip() for ln in text.replace("\r\n", "\n").split("\n")).strip("\n")
+    return canon(a) == canon(b)
+
+
+def shown(name) -> str:
+    """A name the learner chose (a grade id, a cell type, a file name), safe to print in a summary
+    or a CSV: characters that do not print escaped, at most 40 characters."""
+    text = "".join(ch if ch.isprintable() else ascii(ch)[1:-1] for ch in str(name))
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def normalize(nb, release: list[dict], restored: list | None = None):
+    """``nb`` with the release's structure restored (see the module docstring).
+
+    When ``restored`` is a list, each thing put back is appended to it as ``(grade_id, what)``:
+    ``what`` is ``"test cell edited (restored from the release)"``, ``"... deleted ..."``, ``"... turned
+    into a markdown cell ..."``, ``"... moved ..."`` or a cell claiming points that earns nothing.
+    """
+    changes: list = [] if restored is None else restored
     by_id = {c["grade_id"]: c for c in release}
     seen: set[str] = set()
     size = 0
@@ -119,17 +160,30 @@ def normalize(nb, release: list[dict]):
         rel = by_id.get(grade_id) if isinstance(grade_id, str) else None
         if rel is not None and grade_id not in seen:
             seen.add(grade_id)
+            if is_test(rel):
+                if cell.cell_type != rel["cell_type"]:
+                    changes.append((grade_id, f"test cell turned into a {shown(cell.cell_type)} cell "
+                                              f"(restored from the release)"))
+                elif not _same_text(str(cell.get("source", "")), visible_source(rel["source"])):
+                    changes.append((grade_id, "test cell edited (restored from the release)"))
             if (is_test(rel) or rel["meta"]["locked"]) and cell.cell_type != rel["cell_type"]:
                 cell = _as_code(rel) if rel["cell_type"] == "code" else nbformat.from_dict(
                     {"cell_type": rel["cell_type"], "metadata": {}, "source": rel["source"]})
             if is_test(rel):
                 cell.source = rel["source"]
             cell["metadata"] = {"nbgrader": dict(rel["meta"])}
+        elif isinstance(meta, dict) and (meta.get("grade") or (rel is not None and is_test(rel))):
+            what = "a copy of the test cell" if rel is not None else "a cell claiming points"
+            changes.append((shown(grade_id), f"{what} is an ordinary cell here (earns nothing)"))
         cells.append(cell)
     if size > CELLS_LIMIT:
         raise Refused(f"the notebook's cells hold {size / 2**20:.1f} MiB of text (limit "
                       f"{CELLS_LIMIT >> 20} MiB, outputs not counted)")
-    cells = _tests_in_release_order(cells, release)
+    for rel in release:
+        if is_test(rel) and rel["grade_id"] not in seen:
+            changes.append((rel["grade_id"], "test cell deleted or stripped of its nbgrader metadata "
+                                             "(restored from the release)"))
+    cells = _tests_in_release_order(cells, release, changes)
     for k, cell in enumerate(cells):
         cell["id"] = f"cell-{k}"
         if cell.cell_type == "code":
@@ -144,7 +198,7 @@ def _grade_id(cell) -> str | None:
     return cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
 
 
-def _tests_in_release_order(cells: list, release: list[dict]) -> list:
+def _tests_in_release_order(cells: list, release: list[dict], changes: list | None = None) -> list:
     """Each test cell where the release has it relative to the release's other cells: one left in
     place stays there (the learner's own cells around it keep their order); one moved out of order,
     or deleted, goes just before the next release cell the submission holds (or at the end), so it
@@ -160,6 +214,8 @@ def _tests_in_release_order(cells: list, release: list[dict]) -> list:
         after = [ids.index(g) for g in order[k + 1:] if g is not None and g in ids]
         if where is not None and all(b < where for b in before) and all(where < a for a in after):
             continue
+        if where is not None and changes is not None:
+            changes.append((rel["grade_id"], "test cell moved (put back where the release has it)"))
         cell = cells.pop(where) if where is not None else _as_code(rel)
         cell["metadata"] = {"nbgrader": dict(rel["meta"])}
         ids = [_grade_id(c) for c in cells]

@@ -7,7 +7,8 @@ release defines them, the student known as ``ALIAS`` so that no name of theirs r
 globs or the sandbox), copies the gradebook snapshot, runs nbgrader's ``autograde`` (kernels
 sandboxed, verdicts by the grader: ``execute``) and ``generate_feedback`` (hidden tests removed),
 copies the autograded notebook and the feedback back under the student's real name, and returns
-plain data: the outcome and what to merge into the main gradebook.
+plain data: the outcome, notes (what normalizing restored, such as a test cell the learner edited;
+timeouts; a dead kernel) and what to merge into the main gradebook.
 """
 from __future__ import annotations
 
@@ -24,7 +25,7 @@ from traitlets.config import Config
 from traitlets.config.loader import PyFileConfigLoader
 
 from . import gradebook
-from .submission import Refused, copy_submission, normalize, release_cells, student_id_problem
+from .submission import Refused, copy_submission, normalize, release_cells, shown, student_id_problem
 
 GRADED, FAILED, UNGRADED = "graded", "tests failed", "ungraded"
 CONFIG_FILE = "nbgrader_config.py"
@@ -45,19 +46,26 @@ def course_config(course: str | Path) -> Config:
 def grading_config(course: str | Path, db_path: str | Path, sandbox: bool) -> Config:
     """The course configuration with the kit's grading steps: a private gradebook, sandboxed
     execution with the grader's verdicts, feedback without hidden tests."""
+    from nbconvert.exporters import NotebookExporter
     from nbconvert.preprocessors import ClearMetadataPreprocessor, CSSHTMLHeaderPreprocessor
     from nbgrader.preprocessors import (AssignLatePenalties, CheckCellMetadata, GetGrades,
                                         IgnorePattern, LimitOutput)
 
     from .execute import SaveVerdicts, VerdictExecute
     from .feedback import HideHiddenTests
+    from .math_offline import OfflineMathHTMLExporter
 
     cfg = course_config(course)
     cfg.CourseDirectory.db_url = gradebook.sqlite_url(db_path)
+    # nbgrader_config.py points nbgrader's own autograde to this command (``export.GradeWithTheKit``);
+    # here it is this command.
+    cfg.Autograde.exporter_class = NotebookExporter
     cfg.Autograde.autograde_preprocessors = [
         VerdictExecute, IgnorePattern, ClearMetadataPreprocessor, LimitOutput, SaveVerdicts,
         AssignLatePenalties, CheckCellMetadata]
     cfg.GenerateFeedback.preprocessors = [GetGrades, HideHiddenTests, CSSHTMLHeaderPreprocessor]
+    # math written as MathML, no MathJax from a CDN: the feedback page renders offline
+    cfg.GenerateFeedback.exporter_class = OfflineMathHTMLExporter
     cfg.SandboxKernelManager.sandbox = sandbox
     return cfg
 
@@ -131,19 +139,25 @@ def warm_up() -> None:
     from . import execute  # noqa: F401
 
 
-def _scratch_course(course: Path, name: str, student: str, tmp: Path, db_url: str, cid: str) -> None:
-    """``tmp`` as a course holding only this submission, as ``ALIAS``, its notebooks normalized."""
+def _scratch_course(course: Path, name: str, student: str, tmp: Path, db_url: str, cid: str) -> list[str]:
+    """``tmp`` as a course holding only this submission, as ``ALIAS``, its notebooks normalized.
+    Returns notes on what normalizing restored, e.g. ``ps1/squares_tests: test cell edited
+    (restored from the release)``."""
     cfg = course_config(course)
     source = cfg.CourseDirectory.get("source_directory", "source") or "source"
     (tmp / source).symlink_to(course / source)    # files (not notebooks) the release ships
     folder = tmp / "submitted" / ALIAS / name
     copy_submission(course / "submitted" / student / name, folder)
+    notes = []
     for path in sorted(folder.glob("*.ipynb")):
         try:
             nb = nbformat.read(path, as_version=4)
         except Exception:  # noqa: BLE001 - nbgrader says why when it grades the file
             continue
-        nbformat.write(normalize(nb, release_cells(db_url, name, path.stem, cid)), path)
+        restored: list = []
+        nbformat.write(normalize(nb, release_cells(db_url, name, path.stem, cid), restored), path)
+        notes += [f"{shown(path.stem)}/{grade_id}: {what}" for grade_id, what in restored]
+    return list(dict.fromkeys(notes))
 
 
 def _copy_back(src: Path, dst: Path) -> None:
@@ -179,13 +193,13 @@ def grade_submission(course: str, name: str, student: str, base_db: str,
         shutil.copyfile(base_db, private)
         cfg, api = _api(str(course_path), sandbox)
         db_url = gradebook.sqlite_url(private)
-        _scratch_course(course_path, name, student, tmp, db_url, course_id(cfg))
+        result["notes"] = _scratch_course(course_path, name, student, tmp, db_url, course_id(cfg))
         api.coursedir.root = str(tmp)
         api.coursedir.db_url = cfg.CourseDirectory.db_url = db_url
         out = api.autograde(name, ALIAS, force=True, create=True)
         data = gradebook.extract(db_url, name, ALIAS, course_id(cfg))
         result["gradebook"] = data
-        result["notes"] = _notes(tmp / "autograded" / ALIAS / name)
+        result["notes"] += _notes(tmp / "autograded" / ALIAS / name)
         tests = [g for nb in (data or {}).get("notebooks", {}).values()
                  for g in nb["grades"].values() if g["cell_type"] == "code"]
         missing = [g for g in tests if g["auto_score"] is None]
