@@ -141,7 +141,7 @@ def test_feedback_has_no_hidden_test_source(graded):
         assert "example.square_grad" in text      # the visible tests are shown
         assert not [h for h in hidden if h in text], page
     # The hidden tests did run: a bug only they catch lost its points (variant 4: squares(0)).
-    assert "hidden test 1 of 2 failed: squares(0) should return a list" in (
+    assert "hidden case 1 of 2: squares(0) should return a list" in (
         course / "feedback" / "variant04" / gc.NAME / f"{gc.NAME}.html").read_text()
 
 
