@@ -599,7 +599,7 @@ def test_the_kit_gives_nbgraders_scores_cell_for_cell(kit, course, name):
 
 def test_a_cpu_budget_counts_training_in_a_thread(kit):
     s = kit["scores"]["s_thread", "truncated_bptt"]
-    assert s["cells"]["train_lm_tests"] == (0, 4), s
+    assert s["cells"]["train_lm_tests"] == (1, 4), s   # the model part passes; budget and perplexity fail
     assert s["cells"]["window_tests"] == (4, 4), s
     feedback = (kit["root"] / "feedback" / "s_thread" / "truncated_bptt" / "truncated_bptt.html").read_text()
     assert "CPU time" in html.unescape(re.sub(r"<[^>]+>", "", feedback))
