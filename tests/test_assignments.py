@@ -309,7 +309,7 @@ def test_solutions_pass_the_gpu_run(fake_gpu, name, capsys):
 # and the like through NumPy's dispatch; what fails is creating arrays with NumPy and mixing them in)
 HARD_CODED = [
     ("autograd_functions", [("sum_axis", "return self.xp.broadcast_to(gy, self.x_shape).copy()",
-                             "return gy * np.ones(self.x_shape)")]),
+                             "return gy * np.ones(self.x_shape, dtype=gy.dtype)")]),
     ("backward_engine", [("engine", "output.grad = xp.ones_like(output.data)", "output.grad = np.ones(output.data.shape)")]),
     ("rnn_by_hand", [("time_rnn", "hs = xp.empty((N, T, H), dtype=xs.dtype)", "hs = np.empty((N, T, H))")]),
 ]

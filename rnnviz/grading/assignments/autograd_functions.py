@@ -4,20 +4,43 @@ A FunctionNode check (``sigmoid``, ``mul``, ``matmul``, ``sum_axis``) makes a fr
 learner's class, applies it to the case's arrays and calls its ``backward`` once with an output
 gradient ``gy``; the grader compares the forward output with NumPy and each gradient with central
 finite differences of the NumPy formula (``rnnviz.grading.checks.numerical_gradients``), as
-``check_function`` does. ``sum_to`` compares ``sum_to(g, shape)`` with NumPy's sums;
-``sigmoid_dtype`` checks that a float32 input gives a float32 output; ``together`` builds
+``check_function`` does. In the learner's kernel ``run`` also
+
+- keeps copies of the arrays it hands the learner's code (the inputs and ``gy``, and the forward's
+  output while backward runs) and reports which ones that code changed;
+- reports whether each gradient is an array the caller may write into (``writeable``: not the
+  read-only view ``xp.broadcast_to`` returns, not a view with a stride of 0);
+- runs a second node on float32 copies of the inputs and reports the dtypes of its output and
+  gradients (float32 in, float32 out; float64 in, float64 out).
+
+Each check has parts (``parts``: a test cell's points are shared among them by weight, and a part
+fails once for the whole cell, in any case, on any device):
+
+- ``sigmoid``, ``mul``, ``matmul``: ``forward`` 2, ``gradient of <input>`` 2 each, ``dtype`` 1,
+  ``inputs unchanged`` 1; ``sum_axis`` has ``copy`` 1 as well (a gradient that is a read-only view).
+  ``dtype`` and ``inputs unchanged`` count once the forward output or a gradient is right in the
+  case (code not written yet gets nothing for them), ``copy`` once backward returns its arrays;
+- ``sum_to``: by the kind of case, ``leading axes`` 2 (only axes in front are summed away),
+  ``axes of size 1`` 2 (some axis where ``shape`` has 1 is summed with keepdims), ``same shape`` 1;
+- ``together``: ``loss``, ``W.grad``, ``v.grad``, 1 each.
+
+``sum_to`` compares ``sum_to(g, shape)`` with NumPy's sums; ``together`` builds
 ``sum(sigmoid(x @ W) * v)`` from the learner's four classes, runs rnnviz's backward engine on it and
-compares ``W.grad`` and ``v.grad`` with finite differences.
+compares ``W.grad`` and ``v.grad`` with finite differences. ``sigmoid_dtype`` (float32 in, float32
+out) is kept for test cells written before the ``dtype`` part; the notebook no longer calls it.
 
 The arrays of a case come from ``numpy.random.default_rng(seed)`` (drawn in the order of the
 arguments), the output gradient ``gy`` from ``default_rng(gy_seed + 1)``; the hidden tests call the
-same checks with other shapes, axes and seeds.
+same checks with other shapes, axes and seeds. Messages give shapes and relative errors, never
+values, and a case's description leaves out its seeds. An error of the learner's code is sent back
+at the top level of what ``run`` returns, where ``pack``'s depth allows its frames, and costs the
+parts it keeps from being judged (an error in ``sum_to`` costs its case's part only).
 """
 import numpy
 
 from ...core import Variable
 from ..checks import USUAL_MISTAKES, check_array, numerical_gradients
-from ..protocol import Check, Received, describe_error, format_error, host, register
+from ..protocol import Check, Received, describe_error, format_error, host, part, register
 
 # errors that CuPy (or rnnviz) raises when NumPy arrays are mixed into a GPU run
 _NUMPY_ON_GPU = ("Unsupported type <class 'numpy", "Implicit conversion to a NumPy array",
@@ -83,24 +106,103 @@ def _restore_0d(got):
     return got
 
 
+# -- what run reports besides the values: changed arrays, read-only views, dtypes -------------------
+
+def _keep(a):
+    """A copy of ``a`` on its own device (anything that is not an array as it is)."""
+    return a.copy() if hasattr(a, "copy") and hasattr(a, "dtype") else a
+
+
+def _unchanged(a, kept):
+    """Whether the array ``a`` still holds what ``kept`` (its copy) holds: shape, dtype, values
+    (NaN equal to NaN), on any device."""
+    try:
+        if a.shape != kept.shape or a.dtype != kept.dtype:
+            return False
+        return bool(((a == kept) | ((a != a) & (kept != kept))).all())
+    except Exception:  # noqa: BLE001 - something that is no longer an array
+        return False
+
+
+def _writeable(a):
+    """Whether a caller may write into ``a``: not read-only (NumPy's flag) and not a broadcast view
+    (a stride of 0 along an axis longer than 1; CuPy's flags have no ``writeable``). None: not an
+    array."""
+    flags = getattr(a, "flags", None)
+    if flags is None or not hasattr(a, "strides"):
+        return None
+    if getattr(flags, "writeable", True) is False:
+        return False
+    return not any(s == 0 and n > 1 for s, n in zip(a.strides, a.shape))
+
+
+def _dtype_name(a):
+    a = getattr(a, "array", a)
+    dtype = getattr(a, "dtype", None)
+    return str(dtype) if dtype is not None else f"a {type(a).__name__}"
+
+
+def _as_tuple(value):
+    return value if isinstance(value, tuple) else (value,)
+
+
+def _squeezed(shape):
+    return tuple(n for n in shape if n != 1)
+
+
+def _compare(name, got, want, *, ones=None, **kwargs):
+    """``check_array``, with a message of its own for a result whose shape differs from the expected
+    one by axes of size 1 only (``ones``: the usual mistake, e.g. a missing ``keepdims=True``)."""
+    shape, want_shape = getattr(got, "shape", None), numpy.shape(want)
+    if ones and isinstance(got, Received) and shape != want_shape and _squeezed(shape) == _squeezed(want_shape):
+        which = "fewer" if len(shape) < len(want_shape) else "more"
+        raise AssertionError(f"{name} is wrong (shape {shape}, expected shape {want_shape}): it has "
+                             f"the right values in {which} axes of size 1.\n  usual mistake: {ones}")
+    check_array(name, got, want, **kwargs)
+
+
+DTYPE = ("an array made without a dtype is float64 (xp.ones(shape), np.float64(1), .astype(float)): "
+         "compute from the inputs (1 / (1 + xp.exp(-x))), or give new arrays the input's dtype "
+         "(xp.ones_like(x), xp.ones(shape, dtype=gy.dtype))")
+IN_PLACE = ("an in-place operation (x *= ..., gy += ..., y[...] = ..., out=...) on an array the "
+            "caller still uses: compute a new array instead (gx = gy * ...)")
+COPY = ("xp.broadcast_to(...) gives a read-only view of gy: return an array of its own, "
+        "xp.broadcast_to(gy, self.x_shape).copy()")
+SUM_TO_LEFT = ("sum_to left axes unsummed: sum the axes g has in front of shape's, and, with "
+               "keepdims=True, the axes where shape has 1 and g has more")
+KEEPDIMS_SUM_TO = ("an axis where `shape` has 1 was summed away: sum those axes with keepdims=True "
+                   "(or reshape the result to `shape`)")
+BROADCAST_ERROR = ("broadcast", "more dimensions than allowed", "shape mismatch")   # NumPy's, CuPy's
+MATMUL_ERROR = ("mismatch", "not aligned")
+
+
 class _AutogradCheck(Check):
+    def describe(self, case):
+        """The case's sizes, axes and scale; never its seeds."""
+        return ", ".join(f"{k}={v}" for k, v in case.items() if "seed" not in k)
+
     def explain(self, error):
         message = str(error.get("message", ""))
         if any(s in message for s in _NUMPY_ON_GPU):
             return f"usual mistake: {USUAL_MISTAKES['numpy_on_gpu']}"
+        if "cannot reshape" in message:    # sum_to's reshape, the only one in the notebook
+            return f"usual mistake: {SUM_TO_LEFT}"
         return ""
 
-    def _raise_error(self, error):
+    def _raise_error(self, error, where=""):
         hint = self.explain(error)
-        raise AssertionError(format_error(error) + (f"\n  {hint}" if hint else ""))
+        raise AssertionError(where + format_error(error) + (f"\n  {hint}" if hint else ""))
 
 
 class _NodeCheck(_AutogradCheck):
     """A one-output FunctionNode: forward against ``reference``, backward against finite
-    differences of ``reference`` (the tolerances and messages of ``check_function``)."""
+    differences of ``reference`` (the tolerances and messages of ``check_function``); the inputs
+    left as they were; float32 and float64 kept."""
 
     names = ()                 # the inputs' names, in the order of forward's arguments
     rtol, atol = 1e-5, 1e-7
+    mistakes: dict = {}        # an input's name (or "forward") -> check_array's mistakes
+    ones: dict = {}            # an input's name (or "forward") -> the mistake behind a shape off by axes of 1
 
     def make_node(self, cls, inputs):
         return cls()
@@ -112,16 +214,45 @@ class _NodeCheck(_AutogradCheck):
         return self.learner[0]
 
     def run(self, cls, inputs, xp):
+        xs = [inputs[n] for n in self.names]
+        kept = [_keep(x) for x in xs]
         node = self.make_node(cls, inputs)
-        outputs = node.apply([inputs[n] for n in self.names])
-        got = {"forward": tuple(y.array for y in outputs)}
+        outputs = node.apply(xs)
+        got = {"forward": tuple(_keep(y.array) for y in outputs)}
+        by_forward = [n for n, x, k in zip(self.names, xs, kept) if not _unchanged(x, k)]
+        by_backward = []
         if len(outputs) == 1:
             y = outputs[0].array
-            step = _caught(lambda: node.backward(xp.array(inputs["gy"], dtype=y.dtype)))
-            got["backward"] = step.get("value")
+            y_kept = _keep(y)
+            gy = xp.array(inputs["gy"], dtype=y.dtype)
+            gy_kept = _keep(gy)
+            step = _caught(lambda: node.backward(gy))
             if "error" in step:
                 got["backward_error"] = step["error"]
+            else:
+                got["backward"] = step["value"]
+                got["writeable"] = [_writeable(getattr(g, "array", g)) for g in _as_tuple(step["value"])]
+            by_backward = [n for n, x, k in zip(self.names, xs, kept) if n not in by_forward and not _unchanged(x, k)]
+            by_backward += [n for n, a, k in (("gy", gy, gy_kept), ("y", y, y_kept)) if not _unchanged(a, k)]
+        got["changed"] = {"forward": by_forward, "backward": by_backward}
+        got.update(self._float32(cls, inputs, xp))
         return _mark_0d(got)
+
+    def _float32(self, cls, inputs, xp):
+        """The dtypes a fresh node gives on float32 copies of the inputs and of gy: "float32"
+        ({"forward", "gradients"}), and the errors at the top level of what ``run`` returns (an
+        error's frames are as deep as ``pack`` allows there)."""
+        node = self.make_node(cls, inputs)
+        step = _caught(lambda: node.apply([xp.asarray(inputs[n]).astype(xp.float32) for n in self.names]))
+        if "error" in step:
+            return {"float32_error": step["error"]}
+        out = {"float32": {"forward": _dtype_name(step["value"][0].array)}}
+        step = _caught(lambda: node.backward(xp.asarray(inputs["gy"]).astype(xp.float32)))
+        if "error" in step:
+            out["float32_backward_error"] = step["error"]
+        else:
+            out["float32"]["gradients"] = [_dtype_name(g) for g in _as_tuple(step["value"])]
+        return out
 
     def judge(self, inputs, got, run):
         got = _restore_0d(got)
@@ -129,23 +260,81 @@ class _NodeCheck(_AutogradCheck):
         xs = [numpy.array(host(inputs[n]), dtype=numpy.float64) for n in self.names]
         reference = lambda *a: self.reference(inputs, *a)  # noqa: E731
         outputs = got["forward"]
-        if len(outputs) != 1:
+        if len(outputs) != 1:   # nothing else can be judged: every part fails
             raise AssertionError(f"{label}: forward should return one array, it returned {len(outputs)}")
-        check_array(f"{label} forward output", outputs[0], reference(*xs), device=dev,
-                    rtol=self.rtol, atol=self.atol)
-        if "backward_error" in got:
-            self._raise_error(got["backward_error"])
-        gxs = got["backward"]
-        if not isinstance(gxs, tuple):
-            gxs = (gxs,)
-        if len(gxs) != len(xs):
-            raise AssertionError(
-                f"{label}.backward returned {len(gxs)} gradient(s) for {len(xs)} input(s): return "
-                f"one gradient per input of forward, in the same order, as a tuple")
+        right = []     # the value parts that passed: the other parts count only once one has
+        with part("forward"):
+            _compare(f"{label} forward output", outputs[0], reference(*xs), device=dev, rtol=self.rtol,
+                     atol=self.atol, mistakes=self.mistakes.get("forward"), ones=self.ones.get("forward"))
+            right.append("forward")
         numeric = numerical_gradients(reference, xs, host(inputs["gy"]))
-        for name, gx, num in zip(self.names, gxs, numeric):
-            check_array(f"{label}: gradient of {name}", gx, num, device=dev, rtol=self.rtol,
-                        atol=max(self.atol, 1e-6))
+        gxs = _as_tuple(got.get("backward"))
+        for k, name in enumerate(self.names):
+            with part(f"gradient of {name}"):
+                if "backward_error" in got:
+                    self._raise_error(got["backward_error"])
+                if len(gxs) != len(xs):
+                    raise AssertionError(
+                        f"{label}.backward returned {len(gxs)} gradient(s) for {len(xs)} input(s): return "
+                        f"one gradient per input of forward, in the same order, as a tuple")
+                _compare(f"{label}: gradient of {name}", gxs[k], numeric[k], device=dev, rtol=self.rtol,
+                         atol=max(self.atol, 1e-6), mistakes=self.mistakes.get(name), ones=self.ones.get(name))
+                right.append(name)
+        if "copy" in self.parts:
+            with part("copy"):
+                if "backward_error" in got:
+                    self._raise_error(got["backward_error"])
+                writeable = got.get("writeable") or [None]
+                for name, ok in zip(self.names, writeable):
+                    if ok is False:
+                        raise AssertionError(f"{label}: the gradient of {name} is a read-only view, an "
+                                             f"array nobody may write into.\n  usual mistake: {COPY}")
+                    if ok is None:
+                        raise AssertionError(f"{label}: backward returned no array for the gradient of {name}")
+        with part("dtype"):
+            self._nothing_right_yet(label, right)
+            self._judge_dtypes(label, got, outputs[0], gxs)
+        with part("inputs unchanged"):
+            self._nothing_right_yet(label, right)
+            changed = got.get("changed") or {}
+            what = {"y": "its forward's output y", "gy": "gy"}
+            found = [f"forward changed its input {n}" for n in changed.get("forward", [])]
+            found += [f"backward changed {what.get(n, 'the input ' + n)}" for n in changed.get("backward", [])]
+            if found:
+                raise AssertionError(f"{label}: {', and '.join(found)} in place.\n  usual mistake: {IN_PLACE}")
+
+    @staticmethod
+    def _nothing_right_yet(label, right):
+        if not right:
+            raise AssertionError(f"{label}: neither the forward output nor a gradient is right yet; the "
+                                 f"dtype and the inputs are checked once one of them is")
+
+    def _judge_dtypes(self, label, got, y, gxs):
+        def wrong(what, dtype, given):
+            raise AssertionError(f"{label}: a {given} input gave a {dtype} {what}; keep the input's "
+                                 f"dtype.\n  usual mistake: {DTYPE}")
+
+        if isinstance(y, Received) and y.dtype != numpy.float64:
+            wrong("output", y.dtype, "float64")
+        if "backward_error" not in got and len(gxs) == len(self.names):
+            for name, g in zip(self.names, gxs):
+                if isinstance(g, Received) and g.dtype != numpy.float64:
+                    wrong(f"gradient of {name}", g.dtype, "float64")
+        if "float32_error" in got:
+            self._raise_error(got["float32_error"], f"{label} on float32 arrays: ")
+        f32 = got.get("float32") or {}
+        if f32.get("forward") != "float32":
+            wrong("output", f32.get("forward"), "float32")
+        if "float32_backward_error" in got:
+            if "backward_error" not in got:   # float64 went through: a float32 problem
+                self._raise_error(got["float32_backward_error"], f"{label}.backward on float32 arrays: ")
+            return
+        for name, dtype in zip(self.names, f32.get("gradients", [])):
+            if dtype != "float32":
+                wrong(f"gradient of {name}", dtype, "float32")
+
+
+NODE_PARTS = {"forward": 2, "gradient of x": 2, "dtype": 1, "inputs unchanged": 1}
 
 
 @register
@@ -155,6 +344,11 @@ class Sigmoid(_NodeCheck):
     name = "autograd_functions.sigmoid"
     learner = ("Sigmoid",)
     names = ("x",)
+    parts = NODE_PARTS
+    mistakes = {"forward": {"other": "y = 1 / (1 + xp.exp(-x)): check the sign inside exp, and "
+                                     "each operation"},
+                "x": {"other": "gx = gy * y * (1 - y), with y the output forward saved "
+                               "(self.save_outputs(y))"}}
 
     def inputs(self, seed, shape, scale=1, gy_seed=0):
         return {"x": scale * _rng(seed).standard_normal(tuple(shape)), "gy": _gy(gy_seed, shape)}
@@ -165,7 +359,8 @@ class Sigmoid(_NodeCheck):
 
 @register
 class SigmoidDtype(_AutogradCheck):
-    """``Sigmoid()`` on float32 zeros: the output keeps the input's dtype."""
+    """``Sigmoid()`` on float32 zeros: the output keeps the input's dtype (the ``dtype`` part of
+    ``sigmoid`` checks this and more; kept for test cells that still call it)."""
 
     name = "autograd_functions.sigmoid_dtype"
     learner = ("Sigmoid",)
@@ -183,6 +378,12 @@ class SigmoidDtype(_AutogradCheck):
             f"Sigmoid: a float32 input gave a {kind} output; keep the input's dtype"
 
 
+MUL_OTHER = ("each input's gradient uses the other input: gx0 = sum_to(gy * x1, x0.shape), "
+             "gx1 = sum_to(gy * x0, x1.shape)")
+MUL_ONES = ("sum_to lost an axis of size 1: where the input's shape has 1, sum with keepdims=True "
+            "(or reshape sum_to's result to the shape it was given)")
+
+
 @register
 class Mul(_NodeCheck):
     """``Mul()``: y = x0 * x1 with broadcasting (``x0`` and ``x1`` are the inputs' shapes)."""
@@ -190,6 +391,9 @@ class Mul(_NodeCheck):
     name = "autograd_functions.mul"
     learner = ("Mul",)
     names = ("x0", "x1")
+    parts = {"forward": 2, "gradient of x0": 2, "gradient of x1": 2, "dtype": 1, "inputs unchanged": 1}
+    mistakes = {"x0": {"other": MUL_OTHER}, "x1": {"other": MUL_OTHER}}
+    ones = {"x0": MUL_ONES, "x1": MUL_ONES}
 
     def inputs(self, seed, x0, x1, gy_seed=0):
         rng = _rng(seed)
@@ -203,6 +407,10 @@ class Mul(_NodeCheck):
         return x0 * x1
 
 
+MATMUL_OTHER = ("gx = gy @ W.T, (N, H)(H, D), and gW = x.T @ gy, (D, N)(N, H): check each factor, "
+                "its transpose and their order")
+
+
 @register
 class MatMul(_NodeCheck):
     """``MatMul()``: y = x @ W for x of shape (N, D) and W of shape (D, H)."""
@@ -210,6 +418,8 @@ class MatMul(_NodeCheck):
     name = "autograd_functions.matmul"
     learner = ("MatMul",)
     names = ("x", "W")
+    parts = {"forward": 2, "gradient of x": 2, "gradient of W": 2, "dtype": 1, "inputs unchanged": 1}
+    mistakes = {"x": {"other": MATMUL_OTHER}, "W": {"other": MATMUL_OTHER}}
 
     def inputs(self, seed, N, D, H, gy_seed=0):
         rng = _rng(seed)
@@ -219,6 +429,16 @@ class MatMul(_NodeCheck):
     def reference(self, inputs, x, W):
         return x @ W
 
+    def explain(self, error):
+        if any(s in str(error.get("message", "")) for s in MATMUL_ERROR):
+            return f"usual mistake: {MATMUL_OTHER}"
+        return super().explain(error)
+
+
+SUM_AXIS_GRAD = ("every element of x that went into an output element gets that element's "
+                 "gradient: put the summed axis back where it was (xp.expand_dims(gy, self.axis), "
+                 "only when keepdims is false), then broadcast to x's shape")
+
 
 @register
 class SumAxis(_NodeCheck):
@@ -227,6 +447,11 @@ class SumAxis(_NodeCheck):
     name = "autograd_functions.sum_axis"
     learner = ("SumAxis",)
     names = ("x",)
+    parts = {"forward": 2, "gradient of x": 2, "copy": 1, "dtype": 1, "inputs unchanged": 1}
+    mistakes = {"x": {"other": SUM_AXIS_GRAD, "shape": SUM_AXIS_GRAD}}
+    ones = {"forward": "keepdims ignored: x.sum(axis=self.axis, keepdims=self.keepdims) keeps the "
+                       "summed axis, with size 1, when keepdims is true",
+            "x": SUM_AXIS_GRAD}
 
     def inputs(self, seed, shape, axis, keepdims=None, gy_seed=0):
         x = _rng(seed).standard_normal(tuple(shape))
@@ -248,6 +473,11 @@ class SumAxis(_NodeCheck):
     def reference(self, inputs, x):
         return x.sum(axis=inputs["axis"], keepdims=bool(inputs["keepdims"]))
 
+    def explain(self, error):
+        if any(s in str(error.get("message", "")) for s in BROADCAST_ERROR):
+            return f"usual mistake: {SUM_AXIS_GRAD}"
+        return super().explain(error)
+
 
 def sum_to_reference(g, shape):
     """``g`` summed down to ``shape``: over its leading axes, and with keepdims over the axes where
@@ -258,24 +488,49 @@ def sum_to_reference(g, shape):
     return g.sum(axis=axes, keepdims=True).reshape(shape)
 
 
+def sum_to_kind(g_shape, shape):
+    """The part a case of ``sum_to`` counts for: "axes of size 1" when some axis where ``shape`` has
+    1 is summed (with or without leading axes), else "leading axes" when ``g`` has axes in front,
+    else "same shape"."""
+    lead = len(g_shape) - len(shape)
+    if any(n == 1 and g_shape[lead + i] != 1 for i, n in enumerate(shape)):
+        return "axes of size 1"
+    return "leading axes" if lead else "same shape"
+
+
 @register
 class SumTo(_AutogradCheck):
     """``sum_to(g, shape)`` for ``g = randn(g_shape)``."""
 
     name = "autograd_functions.sum_to"
     learner = ("sum_to",)
+    parts = {"leading axes": 2, "axes of size 1": 2, "same shape": 1}
 
     def inputs(self, seed, g_shape, shape):
         return {"g": _rng(seed).standard_normal(tuple(g_shape)), "shape": tuple(int(n) for n in shape)}
 
     def run(self, sum_to, inputs, xp):
-        return _mark_0d({"out": sum_to(inputs["g"], inputs["shape"])})
+        step = _caught(lambda: sum_to(inputs["g"], inputs["shape"]))   # an error costs this case's part only
+        return _mark_0d({"out": step["value"]} if "value" in step else {"error": step["error"]})
 
     def judge(self, inputs, got, run):
         got = _restore_0d(got)
-        shape = tuple(inputs["shape"])
-        check_array(f"sum_to(g, {shape})", got["out"], sum_to_reference(host(inputs["g"]), shape),
-                    device=run.device)
+        g, shape = host(inputs["g"]), tuple(inputs["shape"])
+        with part(sum_to_kind(g.shape, shape)):
+            if "error" in got:
+                self._raise_error(got["error"])
+            _compare(f"sum_to(g, {shape}) for g of shape {g.shape}", got["out"], sum_to_reference(g, shape),
+                     device=run.device, ones=KEEPDIMS_SUM_TO,
+                     mistakes={"axis_lost": KEEPDIMS_SUM_TO})
+
+
+TOGETHER_FORWARD = ("the loss is made by the forwards of your four classes: the tests of Sigmoid, "
+                    "MatMul, Mul and SumAxis above say which one is wrong")
+TOGETHER_BACKWARD = ("the gradients come from the backwards of your four classes (rnnviz's engine "
+                     "calls them): the tests of Sigmoid, MatMul, Mul and SumAxis above say which one "
+                     "is wrong")
+TOGETHER_ERROR = ("the error is in one of your four classes (the lines above say where): its own "
+                  "test above says more")
 
 
 def tiny_net_reference(x, W, v):
@@ -289,11 +544,15 @@ class Together(_AutogradCheck):
 
     name = "autograd_functions.together"
     learner = ("Sigmoid", "MatMul", "Mul", "SumAxis")
+    parts = {"loss": 1, "W.grad": 1, "v.grad": 1}
 
     def inputs(self, seed, n, d, h):
         rng = _rng(seed)
         x, W, v = rng.standard_normal((n, d)), rng.standard_normal((d, h)), rng.standard_normal(h)
         return {"x": x, "W": W, "v": v}
+
+    def explain(self, error):
+        return super().explain(error) or f"usual mistake: {TOGETHER_ERROR}"
 
     def run(self, Sigmoid, MatMul, Mul, SumAxis, inputs, xp):
         def call(node, *xs):
@@ -302,7 +561,7 @@ class Together(_AutogradCheck):
         Wv, vv = Variable(inputs["W"]), Variable(inputs["v"])
         h = call(Sigmoid(), call(MatMul(), inputs["x"], Wv))
         loss = call(SumAxis(0), call(SumAxis(1), call(Mul(), h, vv)))
-        got = {"loss": loss.array}
+        got = {"loss": _keep(loss.array)}
         step = _caught(loss.backward)
         if "error" in step:
             got["backward_error"] = step["error"]
@@ -313,9 +572,13 @@ class Together(_AutogradCheck):
         got = _restore_0d(got)
         dev = run.device
         x, W, v = (host(inputs[k]) for k in ("x", "W", "v"))
-        check_array("loss", got["loss"], numpy.asarray(tiny_net_reference(x, W, v)), device=dev)
-        if "backward_error" in got:
-            self._raise_error(got["backward_error"])
+        with part("loss"):
+            check_array("loss", got["loss"], numpy.asarray(tiny_net_reference(x, W, v)), device=dev,
+                        mistakes={"other": TOGETHER_FORWARD, "scaled": TOGETHER_FORWARD})
         _, num_W, num_v = numerical_gradients(tiny_net_reference, [x, W, v], 1.0)
-        check_array("W.grad", got["W.grad"], num_W, device=dev, rtol=1e-5, atol=1e-6)
-        check_array("v.grad", got["v.grad"], num_v, device=dev, rtol=1e-5, atol=1e-6)
+        for name, want in (("W.grad", num_W), ("v.grad", num_v)):
+            with part(name):
+                if "backward_error" in got:
+                    self._raise_error(got["backward_error"])
+                check_array(name, got[name], want, device=dev, rtol=1e-5, atol=1e-6,
+                            mistakes={"other": TOGETHER_BACKWARD, "scaled": TOGETHER_BACKWARD})

@@ -3,51 +3,110 @@
 A graph is plain data, made in the grader (``inputs``): the leaves' arrays and a *program*, an
 integer array of rows ``(op, a, b)`` (``OPS[op]`` applied to variables ``a`` and ``b``; ``b`` is -1
 for the one-input ops). Variables are numbered in order: the leaves first, then one per row; the
-last one is the output. A graph also says which variables to report, the output gradient to start
-from (``None``: backward starts from ones), ``retain_grad``, and, for the check of gradients that
-add up over two backward calls, a second program (``then``) run on the same variables afterwards.
+last one is the output. A graph also says which variables to report and how a message names them
+(``names``: "leaf x", "a leaf used 2 times", ...: never a number the learner cannot see), the
+output gradient to start from (``None``: backward starts from ones), ``retain_grad``, the part of
+the check it counts for, and, for the check of gradients that add up over two backward calls, a
+second program (``then``) run on the same variables afterwards.
 
 In the learner's kernel ``run`` builds each graph with the learner's ``Variable``, ``add``, ``mul``,
-``neg`` and ``tanh``, calls ``backward`` and sends back the ``.grad`` of the reported variables
-(``None`` stays ``None``). The grader builds the same graph with rnnviz (``Variable``, ``F.tanh``),
-back-propagates with rnnviz's plain engine and compares every gradient (``judge``).
+``neg`` and ``tanh``, calls ``backward`` and sends back, per graph, the ``.grad`` of the reported
+variables (``None`` stays ``None``) or the error it raised (at the top level of what ``run``
+returns, where ``pack`` allows an error's frames), whether backward called the backward of every
+function of the graph (``walked``: ``run`` wraps each node's ``backward`` to count), and whether it
+changed the leaves' ``.data`` or the array given as the output's gradient (``run`` keeps copies).
+"inputs unchanged", "no recursion" and an intermediate ``.grad`` left ``None`` count only for a
+graph that was walked without an error: a backward that does nothing changes nothing. For the long
+chain it first sets Python's default recursion limit (1000; the learner's own setting comes back
+afterwards) and reports the limit after the learner's backward and the deepest nesting of Python
+calls backward reached (``sys.setprofile``): a loop stays a few calls deep, a recursion goes as
+deep as the chain is long. The grader builds the same graph with rnnviz (``Variable``,
+``F.tanh``), back-propagates with rnnviz's plain engine and compares every gradient (``judge``).
 
-Checks (``run_test("backward_engine.<check>", Variable, add, mul, neg, tanh, **case)``):
+When gradients differ, the grader runs the same graph through a copy of the notebook's framework
+with an engine that makes one known mistake at a time (``simulate``, ``DIAGNOSES``): a gradient
+assigned where paths meet, a leaf's ``.grad`` overwritten, functions taken in the wrong order, ``+=``
+on a gradient array another variable holds, starting from zeros. When the learner's gradients
+are those of one mistake, the message names that mistake; otherwise it gives the general rules.
+
+Checks (``run_test("backward_engine.<check>", Variable, add, mul, neg, tanh, **case)``) and their
+parts (a test cell's points are shared among them by weight; a part fails once, in any case):
 
 - ``basics``: one small graph named by ``graph`` (``GRAPHS``), leaves from ``seed`` of ``size``;
-- ``random``: a random graph of ``seed`` (``random_graph``);
+  a part per graph (chain, diamond, x + x, a*a + a*a, long and short paths, one-element output)
+  and ``inputs unchanged``, 1 each;
+- ``random``: a random graph of ``seed`` (``random_graph``); ``leaves' gradients`` 3,
+  ``intermediate .grad left None`` 1, ``inputs unchanged`` 1;
 - ``retain``: a random graph of ``seed`` with ``retain_grad`` off, on, then a second backward;
-- ``chain``: ``h = tanh(h * w + x)``, ``steps`` times: no recursion.
+  ``retain_grad=False``, ``retain_grad=True``, ``second backward``, ``inputs unchanged``, 1 each;
+- ``chain``: ``h = tanh(h * w + x)``, ``steps`` times; ``gradients`` 1, ``no recursion`` 2
+  (no RecursionError, the recursion limit unchanged, no nesting that grows with the chain),
+  ``inputs unchanged`` 1.
 
 Visible and hidden tests call these checks with other seeds and sizes.
 """
+import heapq
+import itertools
+import sys
+
 import numpy
 
 from ... import functions as F
 from ...core import Variable, using_config
 from ..checks import USUAL_MISTAKES, check_array, to_numpy
-from ..protocol import Check, host, register
+from ..protocol import Check, describe_error, format_error, host, part, register
 
 OPS = ("add", "mul", "neg", "tanh")                 # op codes 0..3 of a program's rows
 BINARY = {0, 1}
 GY_SEED = 99            # the output gradient the backward call starts from
 SECOND_GY_SEED = 7      # ... and the second backward's, in the retain check
+DEFAULT_RECURSION_LIMIT = 1000   # Python's default: what the long chain runs under
+MAX_DEPTH = 200         # nesting of calls in backward beyond which the long chain counts as recursion
 
 RNNVIZ_OPS = (lambda a, b: a + b, lambda a, b: a * b, lambda a: -a, F.tanh)
 
-MISTAKES = {
-    "scaled": "a variable used twice gets the sum of both gradients: accumulate, do not "
-              "assign; and run each function once (push it once)",
-    "other": "run a function only after all its consumers have run: highest generation "
-             "first (a heap); accumulate where paths meet"}
-SECOND_MISTAKES = {
-    "other": "a leaf's .grad keeps what earlier backward calls left: add to it "
-             "(x.grad = x.grad + gx), do not overwrite it"}
+# -- what a message says is the usual mistake -------------------------------------------------------
+
+ACCUMULATE = ("where paths meet, a variable used by two functions gets the sum of their gradients: "
+              "add to what it already got (grads[id(x)] = grads[id(x)] + gx), do not assign")
+LEAF_OVERWRITE = ("a leaf's .grad was overwritten: add into it (x.grad = gx if x.grad is None else "
+                  "x.grad + gx); it also keeps what earlier backward calls left there")
+ORDER = ("a function ran before every function that uses its output had run, so it passed on a "
+         "partial gradient: take functions from a heap, highest generation first (push "
+         "(-f.generation, a counter, f); heapq pops the smallest)")
+ALIASING = ("`+=` changed a gradient array that another variable also holds (Add's backward hands "
+            "the same gy to both its inputs, and a leaf's .grad may be that array): add out of "
+            "place, x.grad = x.grad + gx, which makes a new array")
+ONES = ("when output.grad is None, backward starts from ones shaped like output.data "
+        "(xp.ones_like(output.data)), not zeros")
+RETAIN_TRUE = ("with retain_grad=True each intermediate variable's .grad holds its summed gradient: "
+               "set y.grad = gy when you take y's function from the heap")
+RETAIN_FALSE = ("with retain_grad=False only the leaves get a .grad: keep the intermediate "
+                "variables' gradients in a dict of your own (grads[id(x)]), not in x.grad")
+UNUSED_LEAF = ("backward gives a .grad only to the variables the output depends on: those it "
+               "reaches from the output through the creators")
+NOT_RUN = ("backward must run every function the output depends on, each once: push a "
+           "function's inputs' creators as you go, until the heap is empty")
+NOT_REACHED = ("no gradient reached it: every function between it and the output must run and "
+               "pass its gradient on")
+GENERAL = ("compare the engine with the rules: start from output.grad (ones when None), highest "
+           "generation first, each function once, gradients added where paths meet and into a "
+           "leaf's .grad, out of place (x.grad = x.grad + gx)")
+MISTAKES = {"scaled": "a path counted the wrong number of times: a gradient assigned where it "
+                      "should be added (a variable used twice), or a function run twice (push it once)",
+            "other": GENERAL}
+IN_PLACE = ("an in-place operation (x.data += ..., x.data[...] = ...) on an array the caller "
+            "still uses: backward only reads the leaves' .data")
 KEY_ERROR = ("a function looked for its output's gradient and found none. Usually a function was "
              "taken from the heap twice (push each function once), or before every consumer of "
              "its output had run")
 RECURSION = ("a deep graph (a long chain) hit Python's recursion limit: walk the graph with a loop "
              "and a heap, not with recursive calls")
+NESTED = ("a recursion (a function that calls itself for each input) nests as deep as the graph is "
+          "long: walk the graph with a loop and a heap; raising the recursion limit, even for the "
+          "length of the call, is no fix")
+LIMIT_CHANGED = ("do not change the recursion limit (sys.setrecursionlimit); walk the graph with a "
+                 "loop and a heap")
 
 
 def randn(seed, *shape):
@@ -99,31 +158,45 @@ class Graph:
         """The rows from row ``start`` on, as an (n, 3) int32 array."""
         return numpy.array(self.rows[3 * start:], dtype=numpy.int32).reshape(-1, 3)
 
-    def spec(self, what, report, gy_seed=GY_SEED, retain_grad=False):
+    def uses(self, k):
+        """How many operands of the program are variable ``k``."""
+        return sum(1 for i in range(0, len(self.rows), 3) for a in self.rows[i + 1:i + 3] if a == k)
+
+    def kind(self, k):
+        """Variable ``k`` as a message may name it: by kind and uses, never by its number."""
+        n = self.uses(k)
+        what = "a leaf" if k < len(self.leaves) else "an intermediate variable"
+        if n == 0:
+            return f"{what} the output does not depend on"
+        return f"{what} used {n} time{'s' if n != 1 else ''}"
+
+    def spec(self, what, report, gy_seed=GY_SEED, retain_grad=False, part="gradients",
+             inner_part=None, names=None):
         """One graph to back-propagate, from its output (the last variable), as plain data."""
         return {"what": what, "leaves": list(self.leaves), "program": self.program(),
                 "gy": None if gy_seed is None else randn(gy_seed, *self.shapes[-1]),
                 "retain_grad": bool(retain_grad), "report": numpy.array(report, dtype=numpy.int32),
-                "then": None}
+                "names": list(names) if names is not None else [self.kind(k) for k in report],
+                "part": part, "inner_part": inner_part or part, "then": None, "deep": False}
 
 
 def chain(g, seed, size):
     x = g.leaf(randn(seed, size))
     g.tanh(g.mul(g.tanh(x), x))
-    return [x]
+    return [(x, "leaf x")]
 
 
 def diamond(g, seed, size):
     x = g.leaf(randn(seed, size))
     a = g.tanh(x)
     g.add(g.mul(a, x), g.neg(g.tanh(a)))
-    return [x, a]
+    return [(x, "leaf x"), (a, "a = tanh(x), an intermediate variable used 2 times,")]
 
 
 def twice(g, seed, size):
     x = g.leaf(randn(seed, size))
     g.add(x, x)
-    return [x]
+    return [(x, "leaf x")]
 
 
 def square_twice(g, seed, size):
@@ -131,7 +204,7 @@ def square_twice(g, seed, size):
     x = g.leaf(randn(seed, size))
     a = g.mul(x, x)
     g.add(g.mul(a, a), g.mul(a, a))
-    return [x, a]
+    return [(x, "leaf x"), (a, "a = x*x, an intermediate variable used 4 times,")]
 
 
 def long_and_short(g, seed, size):
@@ -141,17 +214,17 @@ def long_and_short(g, seed, size):
     for _ in range(6):
         h = g.tanh(g.add(h, x))
     g.add(h, g.neg(x))
-    return [x]
+    return [(x, "leaf x")]
 
 
 def tanh_times_x(g, seed, size):
     x = g.leaf(randn(seed, size))
     g.mul(g.tanh(x), x)
-    return [x]
+    return [(x, "leaf x")]
 
 
-#: graph name -> (builder(g, seed, size) -> reported variables, label in messages, output gradient
-#: set before backward (False: backward starts from ones)).
+#: graph name (and part of ``basics``) -> (builder(g, seed, size) -> reported variables and their
+#: names, label in messages, output gradient set before backward (False: backward starts from ones)).
 GRAPHS = {
     "chain": (chain, "chain", True),
     "diamond": (diamond, "diamond", True),
@@ -170,8 +243,8 @@ def random_graph(seed, n_leaves=3, n_ops=25, size=4):
     for k in range(n_leaves):
         g.leaf(randn(seed + k, size))
 
-    def pick():  # range(n)[i]: a negative i counts from the end, as a list index does
-        return range(g.size)[min(g.size - 1, int(g.size - rng.geometric(0.4)))]
+    def pick():  # range(n)[i]: a negative i counts from the end, as a list index does (at most n back)
+        return range(g.size)[max(-g.size, min(g.size - 1, int(g.size - rng.geometric(0.4))))]
 
     for _ in range(n_ops):
         kind = rng.choice(["add", "mul", "neg", "tanh"], p=[0.35, 0.25, 0.1, 0.3])
@@ -197,14 +270,17 @@ def build(vs, program, ops):
     return vs[-1]
 
 
-def back_propagate(spec, make_leaf, ops, as_array):
-    """Build ``spec``'s graph (leaves ``make_leaf(as_array(leaf))``), set the output gradient,
-    backward (then the ``then`` part); return the reported variables."""
-    vs = [make_leaf(as_array(a)) for a in spec["leaves"]]
+def back_propagate(spec, make_leaf, ops, as_array, vs=None, call=None):
+    """Build ``spec``'s graph (leaves ``make_leaf(as_array(leaf))``, appended to ``vs``), set the
+    output gradient, backward (through ``call(thunk)`` when given), then the ``then`` part; return
+    the reported variables."""
+    vs = [] if vs is None else vs
+    vs.extend(make_leaf(as_array(a)) for a in spec["leaves"])
     y = build(vs, spec["program"], ops)
     if spec["gy"] is not None:
         y.grad = as_array(spec["gy"])
-    y.backward(retain_grad=bool(spec["retain_grad"]))
+    step = lambda: y.backward(retain_grad=bool(spec["retain_grad"]))  # noqa: E731
+    step() if call is None else call(step)
     then = spec["then"]
     if then is not None:
         y = build(vs, then["program"], ops)
@@ -220,48 +296,368 @@ def reference(spec):
     return [None if v.grad is None else numpy.asarray(getattr(v.grad, "array", v.grad)) for v in vs]
 
 
-def compare(got, want, indices, n_leaves, what, device):
-    """Every reported variable's .grad in the learner's graph against rnnviz's."""
-    for k, g, w in zip(indices, got, want):
-        name = f"{what}: .grad of {'leaf' if k < n_leaves else 'intermediate variable'} {k}"
-        if w is None:
-            assert g is None, f"{name} should be None (retain_grad=False keeps no intermediate gradient)"
+# -- the learner's side: what run reports besides the gradients --------------------------------------
+
+def _keep(a):
+    return a.copy() if hasattr(a, "copy") and hasattr(a, "dtype") else a
+
+
+def _unchanged(a, kept):
+    """Whether the array ``a`` still holds what ``kept`` (its copy) holds, on any device."""
+    try:
+        if a.shape != kept.shape or a.dtype != kept.dtype:
+            return False
+        return bool(((a == kept) | ((a != a) & (kept != kept))).all())
+    except Exception:  # noqa: BLE001 - something that is no longer an array
+        return False
+
+
+def deepest_call(step):
+    """Run ``step()``; return how many Python calls deep it nested at most (``sys.setprofile``)."""
+    depth = [0, 0]
+
+    def profile(frame, event, arg):
+        if event == "call":
+            depth[0] += 1
+            if depth[0] > depth[1]:
+                depth[1] = depth[0]
+        elif event == "return":
+            depth[0] -= 1
+
+    previous = sys.getprofile()
+    sys.setprofile(profile)
+    try:
+        step()
+    finally:
+        sys.setprofile(previous)
+    return depth[1]
+
+
+def _counting(f, ran):
+    """Make the function node ``f`` note in ``ran`` that its backward was called."""
+    original = f.backward
+
+    def backward(*gys, **kwargs):
+        ran.add(id(f))
+        return original(*gys, **kwargs)
+    f.backward = backward
+
+
+def run_graph(spec, Variable, ops):
+    """One graph through the learner's framework: {"grads"} or {"error"}, whether backward ran
+    every function of the graph (``walked``), and what it changed."""
+    leaves = list(spec["leaves"])
+    kept = [_keep(a) for a in leaves]
+    gys = [a for a in (spec["gy"], (spec["then"] or {}).get("gy")) if a is not None]
+    kept_gys = [_keep(a) for a in gys]
+    out, vs = {}, []
+    deep, ran, functions = {}, set(), []
+
+    def backward(step):
+        functions.extend({id(v.creator): v.creator for v in vs if v.creator is not None}.values())
+        for f in functions:
+            _counting(f, ran)
+        if not spec.get("deep"):
+            return step()
+        previous = sys.getrecursionlimit()
+        sys.setrecursionlimit(DEFAULT_RECURSION_LIMIT)
+        try:
+            deep["depth"] = deepest_call(step)
+        finally:
+            deep["limit"] = sys.getrecursionlimit()
+            sys.setrecursionlimit(previous)
+
+    try:
+        reported = back_propagate(spec, Variable, ops, lambda a: a, vs, backward)
+        out["grads"] = [v.grad for v in reported]
+    except Exception as exc:  # noqa: BLE001 - the learner's error is this graph's result
+        out["error"] = describe_error(exc)
+    n = min(len(leaves), len(vs))
+    out["leaves_changed"] = sum(not _unchanged(getattr(v, "data", None), k) for v, k in zip(vs[:n], kept[:n]))
+    out["gy_changed"] = any(not _unchanged(a, k) for a, k in zip(gys, kept_gys))
+    out["walked"] = bool(functions) and all(id(f) in ran for f in functions)
+    if spec.get("deep"):
+        out["recursion_limit"] = deep.get("limit", DEFAULT_RECURSION_LIMIT)
+        out["depth"] = deep.get("depth", 0)
+    return out
+
+
+# -- the grader's diagnosis: the notebook's framework with one known mistake ----------------------
+
+class _SimVariable:
+    def __init__(self, data, creator=None, generation=0):
+        self.data, self.grad, self.creator, self.generation = data, None, creator, generation
+
+
+class _SimFunction:
+    """The notebook's Add, Mul, Neg and Tanh (Add hands the same gy to both inputs)."""
+
+    def __init__(self, code, inputs):
+        self.code, self.inputs = code, inputs
+        a = inputs[0].data
+        if code == 0:
+            y = a + inputs[1].data
+        elif code == 1:
+            self.a, self.b = a, inputs[1].data
+            y = self.a * self.b
+        elif code == 2:
+            y = -a
         else:
-            check_array(name, g, w, device=device, mistakes=MISTAKES)
+            y = self.y = numpy.tanh(a)
+        self.generation = max(x.generation for x in inputs)
+        self.output = _SimVariable(y, self, self.generation + 1)
+
+    def backward(self, gy):
+        if self.code == 0:
+            return gy, gy
+        if self.code == 1:
+            return gy * self.b, gy * self.a
+        if self.code == 2:
+            return (-gy,)
+        return (gy * (1 - self.y * self.y),)
+
+
+def _sim_ops():
+    def op(code):
+        return lambda *xs: _SimFunction(code, xs).output
+    return tuple(op(c) for c in range(4))
+
+
+def _simulated_backward(output, retain_grad, mistake):
+    """The solution's engine, or one with ``mistake``: {"leaf": "assign"|"inplace", "inner":
+    "assign"|"inplace", "order": "stack"|"queue"|"oldest", "start": "zeros"}."""
+    if output.creator is None:
+        return
+    if output.grad is None:
+        output.grad = (numpy.zeros_like if mistake.get("start") == "zeros" else numpy.ones_like)(output.data)
+    grads = {id(output): output.grad}
+    heap, queued, order = [], set(), itertools.count()
+    keys = {"heap": lambda f, n: (-f.generation, n), "stack": lambda f, n: (0, -n),
+            "queue": lambda f, n: (0, n), "oldest": lambda f, n: (f.generation, n)}
+    key = keys[mistake.get("order", "heap")]
+
+    def push(f):
+        if f not in queued:
+            queued.add(f)
+            heapq.heappush(heap, (*key(f, next(order)), f))
+
+    push(output.creator)
+    while heap:
+        f = heapq.heappop(heap)[-1]
+        y = f.output
+        gy = grads.pop(id(y))
+        if retain_grad and y is not output:
+            y.grad = gy
+        for x, gx in zip(f.inputs, f.backward(gy)):
+            if x.creator is None:
+                how = mistake.get("leaf")
+                if x.grad is None or how == "assign":
+                    x.grad = gx
+                elif how == "inplace":
+                    x.grad += gx
+                else:
+                    x.grad = x.grad + gx
+            else:
+                how = mistake.get("inner")
+                if id(x) not in grads or how == "assign":
+                    grads[id(x)] = gx
+                elif how == "inplace":
+                    grads[id(x)] += gx
+                else:
+                    grads[id(x)] = grads[id(x)] + gx
+                push(x.creator)
+
+
+def simulate(spec, mistake):
+    """The reported gradients of ``spec`` from the notebook's framework with ``mistake``."""
+    def op(code):
+        def make(*xs):
+            y = _SimFunction(code, xs).output
+            y.backward = lambda retain_grad=False: _simulated_backward(y, retain_grad, mistake)
+            return y
+        return make
+
+    reported = back_propagate(spec, lambda a: _SimVariable(a), tuple(op(c) for c in range(4)),
+                              lambda a: numpy.array(host(a), dtype=numpy.float64))
+    return [None if v.grad is None else numpy.asarray(v.grad) for v in reported]
+
+
+#: (mistake, what the message says), tried in this order; a mistake of two changes counts only when
+#: no mistake before it gave the learner's gradients
+DIAGNOSES = (
+    ({"leaf": "assign"}, LEAF_OVERWRITE),
+    ({"inner": "assign"}, ACCUMULATE),
+    ({"order": "stack"}, ORDER),
+    ({"order": "queue"}, ORDER),
+    ({"order": "oldest"}, ORDER),
+    ({"leaf": "inplace"}, ALIASING),
+    ({"inner": "inplace"}, ALIASING),
+    ({"start": "zeros"}, ONES),
+    ({"leaf": "assign", "inner": "assign"}, f"{ACCUMULATE}; and add into a leaf's .grad likewise "
+                                            f"(x.grad = x.grad + gx)"),
+    ({"leaf": "inplace", "inner": "inplace"}, ALIASING),
+)
+
+
+def _close(got, want):
+    if want is None or got is None:
+        return got is None and want is None
+    g = getattr(got, "array", got)
+    return (isinstance(g, numpy.ndarray) and g.shape == want.shape
+            and bool(numpy.allclose(g, want, rtol=1e-6, atol=1e-9)))
+
+
+def diagnose(spec, mine, want, indices):
+    """What the message says of the known mistakes whose gradients are the learner's at ``indices``
+    (positions in the report): one sentence, or, where two mistakes give the same gradients on
+    this graph, both; None when no known mistake gives them."""
+    found = []
+    for mistake, sentence in DIAGNOSES:
+        if len(mistake) > 1 and found:
+            continue
+        try:
+            sim = simulate(spec, mistake)
+        except Exception:  # noqa: BLE001 - this mistake makes the engine fail: not the learner's
+            continue
+        if all(_close(sim[i], want[i]) for i in indices):
+            continue   # this graph does not show that mistake
+        if all(_close(mine[i], sim[i]) for i in indices) and sentence not in found:
+            found.append(sentence)
+    if len(found) > 1:
+        return "one of these mistakes gives exactly these gradients: " + \
+            "; or ".join(f"({k + 1}) {s}" for k, s in enumerate(found))
+    return found[0] if found else None
+
+
+def _hinted(sentence):
+    """check_array's mistakes with ``sentence`` for every symptom of wrong values or shapes."""
+    keep = {"none", "not_array", "numpy_on_gpu", "cupy_on_cpu"}
+    return {k: sentence for k in USUAL_MISTAKES if k not in keep}
+
+
+def compare(spec, mine, want, device, walked=True):
+    """Every reported variable's .grad in the learner's graph against rnnviz's, each in its part
+    (the leaves in ``spec["part"]``, the intermediate variables in ``spec["inner_part"]``). An
+    intermediate variable's .grad left None counts only when backward ran every function
+    (``walked``): a backward that does nothing leaves them None too."""
+    indices = to_numpy(spec["report"]).tolist()
+    n_leaves, what = len(spec["leaves"]), spec["what"]
+    with_values = [i for i, w in enumerate(want) if w is not None]
+    diagnosis = []     # computed once, when a value is first found wrong
+
+    def hint():
+        if not diagnosis:
+            diagnosis.append(diagnose(spec, mine, want, with_values))
+        return _hinted(diagnosis[0]) if diagnosis[0] else MISTAKES
+
+    for i, (k, g, w) in enumerate(zip(indices, mine, want)):
+        name = f"{what}: .grad of {spec['names'][i]}"
+        leaf = k < n_leaves
+        with part(spec["part"] if leaf else spec["inner_part"]):
+            if w is None:
+                assert g is None, f"{name} should be None.\n  usual mistake: " + (
+                    UNUSED_LEAF if leaf else RETAIN_FALSE)
+                assert walked, (f"{spec['what']}: backward did not run the backward of every function "
+                                f"of the graph.\n  usual mistake: {NOT_RUN}")
+            elif g is None:
+                raise AssertionError(f"{name} is None.\n  usual mistake: "
+                                     f"{NOT_REACHED if leaf or not spec['retain_grad'] else RETAIN_TRUE}")
+            elif not _close_received(g, w):
+                check_array(name, g, w, device=device, mistakes=hint())
+            else:
+                check_array(name, g, w, device=device)    # the device of the array
+
+
+def _close_received(g, w):
+    a = getattr(g, "array", None)
+    return a is not None and a.shape == w.shape and bool(numpy.allclose(a, w, rtol=1e-6, atol=1e-9))
 
 
 class GraphCheck(Check):
     """Back-propagate graphs given as data with the learner's framework; compare every gradient."""
 
     learner = ("Variable", "add", "mul", "neg", "tanh")
+    parts = {"gradients": 1, "inputs unchanged": 1}
 
     def graphs(self, **case) -> list:
         raise NotImplementedError
+
+    def describe(self, case):
+        """The case's graph and sizes; never its seed."""
+        return ", ".join(f"{k}={v}" for k, v in case.items() if "seed" not in k)
 
     def inputs(self, **case):
         return {"graphs": self.graphs(**case)}
 
     def run(self, Variable, add, mul, neg, tanh, inputs, xp):
         ops = (add, mul, neg, tanh)
-        return {"grads": [[v.grad for v in back_propagate(spec, Variable, ops, lambda a: a)]
-                          for spec in inputs["graphs"]]}
+        got = {"graphs": [run_graph(spec, Variable, ops) for spec in inputs["graphs"]]}
+        for k, result in enumerate(got["graphs"]):   # an error's frames nest as deep as pack allows
+            if "error" in result:                    # only at the top level
+                got[f"error {k}"] = result.pop("error")
+        return got
 
     def judge(self, inputs, got, run):
         specs = inputs["graphs"]
-        grads = got.get("grads")
-        assert isinstance(grads, list) and len(grads) == len(specs), \
-            f"expected the gradients of {len(specs)} graph(s)"
-        for spec, mine in zip(specs, grads):
+        results = got.get("graphs")
+        assert isinstance(results, list) and len(results) == len(specs), \
+            f"expected the results of {len(specs)} graph(s)"
+        ran = []     # the graphs backward walked to the end: evidence for "inputs unchanged"
+        for k, (spec, mine) in enumerate(zip(specs, results)):
             indices = to_numpy(spec["report"]).tolist()
-            assert isinstance(mine, list) and len(mine) == len(indices), \
-                f"{spec['what']}: expected {len(indices)} gradient(s)"
-            want = reference(spec)
-            if spec["then"] is None:
-                compare(mine, want, indices, len(spec["leaves"]), spec["what"], run.device)
-                continue
-            for k, g, w in zip(indices, mine, want):
-                check_array(f"second backward: leaf {k}.grad", g, w, device=run.device,
-                            mistakes=SECOND_MISTAKES)
+            mine = dict(mine, error=got.get(f"error {k}"))
+            error = mine["error"]
+            if error:
+                message = format_error(error)
+                hint = self.explain(error)
+                message += f"\n  {hint}" if hint else ""
+                for name in dict.fromkeys((spec["part"], spec["inner_part"])):
+                    with part(name):
+                        raise AssertionError(f"{spec['what']}: {message}")
+            else:
+                if mine.get("walked"):
+                    ran.append(mine)
+                grads = mine.get("grads")
+                if not (isinstance(grads, list) and len(grads) == len(indices)):
+                    for name in dict.fromkeys((spec["part"], spec["inner_part"])):
+                        with part(name):
+                            raise AssertionError(f"{spec['what']}: expected {len(indices)} gradient(s)")
+                else:
+                    compare(spec, grads, reference(spec), run.device, bool(mine.get("walked")))
+            if spec.get("deep"):
+                with part("no recursion"):
+                    self._no_recursion(spec, mine)
+        with part("inputs unchanged"):
+            if not ran:
+                raise AssertionError("backward did not run every function of any graph of this case "
+                                     "(it raised an error, or stopped early), so nothing shows that it "
+                                     "leaves its inputs as they were")
+            for mine in ran:
+                if mine.get("gy_changed"):
+                    raise AssertionError(f"backward changed the array given as the output's gradient "
+                                         f"(output.grad) in place.\n  usual mistake: {ALIASING}")
+                if mine.get("leaves_changed"):
+                    raise AssertionError(f"backward changed the .data of {mine['leaves_changed']} "
+                                         f"leaf/leaves.\n  usual mistake: {IN_PLACE}")
+
+    def _no_recursion(self, spec, mine):
+        error = mine.get("error")
+        if error and error.get("type") == "RecursionError":
+            raise AssertionError(f"{spec['what']}: backward hit the recursion limit.\n  usual mistake: {RECURSION}")
+        if error:   # a backward that fails shows nothing about recursion
+            raise AssertionError(f"{spec['what']}: backward raised an error, so it did not show that it "
+                                 f"works without recursion: {format_error(error)}")
+        if not mine.get("walked"):
+            raise AssertionError(f"{spec['what']}: backward did not run the backward of every function of "
+                                 f"the chain, so it did not show that it walks it without recursion")
+        limit = mine.get("recursion_limit")
+        if limit != DEFAULT_RECURSION_LIMIT:
+            raise AssertionError(f"{spec['what']}: backward changed the recursion limit (it ran under "
+                                 f"Python's default, {DEFAULT_RECURSION_LIMIT}).\n  usual mistake: {LIMIT_CHANGED}")
+        depth = mine.get("depth")
+        if not isinstance(depth, int) or depth > MAX_DEPTH:
+            raise AssertionError(f"{spec['what']}: backward nested Python calls {depth} deep: a recursion, "
+                                 f"whose depth grows with the graph.\n  usual mistake: {NESTED}")
 
     def explain(self, error):
         message = error.get("message", "")
@@ -279,12 +675,14 @@ class Basics(GraphCheck):
     """One small graph of ``GRAPHS``: a chain, a diamond, a variable used twice, ..."""
 
     name = "backward_engine.basics"
+    parts = {**{graph: 1 for graph in GRAPHS}, "inputs unchanged": 1}
 
     def graphs(self, graph, seed, size):
         builder, what, set_gy = GRAPHS[graph]
         g = Graph()
         report = builder(g, seed, size)
-        return [g.spec(what, report, gy_seed=GY_SEED if set_gy else None)]
+        return [g.spec(what, [k for k, _ in report], gy_seed=GY_SEED if set_gy else None,
+                       part=graph, names=[name for _, name in report])]
 
 
 @register
@@ -292,10 +690,12 @@ class Random(GraphCheck):
     """A random graph of 3 leaves and 25 operations, every variable reaching the output."""
 
     name = "backward_engine.random"
+    parts = {"leaves' gradients": 3, "intermediate .grad left None": 1, "inputs unchanged": 1}
 
     def graphs(self, seed):
         g, report = random_graph(seed)
-        return [g.spec("random graph", report)]
+        return [g.spec("random graph", report, part="leaves' gradients",
+                       inner_part="intermediate .grad left None")]
 
 
 @register
@@ -303,11 +703,18 @@ class Retain(GraphCheck):
     """retain_grad off and on, then a second backward over the same leaves (their .grad adds up)."""
 
     name = "backward_engine.retain"
+    parts = {"retain_grad=False": 1, "retain_grad=True": 1, "second backward": 1, "inputs unchanged": 1}
 
     def graphs(self, seed):
         g, report = random_graph(seed, n_ops=12)
-        specs = [g.spec(f"retain_grad={retain}", report, retain_grad=retain) for retain in (False, True)]
-        second = g.spec("second backward", [0, 1, 2])
+        specs = [g.spec(f"retain_grad={retain}", report, retain_grad=retain, part=f"retain_grad={retain}")
+                 for retain in (False, True)]
+        first = [g.uses(k) > 0 for k in range(3)]
+        second = g.spec("second backward", [0, 1, 2], part="second backward",
+                        names=[{(True, True): "a leaf both backward calls reach",
+                                (False, True): "a leaf only the second backward reaches",
+                                (True, False): "a leaf only the first backward reaches"}[first[k], k < 2]
+                               for k in range(3)])
         start = len(g.rows) // 3
         y = g.tanh(g.mul(0, 1))
         second["then"] = {"program": g.program(start), "gy": randn(SECOND_GY_SEED, *g.shapes[y])}
@@ -316,9 +723,11 @@ class Retain(GraphCheck):
 
 @register
 class LongChain(GraphCheck):
-    """h = tanh(h * w + x), ``steps`` times: no recursion."""
+    """h = tanh(h * w + x), ``steps`` times: no recursion (under Python's default recursion limit,
+    which backward must leave as it is)."""
 
     name = "backward_engine.chain"
+    parts = {"gradients": 1, "no recursion": 2, "inputs unchanged": 1}
 
     def graphs(self, steps):
         g = Graph()
@@ -326,4 +735,6 @@ class LongChain(GraphCheck):
         h = x
         for _ in range(steps):
             h = g.tanh(g.add(g.mul(h, w), x))
-        return [g.spec(f"{steps}-step chain", [x, w])]
+        spec = g.spec(f"{steps}-step chain", [x, w], names=["leaf x", "leaf w"])
+        spec["deep"] = True
+        return [spec]
