@@ -49,7 +49,10 @@ def _worker_grading(student, course):
                 proc = p
                 while proc is not None and _is_sandbox_or_kernel(proc):
                     proc = proc.parent()
-                return proc
+                # a worker of this test's cluster (a killed worker's kernel may linger a moment,
+                # already handed to another parent)
+                if proc is not None and os.getpid() in {q.pid for q in proc.parents()}:
+                    return proc
             except (psutil.NoSuchProcess, psutil.AccessDenied):
                 continue
     return None
