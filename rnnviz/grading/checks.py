@@ -296,6 +296,17 @@ def check_array(name, got, want, *, device=None, rtol=1e-6, atol=1e-9, mistakes=
     fail(symptom, text, f" (shape {g.shape}, relative error {relative_error(g, w):.2g})")
 
 
+def unchanged(a, kept):
+    """Whether the array ``a`` still holds what ``kept`` (its copy) holds: shape, dtype, values
+    (NaN equal to NaN), on any device."""
+    try:
+        if a.shape != kept.shape or a.dtype != kept.dtype:
+            return False
+        return bool(((a == kept) | ((a != a) & (kept != kept))).all())
+    except Exception:  # noqa: BLE001 - something that is no longer an array
+        return False
+
+
 # -- gradient checks of a FunctionNode ------------------------------------------------------------
 
 def numerical_gradients(forward, inputs, gy, eps=1e-6):

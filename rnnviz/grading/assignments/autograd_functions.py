@@ -39,7 +39,7 @@ parts it keeps from being judged (an error in ``sum_to`` costs its case's part o
 import numpy
 
 from ...core import Variable
-from ..checks import USUAL_MISTAKES, check_array, numerical_gradients
+from ..checks import USUAL_MISTAKES, check_array, numerical_gradients, unchanged
 from ..protocol import Check, Received, describe_error, format_error, host, part, register
 
 # errors that CuPy (or rnnviz) raises when NumPy arrays are mixed into a GPU run
@@ -113,15 +113,6 @@ def _keep(a):
     return a.copy() if hasattr(a, "copy") and hasattr(a, "dtype") else a
 
 
-def _unchanged(a, kept):
-    """Whether the array ``a`` still holds what ``kept`` (its copy) holds: shape, dtype, values
-    (NaN equal to NaN), on any device."""
-    try:
-        if a.shape != kept.shape or a.dtype != kept.dtype:
-            return False
-        return bool(((a == kept) | ((a != a) & (kept != kept))).all())
-    except Exception:  # noqa: BLE001 - something that is no longer an array
-        return False
 
 
 def _writeable(a):
@@ -219,7 +210,7 @@ class _NodeCheck(_AutogradCheck):
         node = self.make_node(cls, inputs)
         outputs = node.apply(xs)
         got = {"forward": tuple(_keep(y.array) for y in outputs)}
-        by_forward = [n for n, x, k in zip(self.names, xs, kept) if not _unchanged(x, k)]
+        by_forward = [n for n, x, k in zip(self.names, xs, kept) if not unchanged(x, k)]
         by_backward = []
         if len(outputs) == 1:
             y = outputs[0].array
@@ -232,8 +223,8 @@ class _NodeCheck(_AutogradCheck):
             else:
                 got["backward"] = step["value"]
                 got["writeable"] = [_writeable(getattr(g, "array", g)) for g in _as_tuple(step["value"])]
-            by_backward = [n for n, x, k in zip(self.names, xs, kept) if n not in by_forward and not _unchanged(x, k)]
-            by_backward += [n for n, a, k in (("gy", gy, gy_kept), ("y", y, y_kept)) if not _unchanged(a, k)]
+            by_backward = [n for n, x, k in zip(self.names, xs, kept) if n not in by_forward and not unchanged(x, k)]
+            by_backward += [n for n, a, k in (("gy", gy, gy_kept), ("y", y, y_kept)) if not unchanged(a, k)]
         got["changed"] = {"forward": by_forward, "backward": by_backward}
         got.update(self._float32(cls, inputs, xp))
         return _mark_0d(got)

@@ -53,7 +53,7 @@ import numpy
 
 from ... import functions as F
 from ...core import Variable, using_config
-from ..checks import USUAL_MISTAKES, check_array, to_numpy
+from ..checks import USUAL_MISTAKES, check_array, to_numpy, unchanged
 from ..protocol import Check, describe_error, format_error, host, part, register
 
 OPS = ("add", "mul", "neg", "tanh")                 # op codes 0..3 of a program's rows
@@ -302,14 +302,6 @@ def _keep(a):
     return a.copy() if hasattr(a, "copy") and hasattr(a, "dtype") else a
 
 
-def _unchanged(a, kept):
-    """Whether the array ``a`` still holds what ``kept`` (its copy) holds, on any device."""
-    try:
-        if a.shape != kept.shape or a.dtype != kept.dtype:
-            return False
-        return bool(((a == kept) | ((a != a) & (kept != kept))).all())
-    except Exception:  # noqa: BLE001 - something that is no longer an array
-        return False
 
 
 def deepest_call(step):
@@ -373,8 +365,8 @@ def run_graph(spec, Variable, ops):
     except Exception as exc:  # noqa: BLE001 - the learner's error is this graph's result
         out["error"] = describe_error(exc)
     n = min(len(leaves), len(vs))
-    out["leaves_changed"] = sum(not _unchanged(getattr(v, "data", None), k) for v, k in zip(vs[:n], kept[:n]))
-    out["gy_changed"] = any(not _unchanged(a, k) for a, k in zip(gys, kept_gys))
+    out["leaves_changed"] = sum(not unchanged(getattr(v, "data", None), k) for v, k in zip(vs[:n], kept[:n]))
+    out["gy_changed"] = any(not unchanged(a, k) for a, k in zip(gys, kept_gys))
     out["walked"] = bool(functions) and all(id(f) in ran for f in functions)
     if spec.get("deep"):
         out["recursion_limit"] = deep.get("limit", DEFAULT_RECURSION_LIMIT)
