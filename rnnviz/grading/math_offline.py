@@ -33,6 +33,8 @@ MATH_STYLE = """\
 <style type="text/css">
 math { font-family: "Latin Modern Math", "STIX Two Math", "Cambria Math", "DejaVu Math TeX Gyre", math; font-size: 1.15em; }
 math[display="block"] { margin: 0.6em 0; overflow-x: auto; overflow-y: hidden; }
+/* a test's message (its hint is one long line) wraps inside the page instead of running off it */
+.output_error pre, .jp-RenderedText[data-mime-type="application/vnd.jupyter.stderr"] pre { white-space: pre-wrap; }
 </style>
 {%- endmacro %}
 """
