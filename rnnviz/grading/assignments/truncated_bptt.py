@@ -81,6 +81,14 @@ def load_small_model(n_vocab, params, device="cpu"):
     return model.to_device("gpu") if device == "gpu" else model
 
 
+def training_setup(a, lr, device="cpu"):
+    """(model, SGD optimizer, iterator) for the inputs ``a`` of a windows or live-nodes case."""
+    model = load_small_model(a["n_vocab"], a["params"], device)
+    optimizer = optimizers.SGD(lr=lr)
+    optimizer.setup(model)
+    return model, optimizer, ParallelSequentialIterator(to_numpy(host(a["words"])), a["batch"])
+
+
 def _copy(a):
     """A snapshot of a parameter's array or gradient (they are updated in place later)."""
     a = getattr(a, "array", a)
@@ -162,10 +170,7 @@ def replay(a, before, *, extra=0, reset=False, unchain=True, cleargrads=True, la
     summed loss, "grads": {name: gradient or None}}, ...]. Window ``w`` starts from the weights
     ``before[w]`` ({name: array}; None: the replay's own), written in place as an optimizer
     would. The keywords make one of the usual mistakes on purpose (see ``MISTAKES``)."""
-    model = load_small_model(a["n_vocab"], a["params"])
-    optimizer = optimizers.SGD(lr=LR_WINDOWS)
-    optimizer.setup(model)
-    iterator = ParallelSequentialIterator(host(a["words"]), a["batch"])
+    model, optimizer, iterator = training_setup(a, LR_WINDOWS)
     steps = a["bprop_len"] + extra
     out = []
     for w in range(a["windows"]):
@@ -237,10 +242,7 @@ class Windows(Check):
 
     def run(self, train_window, inputs, xp):
         a, device = inputs, _device_name(xp)
-        model = load_small_model(a["n_vocab"], a["params"], device)
-        opt = optimizers.SGD(lr=LR_WINDOWS)
-        opt.setup(model)
-        it = ParallelSequentialIterator(to_numpy(a["words"]), a["batch"])
+        model, opt, it = training_setup(a, LR_WINDOWS, device)
         losses, grads, params = [], [], []
         for _ in range(a["windows"]):
             loss = train_window(model, opt, it, a["bprop_len"], device)
@@ -417,10 +419,7 @@ class LiveNodes(Check):
 
     def run(self, train_window, inputs, xp):
         a, device = inputs, _device_name(xp)
-        model = load_small_model(a["n_vocab"], a["params"], device)
-        opt = optimizers.SGD(lr=LR_LIVE)
-        opt.setup(model)
-        it = ParallelSequentialIterator(to_numpy(a["words"]), a["batch"])
+        model, opt, it = training_setup(a, LR_LIVE, device)
         counts = []
         for _ in range(a["windows"]):
             train_window(model, opt, it, a["bprop_len"], device)
