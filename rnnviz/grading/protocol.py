@@ -457,6 +457,8 @@ def run_case_here(check: Check, learner: list, case: dict, device) -> Verdict:
         result = read_result(json.loads(json.dumps(result)))
     except ProtocolError as exc:
         return failed_everywhere(check, f"what your code returned could not be read: {exc}")
+    # a fresh copy to judge with: on the CPU the learner's code got views of ``sent`` and may have
+    # changed them (a check of inputs left unchanged needs the originals)
     return judge_case(check, unpack(pack(inputs)), result, Run(device, cpu))
 
 
