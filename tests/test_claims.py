@@ -8,6 +8,7 @@ must state the same numbers, and no measured-looking number in a lesson's prose 
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
@@ -48,7 +49,7 @@ def test_claim_is_what_the_lesson_measures(claim):
         for statement, value in measured.items():
             if statement in claim.names:
                 continue
-            assert isinstance(value, (bool,)) or type(value).__name__ == "bool_", (
+            assert isinstance(value, (bool, np.bool_)), (
                 f"{claim.name}: {statement!r} is neither a quoted number nor a True/False statement")
             if not value:
                 failures.append(f"seed {seed}: not true that {statement}")

@@ -12,13 +12,14 @@ md("""
   are cleared;
 * keep the gradient of an intermediate result (`retain_grad=True`) and back-propagate from an output
   that is not a single number;
-* see the graph that the forward pass recorded, and read the ~40 lines of the library that walk it;
+* see the graph that the forward pass recorded, and read the short function of the library that walks it;
 * build a model from links (`Linear`, a `Chain` with `init_scope()`, a `ChainList`), train it with
   an optimizer and its hooks, and save and load it.
 
 Everything later in the course (recurrent nets, truncation, language models) is built from these
-pieces. About **45 minutes**. Practised in the assignments **`autograd_functions`** and
-**`backward_engine`**.
+pieces. About **45 minutes**. Practised in the assignments
+[**01a · `autograd_functions`**](../assignments/autograd_functions/autograd_functions.ipynb) and
+[**01b · `backward_engine`**](../assignments/backward_engine/backward_engine.ipynb).
 
 Run the cells in order (*Run ▸ Run All Cells* works too). Every claim about the library below is
 followed by a cell that checks it with `assert`: if the library behaved differently, that cell
@@ -141,6 +142,7 @@ circles, parameters diamonds. Switch **colour** to *gradients* after reading the
 has been back-propagated, so every variable along the way carries a gradient.
 """),
 code("""
+np.random.seed(0)                   # the links draw their initial weights from NumPy's generator
 rng = np.random.default_rng(0)
 x = Variable(rng.standard_normal((4, 3)).astype(np.float32), name="x")
 target = rng.standard_normal((4, 1)).astype(np.float32)
@@ -202,8 +204,8 @@ md("""
 By default the library runs a second engine, `rnnviz/core/batched_engine.py`, with the same
 contract: where one weight is used at many time steps (a recurrent net's $W_h$, the output layer of
 a language model), it computes their gradient contributions as one large matrix product instead
-of many small ones (about 2.5 times faster backward for a Penn-Treebank-size language model, no
-difference at small sizes). It is an optimisation, not a different algorithm. The switch `rnnviz.config.batched_backward` selects the
+of many small ones (a faster backward for a Penn-Treebank-size language model, no difference at
+small sizes; `benchmarks/bench_lm_throughput.py` measures by how much on your machine). It is an optimisation, not a different algorithm. The switch `rnnviz.config.batched_backward` selects the
 engine (here for one call, with `using_config`); both must give the same gradients:
 """),
 code("""
@@ -329,7 +331,8 @@ md("""
 * `WeightDecay(rate)` adds `rate * w` to each gradient (an L2 penalty): with no other gradient,
   SGD then shrinks every weight by the factor $1 - \\eta \\cdot \\text{rate}$ per update;
 * `GradientClipping(threshold)` rescales *all* gradients together when their global L2 norm exceeds
-  the threshold. Recurrent nets need it: their gradients occasionally explode (lesson 4).
+  the threshold. Recurrent nets need it: a gradient that travels back through many steps can grow
+  without bound (it *explodes*), so lesson 06 trains its language model with a clipping hook.
 """),
 code("""
 lin = L.Linear(3, 3)
@@ -404,12 +407,20 @@ answer("""
 which depends on $x_1$ only.
 """),
 answer("""
-3. In `GraphView` above, which variable has the largest gradient? (Choose *gradients* and pick
-   nodes in the **node** list.) Why is it not the input `x`?
+3. In `GraphView` above, which node has the largest gradient? (Choose *gradients* and pick
+   nodes in the **node** list.) On its way back from the loss to `x`, does the gradient only shrink?
 """, """
-The picture varies with the random numbers, but the gradient has to pass through `tanh` and the
-weights on its way back: every factor $|1 - \\tanh^2| \\le 1$ can only shrink it. Recurrent nets
-repeat such factors once per time step, which is the *vanishing gradient* of lesson 3.
+A parameter's, usually the second layer's `W` or `b`: a parameter's gradient adds up the
+contributions of all four examples in the batch, while a variable's gradient holds one row per
+example.
+
+On the way back the gradient meets two kinds of factor. The `tanh` multiplies it by
+$1 - \\tanh^2 \\le 1$, elementwise: that step can only shrink it. A `Linear` multiplies it by the
+transposed weight matrix, which can shrink *or* enlarge it: compare the gradient at `x` with the
+one at the first layer's output, then draw other initial weights (change the seeds) and compare
+again. Recurrent nets repeat both
+factors once per time step, so a gradient travelling back through many steps tends to vanish or to
+explode (lesson 03).
 """),
 answer("""
 4. Why does `GradientClipping` rescale all gradients by one common factor instead of clipping each
@@ -425,8 +436,9 @@ md("""
 Lesson 02 puts a loop around a link: the same weights applied at every time step, a hidden state
 carried from one step to the next, and a graph that grows with the length of the sequence.
 
-**Assignments:** `autograd_functions` (write the forward and backward of a few functions and check
-them against finite differences) and `backward_engine` (write the loop that walks the graph), in
-`assignments/`.
+**Assignments:** [01a · `autograd_functions`](../assignments/autograd_functions/autograd_functions.ipynb)
+(write the forward and backward of a few functions and check them against finite differences) and
+[01b · `backward_engine`](../assignments/backward_engine/backward_engine.ipynb) (write the loop that walks the
+graph).
 """),
 ]

@@ -17,7 +17,8 @@ md("""
 * explain unrolling and back-propagation through time (BPTT), and watch a hidden state move with
   `HiddenStateAnimator`.
 
-About **45 minutes**. Practised in the assignment **`rnn_by_hand`**.
+About **45 minutes**. Practised in the assignment
+[**02 · `rnn_by_hand`**](../assignments/rnn_by_hand/rnn_by_hand.ipynb).
 """),
 code("""
 %matplotlib widget
@@ -291,10 +292,12 @@ answer("""
 1. In section 1, give the window model `window = 6` (keep the lag at 6). What accuracy do you expect,
    and why? And with `window = 7`?
 """, """
-With a window of 6 the model sees $x_{t-5} \\dots x_t$, still not $x_{t-6}$: it stays at chance.
-With 7 it sees the token it must repeat and becomes perfect, but its count table has
-$4^7 = 16384$ rows: a window grows exponentially with what it must remember, a hidden state does
-not.
+With a window of 6 the model sees $x_{t-5} \\dots x_t$, still not $x_{t-6}$: it stays at chance,
+about 0.25. With 7 it sees the token it must repeat, yet it reaches only about 0.78: its count
+table has $4^7 = 16384$ rows, and 20,000 training steps fill only about 70% of them. On a window it
+never saw, it guesses, and a guess is right one time in four. Count on ten times as many steps and
+it is perfect, 1.00. A window's table grows exponentially with what the model must remember, and so
+does the data needed to fill it; a hidden state does not.
 """),
 answer("""
 2. In section 4, how many function nodes does one step of `L.RNN` add, and which are they? (Try
@@ -318,7 +321,7 @@ md("""
 Lesson 03 replaces `L.RNN` by an LSTM, whose gates let a gradient travel much further back, and
 builds the Chainer tutorial's language model with it.
 
-**Assignment:** `rnn_by_hand` (the forward and backward of the recurrence, for one step and for a
-whole sequence) in `assignments/`.
+**Assignment:** [02 · `rnn_by_hand`](../assignments/rnn_by_hand/rnn_by_hand.ipynb) (the forward and
+backward of the recurrence, for one step and for a whole sequence).
 """),
 ]

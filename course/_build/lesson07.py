@@ -195,8 +195,8 @@ answer("""
 1. Why does the GPU gain more at 256 units than at 64?
 """, """
 At 64 units each matrix product is too small to keep the GPU busy: the time goes into launching
-many small kernels one after another, the same fixed cost at any size. At 256 units the products
-are 16 times larger, and the GPU's parallelism starts to pay. The output layer (units × vocabulary)
+many small kernels one after another, the same fixed cost at any size. At 256 units each $H \\times H$
+product has $(256/64)^2 = 16$ times as many multiply-adds, and the GPU's parallelism starts to pay. The output layer (units × vocabulary)
 is usually the largest product of a language model.
 """),
 answer("""
@@ -211,7 +211,12 @@ md("""
 
 You have built a language model from a `Variable` up, watched its graph grow and be cut, measured
 what truncation costs and what evaluation saves, trained it on a corpus and moved it to a GPU. The
-graded assignments in `assignments/` ask you to write the central pieces yourself:
-`autograd_functions`, `backward_engine`, `rnn_by_hand`, `lstm` and `truncated_bptt`.
+graded assignments ask you to write the central pieces yourself, one or two per lesson (the list
+is in [`assignments/`](../assignments/README.md)):
+[01a · `autograd_functions`](../assignments/autograd_functions/autograd_functions.ipynb),
+[01b · `backward_engine`](../assignments/backward_engine/backward_engine.ipynb),
+[02 · `rnn_by_hand`](../assignments/rnn_by_hand/rnn_by_hand.ipynb),
+[03 · `lstm`](../assignments/lstm/lstm.ipynb) and
+[04 · `truncated_bptt`](../assignments/truncated_bptt/truncated_bptt.ipynb).
 """),
 ]
