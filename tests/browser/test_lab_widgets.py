@@ -1,6 +1,6 @@
 """The lessons' widgets, live in JupyterLab, driven by headless Chromium.
 
-A learner's path: open a lesson (``course/00_seeing_the_graph.ipynb``, the tour of the four
+A learner's path: open a lesson (``course/00_seeing_the_graph.ipynb``, the tour of three
 widgets, and ``course/04_truncated_bptt.ipynb``, which trains the recall experiment before its
 widgets), Run ▸ Run All Cells, move a control of each widget and see its figure change. The test
 does the same on a temporary copy and checks that no cell shows an error. Screenshots (each widget
@@ -43,10 +43,7 @@ WIDGETS = [
     ("graph", "GraphView", ("group_toggle", "mode")),
     ("animator", "HiddenStateAnimator", ("time_slider",)),
     ("unchain", "UnchainExplorer", ("bprop_slider", "length_slider")),
-    ("bptt", "BPTTComparison", ("bprop_slider", "scale_slider")),
 ]
-
-
 
 pytestmark = [
     pytest.mark.browser,
