@@ -234,3 +234,18 @@ def test_rnnlm_shapes_and_bad_ids():
         lm(np.array([1, 12], np.int32))
     with pytest.raises(ValueError, match="cell"):
         L.RNNLM(10, 4, 5, cell="gru")
+
+
+def test_lstm_infers_its_input_size_at_the_first_call():
+    """``in_size=None``: W_x is created from the first input, for the stateful layer and the cell,
+    and the step then equals one with the size given up front and the same weights."""
+    x = np.random.default_rng(0).standard_normal((2, 3)).astype(np.float32)
+    lazy, cell = L.LSTM(None, 4), L.LSTMCell(None, 4)
+    h = lazy(x)
+    (h_cell, _), _ = cell(None, x)
+    assert lazy.upward.W.shape == (16, 3) and cell.upward.W.shape == (16, 3)
+    eager = L.LSTM(3, 4)
+    for (_, mine), (_, theirs) in zip(sorted(eager.namedparams()), sorted(lazy.namedparams())):
+        mine.array[...] = theirs.array
+    np.testing.assert_allclose(eager(x).array, h.array, rtol=1e-6)
+    assert h_cell.shape == (2, 4)

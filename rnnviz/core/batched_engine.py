@@ -6,8 +6,8 @@ Why: a language model applies the same output layer, embedding and LSTM weights 
 a window. Step by step that is T small products per weight, plus T additions into ``W.grad``; one
 (TB x V) @ (V x H) product does the same work much faster (about 2.5x on backward at the PTB size).
 
-How: ``F.linear``, ``F.embed_id`` and ``F.lstm_step`` hand their weight products over *deferred*
-(``core/deferred.py``), as the description of a product rather than its value.
+How: ``F.linear``, ``F.embed_id``, ``F.lstm_step`` and ``F.gru_step`` hand their weight products
+over *deferred* (``core/deferred.py``), as the description of a product rather than its value.
 
 - A weight's deferred gradients (dW = gy^T x, an embedding's rows, a bias's row sums) are kept
   per weight and summed at the end of the pass: one product for all steps.

@@ -2,8 +2,8 @@
 not yet its value, so that the products of one weight at many time steps become one product.
 
 Only ``config.batched_backward`` makes functions return these (``F.linear``, ``F.embed_id``,
-``F.lstm_step``); the plain engine (``core/engine.py``) never sees one. Each class says what it
-stands for, ``compute()`` gives that value, and ``sum_all(items)`` the sum of many in one go:
+``F.lstm_step``, ``F.gru_step``); the plain engine (``core/engine.py``) never sees one. Each class
+says what it stands for, ``compute()`` gives that value, and ``sum_all(items)`` the sum of many in one go:
 
 - ``MatmulGrad``: ``gy @ W``, an input's gradient through a linear map;
 - ``OuterProductGrad``: ``a.T @ b``, a weight's gradient (dW = gy^T x);

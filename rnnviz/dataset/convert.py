@@ -7,6 +7,7 @@ import numpy
 
 from ..core import backend
 from ..iterators.convert import concat_examples as _concat
+from ..iterators.convert import pad_sequences  # noqa: F401  (re-exported: one implementation)
 
 
 def device_name(device, where="to_device"):

@@ -6,10 +6,11 @@ from .activation import log_softmax, relu, sigmoid, softmax, tanh
 from .array import broadcast_to, concat, get_item, reshape, split_axis, stack, transpose
 from .basic_math import matmul
 from .connection import embed_id, linear
-from .loss import accuracy, mean_squared_error, softmax_cross_entropy
+from .loss import accuracy, mean_squared_error, softmax_cross_entropy, temporal_softmax_cross_entropy
 from .math import exp, log, mean, sum
 from .noise import dropout
-from .recurrent import lstm, lstm_step
+from .recurrent import gru, gru_step, lstm, lstm_step
+from .sequence import pad_sequence, sequence_mask, where
 
 
 def Linear(*args, **kwargs):
@@ -24,7 +25,9 @@ def Linear(*args, **kwargs):
 
 
 __all__ = [
-    "accuracy", "broadcast_to", "concat", "dropout", "embed_id", "exp", "get_item", "linear",
+    "accuracy", "broadcast_to", "concat", "dropout", "embed_id", "exp", "get_item", "gru", "gru_step",
+    "linear",
     "log", "log_softmax", "lstm", "lstm_step", "matmul", "mean", "mean_squared_error", "relu", "reshape",
     "sigmoid", "softmax", "softmax_cross_entropy", "split_axis", "stack", "sum", "tanh", "transpose",
+    "pad_sequence", "sequence_mask", "temporal_softmax_cross_entropy", "where",
 ]

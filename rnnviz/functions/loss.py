@@ -1,6 +1,7 @@
 """Losses and evaluation."""
 from ..core import FunctionNode, Variable, apply1, backend
 from ._util import check_float, check_int
+from .sequence import as_mask
 
 
 _ROWS = {}
@@ -20,14 +21,16 @@ class SoftmaxCrossEntropy(FunctionNode):
     gx_n = gy * (softmax(x_n) - onehot(t_n)) / count
 
     Stable: log softmax is computed by log-sum-exp with the row maximum subtracted.
+    With ``normalize=False`` (Chainer's) count is N, the batch size, instead of the labels that count.
     """
 
-    def __init__(self, ignore_label=-1, reduce="mean"):
+    def __init__(self, ignore_label=-1, reduce="mean", normalize=True):
         if reduce not in ("mean", "no"):
             raise ValueError(f"softmax_cross_entropy: reduce must be 'mean' or 'no' (as in Chainer), "
                              f"got {reduce!r}")
         self.ignore_label = ignore_label
         self.reduce = reduce
+        self.normalize = normalize
 
     def check_inputs(self, x, t):
         check_float("softmax_cross_entropy", x)
@@ -62,7 +65,7 @@ class SoftmaxCrossEntropy(FunctionNode):
         picked -= xp.log(s)               # log softmax(x_n)[t_n]
         if mask is not None:
             picked *= mask
-        self.count = max(int(mask.sum()), 1) if mask is not None else max(n, 1)
+        self.count = max(int(mask.sum()), 1) if mask is not None and self.normalize else max(n, 1)
         self.saved = (e, s, rows, t, mask)
         if self.reduce == "mean":
             return xp.asarray(-picked.sum() / self.count, dtype=x.dtype)
@@ -95,9 +98,116 @@ class MeanSquaredError(FunctionNode):
         return ga, -ga
 
 
-def softmax_cross_entropy(x, t, ignore_label=-1, reduce="mean"):
-    """Cross-entropy of softmax(x) against integer labels t, averaged over the labels that count."""
-    return apply1(SoftmaxCrossEntropy(ignore_label, reduce), x, t)
+_TSCE = "temporal_softmax_cross_entropy"
+_NORMALIZE = {"batch": "batch", "tokens": "tokens", "sum": "sum", True: "tokens", False: "batch"}
+
+
+class TemporalSoftmaxCrossEntropy(FunctionNode):
+    """Cross-entropy over the live positions of a padded batch (CS231n's temporal softmax loss):
+    scores x (T, B, V) or T steps of (B, V), labels t (T, B), live positions m (T, B):
+
+        loss = -(1/Z) sum_{t,b} m_tb log softmax(x_tb)[t_tb];   gx_tb = gy m_tb (softmax(x_tb) - onehot(t_tb)) / Z
+
+    Z = B, the batch size (normalize='batch', CS231n's and the default: the mean over sequences
+    of each one's summed loss), Z = sum(m) (normalize='tokens', Chainer's normalize=True: the mean
+    per live token; exp of it is the perplexity), or Z = 1 ('sum'). Live: the mask is true and
+    t != ignore_label. A padded position adds nothing and gets exactly zero gradient.
+    """
+
+    def __init__(self, n_x, per_step, has_mask, normalize, ignore_label, reduce, time_major):
+        self.n_x, self.per_step, self.has_mask = n_x, per_step, has_mask
+        self.normalize, self.ignore_label = normalize, ignore_label
+        self.reduce, self.time_major = reduce, time_major
+
+    def check_inputs(self, *inputs):
+        name = _TSCE
+        xs, t = inputs[:self.n_x], inputs[self.n_x]
+        check_float(name, *xs)
+        check_int(name, t, "labels")
+        if self.per_step:                              # a list of T steps (B, V)
+            if any(x.ndim != 2 or x.shape != xs[0].shape for x in xs):
+                raise ValueError(f"{name}: the steps must all have shape (B, V); got "
+                                 f"{sorted({tuple(x.shape) for x in xs})}")
+            shape = (len(xs),) + xs[0].shape
+        else:
+            shape = xs[0].shape
+            if len(shape) != 3:
+                wanted = "(T, B, V)" if self.time_major else "(B, T, V)"
+                raise ValueError(f"{name}: expected scores of shape {wanted} or a list of T steps (B, V); "
+                                 f"got {tuple(shape)}")
+        if t.shape != shape[:2]:
+            raise ValueError(f"{name}: expected labels of shape {shape[:2]} to match the scores {shape}; "
+                             f"got {tuple(t.shape)}")
+        live = t != self.ignore_label if self.ignore_label is not None else self.xp.ones(t.shape, bool)
+        if self.has_mask:
+            live &= as_mask(name, inputs[self.n_x + 1], t.shape)
+        t = self.xp.where(live, t, 0)
+        if t.size and (int(t.min()) < 0 or int(t.max()) >= shape[2]):
+            bad = t[(t < 0) | (t >= shape[2])]
+            raise ValueError(f"{name}: labels at live positions must lie in [0, {shape[2]}); got "
+                             f"{int(bad[0])} (padded positions: mask them or set them to "
+                             f"ignore_label={self.ignore_label})")
+        self.labels = (t.ravel(), live.ravel(), t.shape)
+        self.batch_size = shape[1] if self.time_major else shape[0]
+
+    def forward(self, *inputs):
+        xp = self.xp
+        xs = inputs[:self.n_x]
+        t, live, shape = self.labels
+        x = xp.stack(xs) if self.per_step else xs[0]
+        self.x_shape = x.shape
+        x = x.reshape(-1, x.shape[-1])                 # every position a row: (T*B, V)
+        z = x - x.max(axis=1, keepdims=True)           # log-sum-exp with the row maximum subtracted
+        rows = _row_index(xp, len(t))
+        picked = z[rows, t]
+        e = xp.exp(z, out=z)
+        s = e.sum(axis=1)
+        loss = (xp.log(s) - picked) * live             # -log softmax(x_n)[t_n] where live, else 0
+        self.Z = {"batch": self.batch_size, "tokens": max(int(live.sum()), 1), "sum": 1}[self.normalize]
+        self.saved = (e, s, rows, t, live)
+        if self.reduce == "no":
+            return loss.reshape(shape)
+        return xp.asarray(loss.sum() / self.Z, dtype=x.dtype)
+
+    def backward(self, gy):
+        e, s, rows, t, live = self.saved
+        c = gy * live / self.Z if self.reduce == "mean" else gy.ravel() * live     # dL/dloss_n
+        gx = e * (c / s)[:, None]              # softmax(x_n) * c_n
+        gx[rows, t] -= c                       # minus onehot(t_n) * c_n
+        gx = gx.reshape(self.x_shape)
+        grads = tuple(gx) if self.per_step else (gx,)     # a list of steps: one (B, V) view each
+        return grads + (None,) * (1 + self.has_mask)
+
+
+def temporal_softmax_cross_entropy(x, t, mask=None, normalize="batch", ignore_label=-1, reduce="mean",
+                                   time_major=True):
+    """Masked softmax cross-entropy summed over time, divided by the batch size (CS231n's
+    temporal softmax loss): x (T, B, V) or a list of T steps (B, V), t (T, B) int labels, mask
+    (T, B) bool or None. ``normalize``: 'batch' (default; Chainer's normalize=False), 'tokens'
+    (per live token; Chainer's normalize=True) or 'sum'. ``reduce='no'``: the (T, B) losses, not
+    normalised, 0 at padded positions. ``time_major=False``: x (B, T, V), t and mask (B, T)."""
+    name = _TSCE
+    if not (isinstance(normalize, bool) or isinstance(normalize, str) and normalize in _NORMALIZE):
+        raise ValueError(f"{name}: normalize must be 'batch', 'tokens' or 'sum' (or Chainer's True/False); "
+                         f"got {normalize!r}")
+    if reduce not in ("mean", "no"):
+        raise ValueError(f"{name}: reduce must be 'mean' or 'no' (as in Chainer), got {reduce!r}")
+    per_step = isinstance(x, (list, tuple))
+    if per_step and (len(x) == 0 or not time_major):
+        raise ValueError(f"{name}: a list of steps must be non-empty and is time-major (T steps of (B, V))")
+    xs = tuple(x) if per_step else (x,)
+    if mask is not None:
+        mask = as_mask(name, mask)                 # bool, or 0/1 numbers; the shape is checked later
+    node = TemporalSoftmaxCrossEntropy(len(xs), per_step, mask is not None, _NORMALIZE[normalize],
+                                       ignore_label, reduce, time_major)
+    inputs = xs + (t,) if mask is None else xs + (t, mask)
+    return apply1(node, *inputs)
+
+
+def softmax_cross_entropy(x, t, ignore_label=-1, reduce="mean", normalize=True):
+    """Cross-entropy of softmax(x) against integer labels t, averaged over the labels that count
+    (``normalize=False``: divided by the batch size N instead, as in Chainer)."""
+    return apply1(SoftmaxCrossEntropy(ignore_label, reduce, normalize), x, t)
 
 
 def mean_squared_error(a, b):

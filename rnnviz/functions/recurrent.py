@@ -128,3 +128,148 @@ def lstm_step(c_prev, h_prev, x, W_x, W_h, b):
     inputs = (c_prev, x, W_x, b) if h_prev is None else (c_prev, x, W_x, b, h_prev, W_h)
     c, h = LSTMStep().apply(inputs)
     return c, h
+
+
+# -- the GRU ------------------------------------------------------------------------------------------
+#
+# Formulation: PyTorch's and cuDNN's (Keras's ``reset_after=True``): the reset gate acts AFTER the
+# recurrent product, on W_hn h + b_hn. The 3H axis holds blocks [r, z, n]: reset gate, update gate,
+# candidate, the same order as PyTorch's ``nn.GRU``/``nn.GRUCell`` (weight_ih, weight_hh):
+#
+#     xa = x W_x^T + b_x,  ha = h_prev W_h^T + b_h          (both (B, 3H): the two weight products)
+#     r = sigmoid(xa_r + ha_r),  z = sigmoid(xa_z + ha_z),  n = tanh(xa_n + r * ha_n)
+#     h = (1 - z) * n + z * h_prev                            (z near 1 keeps the old state)
+#
+# How it differs from Chainer's ``L.GRU`` (and the form of Cho et al. 2014 most often quoted):
+# there the reset gate acts BEFORE the product, n = tanh(W x + U (r * h_prev)), and Chainer also
+# swaps the update gate's roles, h = z * n + (1 - z) * h_prev. With the reset gate after the
+# product, one product h_prev W_h^T per step serves all three blocks (no second, r-dependent
+# product), which is what cuDNN fuses, and the two biases b_x, b_h are not redundant (b_hn is
+# scaled by r). Gradients therefore match PyTorch's GRU exactly, and not Chainer's.
+
+def gru_cell_forward(xp, h_prev, xa, ha):
+    """(h, saved) from the pre-activations ``xa``, ``ha`` (B, 3H), blocks [r, z, n], and
+    ``h_prev`` (B, H); ``h_prev`` None stands for zeros (the first step)."""
+    H = xa.shape[1] // 3
+    s = xa[:, :2 * H] + ha[:, :2 * H]            # r and z in one pass: sigmoid(x) = (tanh(x/2) + 1) / 2
+    s *= 0.5
+    xp.tanh(s, out=s)
+    s *= 0.5
+    s += 0.5
+    r, z = s[:, :H], s[:, H:]
+    hn = ha[:, 2 * H:]                           # W_hn h_prev + b_hn: what the reset gate scales
+    n = r * hn
+    n += xa[:, 2 * H:]
+    xp.tanh(n, out=n)
+    h = n - z * n if h_prev is None else n + z * (h_prev - n)    # (1 - z) n + z h_prev
+    return h, (h_prev, r, z, n, hn)
+
+
+def gru_cell_backward(xp, saved, gh):
+    """(gh_prev, gxa, gha) from gh: the gradients of h_prev (its direct path through z only) and
+    of the two pre-activations. gxa and gha differ in the candidate block only, by the factor r."""
+    h_prev, r, z, n, hn = saved
+    H = n.shape[1]
+    gxa = xp.empty((n.shape[0], 3 * H), dtype=n.dtype)   # block by block: [r, z, n]
+    gn = gxa[:, 2 * H:]
+    xp.multiply(gh, 1 - z, out=gn)                     # h = (1 - z) n + ...
+    gn *= 1 - n * n                                    # through tanh: d(n's pre-activation)
+    xp.multiply(gn, hn, out=gxa[:, :H])                # n = tanh(xa_n + r ha_n): d r = gn ha_n
+    gxa[:, :H] *= r * (1 - r)                          # through the reset gate's sigmoid
+    d = -n if h_prev is None else h_prev - n           # h = n + z (h_prev - n)
+    xp.multiply(gh, d, out=gxa[:, H:2 * H])
+    gxa[:, H:2 * H] *= z * (1 - z)                     # through the update gate's sigmoid
+    gha = gxa.copy()
+    gha[:, 2 * H:] *= r                                # ha_n enters scaled by r, xa_n is not
+    gh_prev = None if h_prev is None else gh * z       # h = ... + z h_prev
+    return gh_prev, gxa, gha
+
+
+class GRU(FunctionNode):
+    """The fused GRU cell on pre-activations xa = x W_x^T + b_x and ha = h_prev W_h^T + b_h,
+    both (B, 3H) in blocks [r, z, n] (PyTorch's formulation: the reset gate after the product):
+
+        h = (1 - z) * n + z * h_prev,  n = tanh(xa_n + r * ha_n);  backward: ``gru_cell_backward``
+    """
+
+    def check_inputs(self, h_prev, xa, ha):
+        check_float("gru", h_prev, xa, ha)
+        if (h_prev.ndim != 2 or xa.ndim != 2 or xa.shape != (h_prev.shape[0], 3 * h_prev.shape[1])
+                or ha.shape != xa.shape):
+            raise ValueError(f"gru: expected h_prev of shape (B, H) and xa, ha of shape (B, 3H); got "
+                             f"h_prev {tuple(h_prev.shape)}, xa {tuple(xa.shape)} and ha {tuple(ha.shape)}")
+
+    def forward(self, h_prev, xa, ha):
+        h, self.saved = gru_cell_forward(self.xp, h_prev, xa, ha)
+        return h
+
+    def backward(self, gh):
+        return gru_cell_backward(self.xp, self.saved, gh)
+
+
+class GRUStep(FunctionNode):
+    """One GRU step with its weights (blocks [r, z, n], the reset gate after the product):
+
+        xa = x W_x^T + b_x,  ha = h_prev W_h^T + b_h,  then the cell (``gru_cell_forward``)
+        gx = gxa W_x,  gW_x = gxa^T x,  gb_x = sum_rows(gxa),  gb_h = sum_rows(gha),
+        gW_h = gha^T h_prev,  gh_prev = gh z + gha W_h   (gxa, gha from ``gru_cell_backward``)
+
+    Inputs: (x, W_x, b_x, b_h) on the first step (h_prev = 0: ha = b_h), (x, W_x, b_x, b_h,
+    h_prev, W_h) after it. For the batched engine the weight products are handed over deferred,
+    as the LSTM step's are; gh_prev is computed at once (it has a direct term besides gha W_h,
+    and step t-1 needs it before anything could be batched with it).
+    """
+
+    def check_inputs(self, x, W_x, b_x, b_h, h_prev=None, W_h=None):
+        arrays = (x, W_x, b_x, b_h) if h_prev is None else (x, W_x, b_x, b_h, h_prev, W_h)
+        check_float("gru_step", *arrays)
+        G = W_x.shape[0] if W_x.ndim == 2 else -1
+        if (x.ndim != 2 or W_x.ndim != 2 or x.shape[1] != W_x.shape[1] or G % 3
+                or b_x.shape != (G,) or b_h.shape != (G,)):
+            raise ValueError(f"gru_step: expected x (B, in), W_x (3H, in), b_x (3H,) and b_h (3H,); got "
+                             f"x {tuple(x.shape)}, W_x {tuple(W_x.shape)}, b_x {tuple(b_x.shape)}, "
+                             f"b_h {tuple(b_h.shape)}")
+        if h_prev is not None and (h_prev.shape != (x.shape[0], G // 3) or W_h.shape != (G, G // 3)):
+            raise ValueError(f"gru_step: expected h_prev {(x.shape[0], G // 3)} and W_h {(G, G // 3)}; "
+                             f"got {tuple(h_prev.shape)} and {tuple(W_h.shape)}")
+
+    def forward(self, x, W_x, b_x, b_h, h_prev=None, W_h=None):
+        xa = x @ W_x.T
+        xa += b_x
+        if h_prev is None:
+            ha = self.xp.broadcast_to(b_h, xa.shape)      # h_prev = 0: only the bias (read only)
+        else:
+            ha = h_prev @ W_h.T
+            ha += b_h
+        h, self.saved = gru_cell_forward(self.xp, h_prev, xa, ha)
+        self.x, self.W_x, self.h_prev, self.W_h = x, W_x, h_prev, W_h
+        return h
+
+    def backward(self, gh):
+        gh_direct, gxa, gha = gru_cell_backward(self.xp, self.saved, gh)
+        if config.batched_backward:
+            grads = (MatmulGrad(gxa, self.W_x), OuterProductGrad(gxa, self.x), SumRowsGrad(gxa),
+                     SumRowsGrad(gha))
+            if self.h_prev is None:
+                return grads
+            return grads + (gh_direct + gha @ self.W_h, OuterProductGrad(gha, self.h_prev))
+        grads = (gxa @ self.W_x, gxa.T @ self.x, gxa.sum(axis=0), gha.sum(axis=0))
+        if self.h_prev is None:
+            return grads
+        return grads + (gh_direct + gha @ self.W_h, gha.T @ self.h_prev)
+
+
+def gru(h_prev, xa, ha):
+    """One GRU step on pre-activations xa = x W_x^T + b_x and ha = h_prev W_h^T + b_h (B, 3H),
+    blocks [r, z, n], reset gate after the product (PyTorch's formulation): returns ``h``."""
+    (h,) = GRU().apply((h_prev, xa, ha))
+    return h
+
+
+def gru_step(h_prev, x, W_x, W_h, b_x, b_h):
+    """One GRU step with weights (PyTorch's ``weight_ih``, ``weight_hh``, ``bias_ih``, ``bias_hh``):
+    xa = x W_x^T + b_x, ha = h_prev W_h^T + b_h, then the cell; returns ``h``. ``h_prev`` may be
+    None on the first step (zeros: ha = b_h, no recurrent product)."""
+    inputs = (x, W_x, b_x, b_h) if h_prev is None else (x, W_x, b_x, b_h, h_prev, W_h)
+    (h,) = GRUStep().apply(inputs)
+    return h

@@ -43,3 +43,36 @@ def concat_examples(batch, device=None):
     if isinstance(result, tuple):
         return tuple(to_device(a, device) for a in result)
     return to_device(result, device)
+
+
+def pad_sequences(sequences, padding=-1, time_major=True, length=None):
+    """Pad sequences of different lengths at the end into one array; return it with the lengths.
+
+    ``[x0 (L0, ...), x1 (L1, ...), ...]`` -> ``(padded (T, B, ...), lengths (B,))`` with
+    T = ``length`` or the longest L_b; ``time_major=False`` gives (B, T, ...). The default
+    padding -1 is the ``ignore_label`` of ``F.softmax_cross_entropy``,
+    ``F.temporal_softmax_cross_entropy`` and ``F.embed_id``: padded word ids and targets then
+    count for nothing. ``F.sequence_mask(lengths, T)`` gives the live positions. Python ints
+    become int32, Python floats float32; NumPy arrays keep their dtype.
+    """
+    if len(sequences) == 0:
+        raise ValueError("pad_sequences: the list of sequences is empty; there is nothing to pad")
+    arrays = [_stack(list(s)) if not isinstance(s, numpy.ndarray) and len(s) else numpy.asarray(s)
+              for s in sequences]
+    rest = arrays[0].shape[1:] if arrays[0].ndim else None
+    if any(a.ndim == 0 or a.shape[1:] != rest for a in arrays):
+        raise ValueError(f"pad_sequences: every sequence must have shape (L_i, ...) with the same trailing "
+                         f"shape; got {[a.shape for a in arrays]}")
+    lengths = numpy.asarray([len(a) for a in arrays], dtype=numpy.int32)
+    T = int(lengths.max()) if length is None else length
+    if T < lengths.max():
+        raise ValueError(f"pad_sequences: length={length} is shorter than the longest sequence "
+                         f"({int(lengths.max())} steps); lengths must be at most the padded length")
+    dtype = numpy.result_type(*[a.dtype for a in arrays if a.size] or [arrays[0].dtype])
+    if dtype.kind in "iu" and not (float(padding).is_integer() and
+                                   numpy.iinfo(dtype).min <= padding <= numpy.iinfo(dtype).max):
+        raise ValueError(f"pad_sequences: padding={padding!r} does not fit the sequences' dtype {dtype}")
+    out = numpy.full((T, len(arrays)) + rest, padding, dtype=dtype)
+    for b, a in enumerate(arrays):
+        out[:len(a), b] = a
+    return (out if time_major else out.swapaxes(0, 1).copy()), lengths
