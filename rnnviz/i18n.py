@@ -56,6 +56,7 @@ STRINGS: dict[str, dict[str, str]] = {
     "graph.row_loss_sum": {"en": "loss sum", "ja": "損失の和"},
     "graph.row_recurrent": {"en": "{link}\n(recurrent)", "ja": "{link}\n（再帰）"},
     "graph.row_loss": {"en": "{link}\n(loss)", "ja": "{link}\n（損失）"},
+    "graph.row_functions": {"en": "{names}\n(no link)", "ja": "{names}\n（リンク外）"},
     "graph.title": {
         "en": "graph of {functions} functions, {variables} variables — showing {shown} nodes",
         "ja": "関数 {functions} 個・変数 {variables} 個のグラフ（{shown} ノードを表示）"},
@@ -111,7 +112,10 @@ STRINGS: dict[str, dict[str, str]] = {
     "unchain.time_axis": {
         "en": "after the forward of step t (before its backward and cut)",
         "ja": "時刻 t の順伝播の直後（逆伝播と切断の前）"},
-    "unchain.bytes": {"en": "bytes held", "ja": "保持しているバイト数"},
+    "unchain.bytes": {
+        "en": "KiB held: arrays the live nodes keep for backward (right axis)",
+        "ja": "保持 KiB: 残っているノードが逆伝播用に持つ配列（右軸）"},
+    "unchain.live_legend": {"en": "live function nodes (left axis)", "ja": "残っている関数ノード数（左軸）"},
     "unchain.kib": {"en": "KiB held by live nodes", "ja": "残っているノードが保持する KiB"},
     # -- BPTTComparison, GradientFlowView, TruncationView --------------------------------------
     "bptt.scale": {"en": "W_h scale", "ja": "W_h の倍率"},
@@ -122,10 +126,21 @@ STRINGS: dict[str, dict[str, str]] = {
         "en": "bprop_len={b} is longer than the sequence ({T} steps): using {T}",
         "ja": "bprop_len={b} が系列（{T} ステップ）より長いので {T} を使います"},
     "bptt.title": {
-        "en": "W_h × {scale:g}:  ||dL_T/dh_0|| = {first:.2e}  vs  ||dL_t/dh_t|| ≈ {diag:.2e}\n"
-              "grey: the pairs truncated BPTT with bprop_len={b} drops",
-        "ja": "W_h × {scale:g}:  ||dL_T/dh_0|| = {first:.2e}、||dL_t/dh_t|| ≈ {diag:.2e}\n"
-              "灰色: bprop_len={b} の Truncated BPTT では伝わらない組"},
+        "en": "W_h × {scale:g}: each point a mean over {offsets} placements of the cuts, batch of {batch}\n"
+              "grey: the pairs bprop_len={b} drops when it cuts before steps 0, {b}, {b2}, ...",
+        "ja": "W_h × {scale:g}: 各点は切断位置 {offsets} 通りの平均（バッチ {batch} 系列）\n"
+              "灰色: bprop_len={b} で時刻 0, {b}, {b2}, ... の前を切ると伝わらない組"},
+    "bptt.title_all": {
+        "en": "W_h × {scale:g}: each point a mean over the placements of the cuts, batch of {batch}\n"
+              "bprop_len={b} spans all {T} steps: no pair is dropped",
+        "ja": "W_h × {scale:g}: 各点は切断位置ごとの平均（バッチ {batch} 系列）\n"
+              "bprop_len={b} は全 {T} ステップを覆うので、落ちる組はない"},
+    "bptt.flow_title": {"en": "gradient flow ||dL_t / d({state})||", "ja": "勾配の流れ ||dL_t / d({state})||"},
+    "bptt.flow_x": {"en": "s (state {state})", "ja": "s（状態 {state}）"},
+    "bptt.all": {"en": "all parameters", "ja": "全パラメータ"},
+    "bptt.readout": {
+        "en": "bprop_len={b}: all parameters: cosine {cos:.2f}, relative error {err:.2f}",
+        "ja": "bprop_len={b}: 全パラメータ: コサイン類似度 {cos:.2f}、相対誤差 {err:.2f}"},
     "flow.x": {"en": "s (hidden state h_s)", "ja": "s（隠れ状態 h_s）"},
     "flow.y": {"en": "t (loss L_t)", "ja": "t（損失 L_t）"},
     "flow.title": {"en": "gradient flow ||dL_t / dh_s||", "ja": "勾配の流れ ||dL_t / dh_s||"},

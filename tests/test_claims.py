@@ -109,3 +109,8 @@ def test_loose_numbers_are_found_outside_code_and_math():
     covered = _fake("xx", "reaches {acc};", {})
     loose = [n for _, n, _ in C.unclaimed_numbers(cells, [covered])]
     assert "0.78" not in loose
+
+
+def test_a_number_at_the_end_of_a_sentence_is_found():
+    loose = [n for _, n, _ in C.unclaimed_numbers([("a", "It reaches 0.25. Then 1.5.")], [])]
+    assert loose == ["0.25", "1.5"]

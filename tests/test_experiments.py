@@ -51,3 +51,20 @@ def test_bprop_len_is_checked_with_the_trainers_message():
 def test_bad_model_is_an_input_error():
     with pytest.raises(E.InputError, match="no stateful recurrent link"):
         E.StepModel(rnnviz.links.Linear(3, 4), who="lesson")
+
+
+def test_protocol_data_and_model_are_the_default_comparison():
+    xs, ts = E.protocol_data(0)
+    assert xs.shape == ts.shape == (16, 32) and xs.dtype == np.int32
+    assert (ts[:4] == -1).all() and np.array_equal(ts[4:], xs[:-4])     # delayed recall, lag 4
+    m1, m2 = E.protocol_model(0), E.protocol_model(0)
+    assert all(np.array_equal(a.array, b.array) for a, b in zip(m1.params(), m2.params()))
+    state = np.random.get_state()[1].copy()
+    E.protocol_model(5)
+    assert np.array_equal(np.random.get_state()[1], state)             # the global seed is left alone
+
+
+def test_measure_table_is_the_protocol_over_seeds():
+    table = E.measure_table((1.0,), seeds=(0,), bprop_lens=[1, 16])
+    cos, err, _, _ = table[1.0]
+    assert cos[0] < cos[1] <= 1.0 and err[0] > err[1] >= 0.0

@@ -213,3 +213,26 @@ def test_a_node_outside_the_steps_is_placed_at_its_latest_input_step():
     g = G.trace(total)
     (add,) = [n for n in g.nodes if n.kind == "function" and n.label == "Add" and not n.link]
     assert add.step == 1 and add.step_inferred
+
+
+def test_the_row_outside_any_link_is_named_from_what_it_holds():
+    """'loss sum' only for additions of a loss row's outputs; F.sum(h * h) is named 'Mul, Sum'."""
+    from rnnviz.i18n import language
+    rnn = L.RNN(3, 4)
+    for _ in range(3):
+        h = rnn(Variable(np.ones((1, 3), np.float32)))
+    with language("en"):
+        rows = [name for _, name in G.layout(G.prepare(G.trace(F.sum(h * h))), "unrolled").rows]
+    assert "loss sum" not in rows and "Mul, Sum\n(no link)" in rows
+
+
+def test_two_links_of_one_class_stay_two_boxes_and_named_variables_stay():
+    """Two unnamed top-level Linear links share the path 'Linear': grouping must not merge them
+    into one box, and a variable the learner named stays in the grouped graph."""
+    np.random.seed(0)
+    x = Variable(np.ones((2, 3), np.float32), name="x")
+    y = F.sum(L.Linear(4, 1)(F.tanh(L.Linear(3, 4)(x))))
+    g = G.group(G.trace(y))
+    linears = [n for n in g.nodes if n.label == "Linear"]
+    assert len(linears) == 2 and all(n.kind == "function" for n in linears)
+    assert [n.label for n in g.nodes if not n.is_function and n.name] == ["x"]

@@ -117,3 +117,23 @@ def test_unchain_view():
     assert v.cut_steps == [1] and v.cut_marks[1].get_visible() and not v.cut_marks[0].get_visible()
     v.update([2, 2, 2, 1], [0, 0, 0, 3], [1, 2], [2, 4, 3, 2], [100, 200, 150, 100], "y")
     assert np.abs(a - pixels(fig)).sum() > 0
+
+
+def test_graph_plot_labels_named_variables_and_boxes_in_full():
+    """Named variables show their name, link boxes their link's name, long function names a
+    readable short form: never a word cut short with an ellipsis."""
+    from rnnviz.viz.legibility import figure_problems
+    g = hand_graph()
+    g.nodes[0].name = "h0"
+    g.nodes.append(Node(id=len(g.nodes), kind="group", label="rnn", link="m/rnn", step=3, generation=9))
+    g.nodes.append(Node(id=len(g.nodes), kind="function", label="PowConstant", step=3, generation=10))
+    g.edges += [Edge(len(g.nodes) - 3, len(g.nodes) - 2), Edge(len(g.nodes) - 2, len(g.nodes) - 1)]
+    fig = new_fig((8, 4))
+    view = GraphPlot(fig.add_subplot(), g, layout(g), mode="gradients")
+    texts = [t.get_text() for t in view.texts]
+    assert "h0" in texts and "rnn" in texts and "Pow c" in texts
+    assert not any("…" in t or "..." in t for t in texts)
+    assert figure_problems(fig) == []
+    bar = view.colorbar
+    sizes = {t.get_fontsize() for t in bar.ax.get_yticklabels(minor=True) + bar.ax.get_yticklabels()}
+    assert len(sizes) <= 1 and not bar.ax.get_yticklabels(minor=True)

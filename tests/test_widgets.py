@@ -93,25 +93,63 @@ def test_bptt_controls_and_gradient_norms(widgets):
     assert changed(w, w.scale_slider, 3.0)
     w.scale_slider.value = 1.0
     norms = np.ma.filled(w.flow_view.image.get_array(), np.nan)
-    # the same numbers from the model's own .grad
-    model = E.demo_model()
-    xs, ts, _ = E.demo_data(12)
+    # the default is the protocol: a fresh LSTM on delayed recall, 16 steps, a batch of 32
+    assert w.protocol == E.PROTOCOL and w.xs.shape == (16, 32)
+    # the same numbers from the model's own .grad: the whole state, h and the cell c
+    model = E.protocol_model()
+    xs, ts = E.protocol_data()
     model.reset_state()
-    hs, losses = [], []
-    for t in range(12):
+    states, losses = [], []
+    for t in range(16):
         losses.append(model(xs[t], ts[t]))
-        hs.append(model.predictor.mid.h)
-    for t in (0, 5, 11):
-        for h in hs:
-            h.grad = None
+        states.append((model.predictor.mid.h, model.predictor.mid.c))
+    for t in (4, 9, 15):
+        for h, c in states:
+            h.grad = c.grad = None
         losses[t].backward(retain_grad=True)
         for s in range(t + 1):
-            assert norms[t, s] == pytest.approx(float(np.linalg.norm(hs[s].grad)), rel=1e-5)
-    # full BPTT agrees with itself; bprop_len=1 differs for the recurrent weight
+            h, c = states[s]
+            want = np.sqrt(sum(float((np.asarray(v.grad, float) ** 2).sum()) for v in (h, c) if v.grad is not None))
+            assert norms[t, s] == pytest.approx(want, rel=1e-5)
+    # the whole update is the last row; truncation at bprop_len 1 loses part of the recurrent weight's
     names, cos, err = w.result(1.0)[1:]
+    assert names[-1] == "all"
     k = names.index("/predictor/mid/lateral/W")
-    assert cos[k, -1] == pytest.approx(1.0) and err[k, -1] == pytest.approx(0.0, abs=1e-6)
-    assert err[k, 0] > 0.05
+    assert err[k, 0] > 0.05 and cos[k, -1] > cos[k, 0]
+    assert "all parameters" in w.trunc_view.readout.get_text()
+
+
+def test_bptt_user_model_still_works_and_offsets_are_averaged():
+    model = E.demo_model()
+    xs, ts, _ = E.demo_data(12)
+    w = BPTTComparison(model, xs, ts, scales=(1.0,), bprop_len=4)
+    assert w.ready and w.protocol is None and w.bprop_slider.value == 4
+    m = w.measurement()
+    assert m["offsets"][4] == [0, 1, 2, 3] and m["cos"].shape == (len(m["names"]), 12)
+    assert m["norms"].shape == (12, 12)
+
+
+def test_bptt_share_scales_gives_pictures_one_scale():
+    words = np.random.default_rng(1).integers(0, 20, size=(9, 2)).astype(np.int32)
+    made = []
+    for cell in ("rnn", "lstm"):
+        np.random.seed(0)
+        made.append(BPTTComparison(L.Classifier(L.RNNLM(20, 8, 8, cell=cell)), words[:-1], words[1:],
+                                   scales=(0.5, 1.0), bprop_len=8))
+    a, b = made
+    own = [w.flow_range for w in made]
+    assert own[0] != own[1]
+    assert BPTTComparison.share_scales(a, b) == (a, b)
+    norms = [(w.flow_view.image.norm.vmin, w.flow_view.image.norm.vmax) for w in made]
+    assert norms[0] == norms[1]
+    assert norms[0][0] <= min(r[0] for r in own) and norms[0][1] >= max(r[1] for r in own)
+    assert a.trunc_view.ax_err.get_ylim() == b.trunc_view.ax_err.get_ylim()
+    assert a.trunc_view.ax_cos.get_ylim() == b.trunc_view.ax_cos.get_ylim()
+    # an explicit range works too, and is checked
+    c = BPTTComparison(made[0].sm.model, words[:-1], words[1:], scales=(1.0,), flow_range=(1e-6, 10.0))
+    assert (c.flow_view.image.norm.vmin, c.flow_view.image.norm.vmax) == (1e-6, 10.0)
+    bad = BPTTComparison(made[0].sm.model, words[:-1], words[1:], scales=(1.0,), flow_range=(3, 1))
+    assert "flow_range" in bad.message.value
 
 
 def shown(w):

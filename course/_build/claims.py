@@ -40,7 +40,7 @@ COURSE = HERE.parent
 NUMBER = r"[-\u2212]?\d+(?:[.,]\d+)*(?:\s?[x×]\s?10\^?[-\u2212]?\d+|e[-+]?\d+)?"
 PLACEHOLDER = re.compile(r"\{(\w+)\}")
 # what reads as a measured number: a decimal, a percentage or a factor, or an approximate count
-DECIMAL = re.compile(r"(?<![\w.])\d*\.\d+(?![\w.])"
+DECIMAL = re.compile(r"(?<![\w.])\d*\.\d+(?!\w|\.\d)"
                      r"|(?<![\w.])\d[\d,]*\s?(?:%|times\b|[x×](?!\w))"
                      r"|(?:\b(?:about|around|roughly|nearly|almost|perplexity(?: of)?)|[~≈])\s*\d[\d,]*",
                      re.I)

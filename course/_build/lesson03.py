@@ -231,8 +231,11 @@ directly. Same data, same sizes, two models: a plain RNN and an LSTM, both fresh
 
 Going back one step multiplies the gradient by a Jacobian. For the plain RNN it is
 $W_h^\\top \\operatorname{diag}(1 - h^2)$: a weight matrix and a `tanh` slope at every step, so the
-product shrinks (or grows) geometrically. For the LSTM's cell it is just $\\operatorname{diag}(f)$:
-no weight matrix, no `tanh`, and $f \\approx 0.73$ at the start.
+product shrinks (or grows) geometrically. The LSTM has two paths back. Along the cell itself,
+$\\partial c_t / \\partial c_{t-1}$ is just $\\operatorname{diag}(f)$: no weight matrix, no `tanh`, and
+$f \\approx 0.73$ at the start. Every other path goes through $h_{t-1}$, which reaches step $t$
+only through $W_h$ and the gates, like the RNN's. So the LSTM's $h_s$ has a reach of its own to
+measure: we read `h.grad`, and `c.grad` for the cell.
 """),
 code("""
 def gradient_reach(cell, T=30, vocab=20, hidden=32, seed=0):
@@ -243,36 +246,61 @@ def gradient_reach(cell, T=30, vocab=20, hidden=32, seed=0):
     states = []
     for t in range(T):
         y = lm(words[t])
-        states.append(lm.mid.h)
+        states.append((lm.mid.h, getattr(lm.mid, "c", None)))   # c: the LSTM's cell
     F.softmax_cross_entropy(y, words[T]).backward(retain_grad=True)
-    norms = np.array([np.linalg.norm(h.grad) for h in states])
-    return norms / norms[-1]
+    h_norms = np.array([np.linalg.norm(h.grad) for h, c in states])
+    if cell == "rnn":
+        return h_norms / h_norms[-1], None
+    # the last cell feeds nothing outside the last step (h_T is made from it inside), so it has no
+    # .grad of its own; both LSTM curves are measured against the last h-gradient
+    c_norms = np.array([np.nan if c.grad is None else np.linalg.norm(c.grad) for h, c in states])
+    return h_norms / h_norms[-1], c_norms / h_norms[-1]
 
 reach = {cell: gradient_reach(cell) for cell in ("rnn", "lstm")}
+back = np.arange(30) - 29
 fig, ax = plt.subplots(figsize=(7, 3.2), num="how far back a gradient reaches", clear=True)
-for cell, norms in reach.items():
-    ax.semilogy(np.arange(len(norms)) - len(norms) + 1, norms, "o-", ms=3, label=f"L.{cell.upper()}")
+ax.semilogy(back, reach["rnn"][0], "o-", ms=3, label="L.RNN: h")
+ax.semilogy(back, reach["lstm"][0], "o-", ms=3, label="L.LSTM: h")
+ax.semilogy(back, reach["lstm"][1], "s--", ms=3, label="L.LSTM: cell c")
 ax.set_xlabel("step s, relative to the last one")
-ax.set_ylabel("||dL_T/dh_s|| / ||dL_T/dh_T||")
+ax.set_ylabel("||dL_T/d state_s|| / at s = T")
 ax.set_title("gradient of the last step's loss, reaching back")
 ax.legend()
 fig.tight_layout()
 plt.show()
-for cell, norms in reach.items():
-    print(f"{cell:4s}: 10 steps back {norms[-11]:.1e}, 29 steps back {norms[0]:.1e}")
-assert reach["lstm"][0] > 10 * reach["rnn"][0]
+for label, norms in (("rnn h", reach["rnn"][0]), ("lstm h", reach["lstm"][0]), ("lstm c", reach["lstm"][1])):
+    print(f"{label:6s}: 1 step back {norms[-2]:.3f}, 10 steps back {norms[-11]:.1e}, "
+          f"29 steps back {norms[0]:.1e}")
+lower = [k for k in range(1, 30) if reach["lstm"][0][-1 - k] < reach["rnn"][0][-1 - k]]
+print("steps back where the LSTM's h-gradient is the smaller one:", lower)
+c = reach["lstm"][1]
+print(f"lstm c: shrinks by {(c[-11] / c[-2]) ** (1 / 9):.2f} per step from 1 to 10 steps back")
+assert reach["lstm"][0][-2] < reach["rnn"][0][-2] and reach["lstm"][0][0] > 10 * reach["rnn"][0][0]
 """),
 md("""
-Both curves fall, but the RNN's falls much faster: 29 steps back, its gradient is about a
-hundred times smaller than the LSTM's (the numbers above). A model cannot learn a dependency its
+Read the curves from the right. One step back, the LSTM's $h$-gradient drops to about 0.17 of
+its value at the last step, while the RNN's keeps about 0.64: $h_{T-1}$ reaches the LSTM's last
+loss only through $W_h$ and the gates, a weak path in a fresh model. The cell is the LSTM's
+memory: its gradient lies above the $h$-gradient at every step back, and from one step back to
+ten it shrinks by a factor of about 0.79 per step, close to $f$ (the other paths add a little).
+Further back the $h$-gradient follows the cell (every $h_s$ feeds $c_{s+1}$ through the gates),
+and the order of the two models turns: beyond 10 steps back, the LSTM's gradient is the larger
+one, and 29 steps back it is more than 50 times the RNN's (the numbers above; the list shows
+where the LSTM's was still the smaller). A model cannot learn a dependency its
 gradient never feels. Training can also move the LSTM's forget gates towards 1 where remembering
 pays off, lengthening its reach further; the plain RNN has no such knob.
 
 `BPTTComparison` shows the whole picture for both models on the same 12 words: on the left, row $t$,
-column $s$ is $\\lVert \\partial L_t/\\partial h_s \\rVert$ for **every** step loss $L_t$ (log colour
-scale). Look at how quickly each row fades to the left. **W_h scale** multiplies the recurrent
-weights: find where each model's gradient vanishes and where it explodes. (The right-hand panels
-and **bprop_len** are the subject of lesson 4.)
+column $s$ is the gradient of the step loss $L_t$ with respect to the whole state at step $s$
+($h_s$ for the RNN; $h_s$ and $c_s$ together for the LSTM), for **every** step loss (log colour
+scale). The two widgets share one colour scale (`BPTTComparison.share_scales`), so the same colour
+means the same size in both. Look at how quickly each row fades to the left. Eight steps back, at
+**W_h scale** × 1, the RNN's rows have faded to about 0.016 of their value on the diagonal and the
+LSTM's to about 0.08; at × 0.5 the RNN's are below $10^{-4}$ while the LSTM's keep about 0.048,
+carried by the cell. **W_h scale** multiplies the recurrent weights: find where each model's
+gradient vanishes and where it explodes. (The
+right-hand panels and **bprop_len** are the subject of lesson 4; here `bprop_len=12` keeps the
+whole map in view.)
 """),
 code("""
 words = np.random.default_rng(1).integers(0, 20, size=(13, 4)).astype(np.int32)
@@ -281,11 +309,12 @@ rnn_model = L.Classifier(L.RNNLM(20, 16, 16, cell="rnn"))
 np.random.seed(0)
 lstm_model = L.Classifier(L.RNNLM(20, 16, 16, cell="lstm"))
 
-flow_rnn = BPTTComparison(rnn_model, words[:-1], words[1:])
+flow_rnn = BPTTComparison(rnn_model, words[:-1], words[1:], bprop_len=12)
+flow_lstm = BPTTComparison(lstm_model, words[:-1], words[1:], bprop_len=12)
+BPTTComparison.share_scales(flow_rnn, flow_lstm)   # one colour scale for both pictures
 flow_rnn
 """),
 code("""
-flow_lstm = BPTTComparison(lstm_model, words[:-1], words[1:])
 flow_lstm
 """),
 md("""
@@ -296,10 +325,11 @@ answer("""
    `if cell == "lstm": lm.mid.upward.b.array[hidden:2 * hidden] = 0`. How far back does the
    gradient reach now?
 """, """
-Less far: $f = \\sigma(0) = 0.5$ halves the cell's gradient at every step, against $0.73$ with the
-bias at 1. After 29 steps that is $0.5^{29} \\approx 2\\cdot10^{-9}$ against
-$0.73^{29} \\approx 10^{-4}$ along the cell path alone. This is why a forget bias of 1 is the
-usual initialisation.
+Less far: 29 steps back, the gradient is hundreds of times smaller than with the bias at 1.
+$f = \\sigma(0) = 0.5$ halves the cell's gradient at every step, against $0.73$ with the bias at 1.
+Along the cell path alone, after 29 steps that is $0.5^{29} \\approx 2\\cdot10^{-9}$ against
+$0.73^{29} \\approx 10^{-4}$; the other paths, through $h$ and the gates, change the measured
+numbers but not the order. This is why a forget bias of 1 is the usual initialisation.
 """),
 answer("""
 2. In section 1, what is `embed.W.grad` for a word that never appears in the batch? What does that
@@ -312,8 +342,11 @@ answer("""
 3. In section 4 the loss is a **sum** over steps. What changes if you divide it by the number of
    steps?
 """, """
-Only the scale of every gradient (by $1/T$), which is the same as dividing the learning rate by
-$T$. The direction of the update does not change. Chainer's tutorial sums; the BPTT updater in
+Every gradient is scaled by $1/T$; its direction does not change. What that does to the update
+depends on the optimizer. For plain SGD (used here), the step is `lr` times the gradient, so it is
+the same as dividing the learning rate by $T$. Adam divides each gradient by a running estimate
+of its own size, so a constant factor cancels (up to its small $\\epsilon$) and the updates stay
+the same; momentum SGD scales like plain SGD. Chainer's tutorial sums; the BPTT updater in
 lesson 6 sums too and reports the mean per step.
 """),
 md("""

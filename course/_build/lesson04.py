@@ -206,27 +206,82 @@ missing terms are exactly what `unchain_backward()` removed. Two things follow:
 * a dependency **longer than the window** produces no gradient at all. The model can still carry
   information that far in its state, but nothing ever *teaches* it to.
 
-`BPTTComparison` measures the first point on the tiny LSTM: on the left, which (loss, state)
-pairs the chosen **bprop_len** sees (the grey ones it never sees); on the right, how close the
-truncated gradient of each parameter is to the full one. **W_h scale** multiplies the recurrent
-weights: with small scales old terms are tiny and truncation hardly matters; with large ones
-they dominate.
+How biased? `BPTTComparison` measures it, and a fair measurement needs three things. Its default
+has all of them:
+
+* **a gradient worth comparing**: a freshly initialised LSTM language model (hidden 16) on a task
+  with a real long-range dependency, delayed recall with `lag = 4` (the answer at step $t$ is the
+  token read 4 steps earlier), 16 steps. A model that already predicts its text perfectly has a
+  gradient near zero, and comparing two near-zero vectors measures noise;
+* **every placement of the cuts**: bprop_len $b$ may cut before steps $0, b, 2b, \\dots$, or before
+  $o, o + b, \\dots$ for any offset $o < b$. Each offset gives another truncated gradient, and each
+  point of the curves is the mean over all $b$ of them. One placement on one short sequence
+  zig-zags: a window of 9 on 16 steps leaves a last window of 7, a window of 8 does not;
+* **many sequences**: the gradient is the mean over a batch of 32 sequences.
+
+On the left, row $t$, column $s$ is $\\lVert \\partial L_t / \\partial (h_s, c_s) \\rVert$: how much
+gradient the loss at step $t$ sends to the state at step $s$ (the output $h$ and the cell $c$
+together). The first four rows are blank: those steps have no answer yet. The grey pairs are the
+ones the chosen **bprop_len** never sees (cuts before $0, b, 2b, \\dots$). On the right, for each
+parameter and for the whole update (all parameters as one vector, the thick black line), the
+cosine similarity and the relative error $\\lVert g - f \\rVert / \\lVert f \\rVert$ between the
+truncated gradient $g$ and the full one $f$. **W_h scale** multiplies the recurrent weights.
 """),
 code("""
-comparison = BPTTComparison(bprop_len=3)
+comparison = BPTTComparison()
 comparison
+"""),
+md("""
+The numbers behind the picture, for the whole update (`comparison.measurement(scale)` returns
+them all), and the same measurement for three initialisations of the model, each on its own data:
+"""),
+code("""
+shown = [1, 3, 4, 5, 16]
+print("default model   cosine at bprop_len", shown, "  | relative error")
+for scale in comparison.scales:
+    m = comparison.measurement(scale)
+    k = [comparison.bprop_lens.index(b) for b in shown]
+    print(f"W_h x {scale:<4g}  ", np.round(m["cos"][-1, k], 2), " |", np.round(m["err"][-1, k], 2))
+
+from rnnviz.experiments import measure_table
+for seed in (0, 1, 2):
+    table = measure_table((0.25, 1, 2, 3, 4), seeds=(seed,), bprop_lens=shown)
+    print(f"initialisation {seed}, cosine at bprop_len 1 and 3: " +
+          ",  ".join(f"x{s:g} {c[0]:.2f} {c[1]:.2f}" for s, (c, e, _, _) in table.items()))
+"""),
+md("""
+What the measurements say:
+
+* **Longer windows help, at every scale**: the cosine rises and the relative error falls as
+  bprop_len grows. At × 1 and bprop_len 3, the cosine is about 0.82 and the relative error about
+  0.57: a window shorter than the lag misses a good part of the update.
+* **The biggest single step comes at bprop_len 5**, the first window that can hold a token and
+  the step, 4 later, that asks for it.
+* **Even bprop_len 16 is not exact on average**: unless its window starts at step 0, it cuts once
+  somewhere inside the 16 steps.
+* **Shrinking W_h does not make truncation harmless for the LSTM**: at × 0.25 the relative error at
+  bprop_len 1 is still about 0.58. The cell carries gradient back through the forget gate
+  ($\\partial c_t / \\partial c_{t-1} = \\operatorname{diag}(f)$ has no $W_h$ in it), so old steps
+  still count. The textbook story (small recurrent weights, vanishing gradients, truncation costs
+  nothing) is the plain RNN's: see the second exercise.
+* **Growing W_h makes truncation cost more, at first**: at × 2 the cosines lie below the × 1 ones
+  for each of the three initialisations printed above. Beyond that the gates saturate (their
+  outputs stick near 0 or 1 and pass little gradient) and the order is no longer the same for every
+  model: for the default one the curves at × 4 lie above those at × 3, for initialisation 1 they
+  lie below. A larger scale is not simply "more exploding".
+
 """),
 md("""
 ## 6. The experiment: recall a token `lag` steps back
 
 Now the second point, trained for real. The **delayed-recall** task from lesson 2: a stream of
 random tokens from an alphabet of 4, and at each step the model must output the token it read
-`lag = 6` steps earlier. Guessing gives 25%. An LSTM can solve it perfectly, if something teaches
-it to keep each token for 6 steps.
+`lag = 6` steps earlier. Guessing is right one time in four. An LSTM can solve it perfectly, if
+something teaches it to keep each token for 6 steps.
 
-We train the same model twice with truncated BPTT, reading the same stream in the same way, with
-the same number of training steps, and change only `bprop_len`: **3** (shorter than the lag) and
-**12** (longer). The loop is the one from section 1.
+We train the same model with truncated BPTT, reading the same stream in the same way, with the
+same number of training steps, and change only `bprop_len`: **3** (shorter than the lag), **6**
+(exactly the lag), **7** and **12** (longer). The loop is the one from section 1.
 """),
 code("""
 def train_recall(bprop_len, lag=6, vocab=4, hidden=32, batch=32, total_steps=6000, seed=0):
@@ -263,7 +318,7 @@ def recall_accuracy(model, lag=6, vocab=4, length=60, batch=64, seed=1):
 
 
 runs = {}
-for bprop_len in (3, 12):
+for bprop_len in (3, 6, 7, 12):
     model, losses = train_recall(bprop_len)
     runs[bprop_len] = (losses, recall_accuracy(model))
     print(f"bprop_len {bprop_len:2d}: accuracy on fresh data {runs[bprop_len][1]:.2f}")
@@ -280,14 +335,15 @@ ax.legend()
 fig.tight_layout()
 plt.show()
 
-assert runs[3][1] < 0.35, "bprop_len 3 < lag 6 should stay near chance (0.25)"
-assert runs[12][1] > 0.9, "bprop_len 12 > lag 6 should learn to recall"
+assert runs[3][1] < 0.35 and runs[6][1] < 0.4, "bprop_len <= lag 6 should stay near chance (0.25)"
+assert runs[7][1] > 0.6 and runs[12][1] > 0.9, "bprop_len > lag 6 should learn to recall"
 """),
 md("""
 With `bprop_len = 3` the loss never leaves the chance line: the model read every token, and its
 state could have kept it, but no gradient ever connected the output at step $t$ with the input at
-step $t - 6$, so it never learned to. With `bprop_len = 12` the same model, on the same data and
-for the same number of steps, learns to recall almost perfectly.
+step $t - 6$, so it never learned to. `bprop_len = 6`, equal to the lag, stays near chance too;
+7 learns a good part of the task; and with `bprop_len = 12` the same model, on the same data and
+for the same number of steps, learns to recall almost perfectly (the accuracies printed above).
 
 (The lesson trains 6,000 steps of a 32-unit LSTM: a few seconds. For the full picture, run
 `train_recall` for every `bprop_len` from 1 to 12 and `lag` 4, 6 and 8, with `total_steps=12000`,
@@ -297,17 +353,29 @@ above it.)
 ## Try it
 """),
 answer("""
-1. Try `bprop_len = 6` and `bprop_len = 7` (`train_recall(6)`, then `recall_accuracy`). Which one
-   learns? Why is `bprop_len = lag` not enough?
+1. Above, `bprop_len = 7` learns and `bprop_len = 6` does not, though 6 is the lag. Why is
+   `bprop_len = lag` not enough, and why does 12 do better than 7?
 """, """
-6 stays near chance (about 0.29 here); 7 learns part of the task (about 0.70 after the same 6,000
-steps). A gradient can teach the pair (input at $t - 6$, output at $t$) only when both lie in the
-same window, which takes at least 7 steps. With windows of 7, only the last position of each
-window has its input inside the window: one pair in seven. With 12, six positions in each window
-do, so it learns faster and further.
+A gradient can teach the pair (input at $t - 6$, output at $t$) only when both lie in the same
+window: the input and the six steps after it, at least 7 steps. With windows of 6 no pair ever
+does. With windows of 7, only the last position of each window has its input inside the window:
+one pair in seven gets a gradient. With 12, six positions in each window do, six times as many
+teaching signals per window.
 """),
 answer("""
-2. In `UnchainExplorer`, set **bprop_len** to 1. How many function nodes are alive at most, and
+2. Build the same comparison for a plain RNN:
+   `BPTTComparison(protocol_model(cell="rnn"), *protocol_data())` (both from
+   `rnnviz.experiments`). Move **W_h scale** from `× 0.25` to `× 3`. How does the cost of truncation
+   change, and how is that different from the LSTM?
+""", """
+For the RNN the textbook story holds. At × 0.25 its gradient vanishes within a few steps, so
+truncation costs almost nothing: the relative error at bprop_len 1 is below 0.1. At × 1 it is
+about 0.5, and at × 3, where old terms dominate the full gradient, about 0.98: a truncated
+gradient then points almost anywhere. The LSTM differs at the small end: its cell keeps old steps
+in the gradient whatever $W_h$ is, so truncation costs something even at `× 0.25`.
+"""),
+answer("""
+3. In `UnchainExplorer`, set **bprop_len** to 1. How many function nodes are alive at most, and
    what does the gradient of one update see?
 """, """
 One step's worth: each update back-propagates through a single step. The state still carries
@@ -315,7 +383,7 @@ information forward, but every gradient ends one step back, as if the previous s
 input from outside.
 """),
 answer("""
-3. Section 2 calls `gc.collect()` before counting. Is the history freed without it?
+4. Section 2 calls `gc.collect()` before counting. Is the history freed without it?
 """, """
 Yes: once nothing refers to a node, CPython frees it at once (reference counting). The call only
 makes sure that cycles created elsewhere (by the notebook itself, for instance) do not blur the

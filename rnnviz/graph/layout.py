@@ -15,6 +15,17 @@ from .model import Edge, Graph, Node
 
 LOSS_WORDS = ("Entropy", "Error", "Loss")
 
+# readable short names for the longest function names (never cut short with an ellipsis)
+SHORT = {"SoftmaxCrossEntropy": "SoftmaxCE", "MeanSquaredError": "MSE", "AddConstant": "Add c",
+         "MulConstant": "Mul c", "RSubConstant": "c − x", "RDivConstant": "c / x",
+         "PowConstant": "Pow c", "RPowConstant": "c ** x", "BroadcastTo": "Broadcast"}
+
+
+def display_label(label):
+    """The name a function node shows in a figure: its own, or a readable short form of a long
+    one (``SHORT``)."""
+    return SHORT.get(label, label)
+
 
 def _common_prefix(paths):
     if not paths:
@@ -60,7 +71,8 @@ def group(graph, depth=None, expand=(), hide_params=True, show_variables=False):
 
     ``expand``: link paths (strings) to leave expanded. Variables used only inside one box
     disappear into it; parameters are hidden when ``hide_params``; other variables become plain
-    edges between the boxes unless ``show_variables`` (cut variables and outputs always stay). Returns a new Graph whose
+    edges between the boxes unless ``show_variables`` (cut variables, variables given a
+    ``name`` and outputs always stay). Returns a new Graph whose
     group nodes have ``kind='group'``, ``group`` = the link path and ``members`` = nodes inside.
     """
     if depth is None:
@@ -74,6 +86,25 @@ def group(graph, depth=None, expand=(), hide_params=True, show_variables=False):
             k = _key(node, depth)
             if k is not None and not any(k == e or k.startswith(e + "/") for e in expand):
                 gkey[node.id] = (k, node.step)
+    # one box per call of a link: functions of one path and step are one box only when data flows
+    # between them (two unnamed links of one class share a path, 'Linear', and stay two boxes)
+    parent = list(range(n))
+
+    def root(i):
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+    for node in graph.nodes:
+        if node.is_function or gkey[node.id] is not None:
+            continue
+        ends = [j for j in preds[node.id] + succs[node.id] if gkey[j] is not None]
+        for j in ends[1:]:
+            if gkey[j] == gkey[ends[0]]:
+                parent[root(j)] = root(ends[0])
+    for i in range(n):
+        if gkey[i] is not None:
+            gkey[i] = gkey[i] + (root(i),)
     counts = {}
     for k in gkey:
         if k is not None:
@@ -98,7 +129,7 @@ def group(graph, depth=None, expand=(), hide_params=True, show_variables=False):
         outs = set(graph.outputs)
         for node in graph.nodes:
             if not node.is_function and gkey[node.id] is None and not node.cut \
-                    and node.id not in outs and not node.is_param:
+                    and node.id not in outs and not node.is_param and not node.name:
                 gkey[node.id] = "bridge"
                 bridged.append(node.id)
     new_nodes, mapping, box_of = [], [None] * n, {}
@@ -114,7 +145,7 @@ def group(graph, depth=None, expand=(), hide_params=True, show_variables=False):
             continue
         j = box_of.get(k)
         if j is None:
-            path, step = k
+            path, step = k[0], k[1]
             j = box_of[k] = len(new_nodes)
             new_nodes.append(Node(id=j, kind="group", label=path.rsplit("/", 1)[-1], link=path,
                                   step=step, step_inferred=node.step_inferred,
@@ -206,21 +237,54 @@ class Layout:
         return self.step_x(0) - half, self.step_x(n_steps - 1) + half
 
 
-def _band_label(path, nodes):
+def _band_label(path, nodes, graph=None, band_of=None):
     """A row's name: the link's own name (code, never translated), with what it is in words (in
-    the figures' language: ``rnnviz.i18n``)."""
-    base = path.rsplit("/", 1)[-1] if path else ftr("graph.row_loss_sum")
+    the figures' language: ``rnnviz.i18n``). The row of functions outside any link is named from
+    what it holds: 'loss sum' only when its functions add up the losses of a loss row; otherwise
+    the functions themselves ('Mul, Sum')."""
+    if not path:
+        return _loose_row_label(nodes, graph, band_of)
+    base = path.rsplit("/", 1)[-1]
     labels = {n.label for n in nodes}
-    if any(n.step is not None and not n.step_inferred and n.is_function and n.link for n in nodes) \
-            and any(n.link_parts and len(n.link_parts) >= 1 for n in nodes) and path:
+    if any(n.step is not None and not n.step_inferred and n.is_function and n.link for n in nodes):
         recurrent = any(("LSTM" in lbl or "RNN" in lbl or lbl == "Tanh") for lbl in labels) or any(n.kind == "group" for n in nodes)
         if recurrent and all(not n.step_inferred for n in nodes if n.is_function):
             return ftr("graph.row_recurrent", link=base)
-    if not path:
-        return base
     if any(any(w in lbl for w in LOSS_WORDS) for lbl in labels):
         return ftr("graph.row_loss", link=base)
     return base
+
+
+SUMS = ("Add", "AddConstant")
+
+
+def _is_loss_band(label_set):
+    return any(any(w in lbl for w in LOSS_WORDS) for lbl in label_set)
+
+
+def _loose_row_label(nodes, graph, band_of):
+    funcs = [n for n in nodes if n.is_function]
+    if not funcs:
+        return ""
+    names = list(dict.fromkeys(n.label for n in sorted(funcs, key=lambda n: (n.generation, n.id))))
+    if graph is not None and all(n.label in SUMS for n in funcs):
+        preds = graph.predecessors()
+        bands = {}
+        for nd in graph.nodes:
+            if nd.is_function:
+                bands.setdefault(band_of[nd.id], set()).add(nd.label)
+        loss_bands = {b for b, labels in bands.items() if b and _is_loss_band(labels)}
+        inputs = set()
+        for f in funcs:                       # the functions feeding the sums, through a variable
+            for p in preds[f.id]:
+                for q in ([p] if graph.nodes[p].is_function else preds[p]):
+                    inputs.add(q)
+        if any(band_of[q] in loss_bands or _is_loss_band({graph.nodes[q].label}) for q in inputs):
+            return ftr("graph.row_loss_sum")
+    shown = [display_label(x) for x in names]
+    if len(shown) > 3:
+        shown = shown[:2] + ["…"]
+    return ftr("graph.row_functions", names=", ".join(shown))
 
 
 def unrolled_layout(graph, depth=None):
@@ -287,7 +351,7 @@ def unrolled_layout(graph, depth=None):
     rows = []
     for b, bi in band_index.items():
         rows.append((band_base[bi] + (height[bi] - 1) / 2.0,
-                     _band_label(b, [nd for nd in graph.nodes if band_of[nd.id] == b])))
+                     _band_label(b, [nd for nd in graph.nodes if band_of[nd.id] == b], graph, band_of)))
     columns = [(s * step_w + (width - 1) / 2.0, s) for s in steps]
     return Layout("unrolled", x, y, rows, columns, step_w)
 

@@ -31,15 +31,21 @@ class GradientFlowView:
     never sees (s in an earlier window than t).
 
     ``norm_over``: optional list of norms arrays (e.g. every run a slider can show) whose joint
-    range fixes the colour scale, so colours compare across runs; by default the colour scale
-    follows the norms shown."""
+    range fixes the colour scale, so colours compare across runs; ``vrange=(low, high)`` fixes it
+    outright (pictures meant to be compared side by side share one); by default the colour scale
+    follows the norms shown. ``title``, ``xlabel``: the axes' texts (defaults: ``flow.*``)."""
 
-    def __init__(self, ax, norms, window=None, colorbar=True, title=None, norm_over=None):
+    def __init__(self, ax, norms, window=None, colorbar=True, title=None, norm_over=None, vrange=None,
+                 xlabel=None):
         norms = numpy.asarray(norms, dtype=float)
         self.ax = ax
-        self.fixed_norm = norm_over is not None
-        joint = numpy.concatenate([numpy.ravel(numpy.asarray(n, float)) for n in norm_over]) \
-            if self.fixed_norm else norms
+        self.fixed_norm = norm_over is not None or vrange is not None
+        if vrange is not None:
+            joint = numpy.asarray(vrange, dtype=float)
+        elif norm_over is not None:
+            joint = numpy.concatenate([numpy.ravel(numpy.asarray(n, float)) for n in norm_over])
+        else:
+            joint = norms
         cmap = matplotlib.colormaps["viridis"].with_extremes(bad="#ffffff")
         # colour the T x T cells before resampling them to the screen: same picture, less work
         self.image = ax.imshow(numpy.ma.masked_invalid(norms), cmap=cmap, norm=_log_norm(joint),
@@ -48,7 +54,7 @@ class GradientFlowView:
         # the greyed pairs: a few rectangles over the cells (much cheaper to redraw than an image)
         self.overlay = PolyCollection([], facecolors=[GREY], edgecolors="none", antialiased=False, zorder=0.5)
         ax.add_collection(self.overlay, autolim=False)
-        ax.set_xlabel(ftr("flow.x"), fontsize=8)
+        ax.set_xlabel(xlabel or ftr("flow.x"), fontsize=8)
         ax.set_ylabel(ftr("flow.y"), fontsize=8)
         ax.tick_params(labelsize=7)
         from matplotlib.ticker import MaxNLocator

@@ -11,8 +11,12 @@ import numpy
 from matplotlib import colors as mcolors
 from matplotlib.cm import ScalarMappable
 from matplotlib.collections import LineCollection
+from matplotlib import rcParams as mpl_rc
+from matplotlib.font_manager import FontProperties
 from matplotlib.lines import Line2D
+from matplotlib.textpath import text_to_path
 
+from ..graph.layout import SHORT, display_label  # noqa: F401 (SHORT re-exported)
 from ..i18n import ftr
 
 KIND_COLORS = {
@@ -25,14 +29,61 @@ KIND_COLORS = {
 NO_DATA = (0.93, 0.93, 0.93, 1.0)
 
 
-SHORT = {"SoftmaxCrossEntropy": "SoftmaxCE", "MeanSquaredError": "MSE", "AddConstant": "Add c",
-         "MulConstant": "Mul c", "BroadcastTo": "Bcast"}
+short_label = display_label      # the older name
 
 
-def short_label(label):
-    """A label short enough to sit under a node."""
-    label = SHORT.get(label, label)
-    return label if len(label) <= 10 else label[:9] + "…"
+def _wrap(text):
+    """``text`` on two lines, split at a space or where a capital starts a word ('Softmax\\nCE'),
+    as evenly as possible; None when it has no such place."""
+    cuts = [k for k in range(1, len(text)) if text[k - 1] == " " or
+            (text[k].isupper() and text[k - 1].islower())]
+    if not cuts:
+        return None
+    k = min(cuts, key=lambda c: abs(len(text) - 2 * c))
+    return text[:k].rstrip() + "\n" + text[k:].lstrip()
+
+
+_WIDTHS = {}
+
+
+def _text_width(text, size, bold=False):
+    """The width in points of ``text`` at ``size`` pt (its widest line), measured with the font
+    matplotlib will use."""
+    key = (text, size, bold, tuple(mpl_rc["font.family"]))
+    if key not in _WIDTHS:
+        prop = FontProperties(size=size, weight="bold" if bold else "normal")
+        _WIDTHS[key] = max(text_to_path.get_text_width_height_descent(line, prop, ismath=False)[0]
+                           for line in text.split("\n"))
+    return _WIDTHS[key]
+
+
+def log_ticks(lo, hi):
+    """Ticks for a log colour scale from ``lo`` to ``hi``: the powers of ten inside (every other
+    one when there are more than five), else 1-2-5 steps, else the two ends (rounded)."""
+    lo, hi = float(lo), float(hi)
+    k0, k1 = math.floor(math.log10(lo)), math.ceil(math.log10(hi))
+    inside = lambda v: lo * (1 - 1e-9) <= v <= hi * (1 + 1e-9)
+    ticks = [10.0 ** k for k in range(k0, k1 + 1) if inside(10.0 ** k)]
+    while len(ticks) > 5:
+        ticks = ticks[::2]
+    if len(ticks) < 2:
+        ticks = [m * 10.0 ** k for k in range(k0, k1 + 1) for m in (1, 2, 5) if inside(m * 10.0 ** k)]
+    if len(ticks) > 5:
+        ticks = [t for t in ticks if f"{t:.0e}"[0] in "15"]
+    if len(ticks) < 2:
+        ticks = [float(f"{lo:.2g}"), float(f"{hi:.2g}")]
+        ticks = [t for t in ticks if inside(t)] or [lo, hi]
+    return ticks
+
+
+def tick_text(v):
+    """A short tick label: plain for 0.001 to 9999, else 'm×10ⁿ' in mathtext."""
+    if 1e-3 <= abs(v) < 1e4:
+        return f"{v:.3g}"
+    m, k = f"{v:.1e}".split("e")
+    m = m.rstrip("0").rstrip(".")
+    power = f"10^{{{int(k)}}}"
+    return f"${power}$" if m == "1" else f"${m}{{\\times}}{power}$"
 
 
 class GraphPlot:
@@ -55,8 +106,16 @@ class GraphPlot:
         self.is_var = ~(self.is_fn | self.is_group | self.is_param | self.is_cut)
         xs = self.x if n else numpy.zeros(1)
         ys = self.y if n else numpy.zeros(1)
+        self.mappable = ScalarMappable(norm=mcolors.Normalize(0, 1), cmap="viridis")
+        self.colorbar = None
+        self._slot = None      # the hidden colour bar that reserves the room beside the axes
+        if colorbar:           # made first: the axes it narrows set the scale of what follows
+            self._slot = self.colorbar = ax.figure.colorbar(self.mappable, ax=ax, fraction=0.025, pad=0.01)
+            self.colorbar.ax.tick_params(which="both", labelsize=7)
+            self.colorbar.ax.set_visible(False)
         fig_w, fig_h = ax.figure.get_size_inches()
         pos = ax.get_position()
+        self._axes_pts = fig_w * 72 * pos.width
         ptx = fig_w * 72 * pos.width / max(2.0, xs.max() - xs.min() + 1.8)
         pty = fig_h * 72 * pos.height / max(2.0, ys.max() - ys.min() + 3.0)
         self.pts_per_unit = min(ptx, pty)
@@ -99,40 +158,36 @@ class GraphPlot:
                                   va="bottom", fontsize=11, zorder=5) for i in cut_idx[:200]]
         self.highlight = ax.scatter([], [], s=size * 5, facecolors="none", edgecolors="#ff8800",
                                     linewidths=2.5, zorder=6)
-        # labels: functions and groups (and named parameters) when there is room
+        # labels: functions, link boxes, named variables and parameters, each where it fits; the
+        # axes get the room they need, and the labels are chosen again at the scale that leaves
         self.texts, self.text_idx = [], []
-        fs = 7 if self.pts_per_unit < 40 else 8
         if labels == "auto":
-            labels = n <= 400 and self.pts_per_unit >= 12 and \
-                self._label_gap(ptx) >= 5.6 * fs and pty >= 2.4 * fs
-        if labels:
-            for nd in nodes:
-                if nd.is_param and self.pts_per_unit < 22:
-                    continue   # no room left of the parameter column for "link.W"
-                if nd.kind in ("function", "group") or nd.is_param:
-                    text = short_label(nd.label)
-                    # beside their node, never over it: below the nodes' zorder, so recolouring the
-                    # nodes need not redraw ~100 labels (most of a blit's cost on the demo graph)
-                    kw = dict(ha="center", va="top", fontsize=fs, zorder=1.5, clip_on=True)
-                    x, y = self.x[nd.id], self.y[nd.id] - 0.3
-                    if nd.is_param:
-                        text = (nd.link.rsplit("/", 1)[-1] + "." if nd.link else "") + nd.label
-                        x, y = x - 0.35, self.y[nd.id]
-                        kw.update(ha="right", va="center", fontsize=6.5)
-                    elif nd.kind == "group":
-                        y = self.y[nd.id]
-                        kw.update(va="center", fontweight="bold")
-                    self.texts.append(ax.text(x, y, text, **kw))
-                    self.text_idx.append(nd.id)
+            labels = n <= 400 and self.pts_per_unit >= 12
+        top = 0.9 + (1.2 if legend else 0.0)
+        placed = self._place_labels(ptx, pty) if labels and n else []
+        if placed:
+            left, right, bottom = self._pads(ptx, pty, xs.max() - xs.min())
+            ptx2 = fig_w * 72 * pos.width / max(2.0, xs.max() - xs.min() + left + right)
+            pty2 = fig_h * 72 * pos.height / max(2.0, ys.max() - ys.min() + bottom + top)
+            if ptx2 < ptx or pty2 < pty:
+                placed = self._place_labels(min(ptx, ptx2), min(pty, pty2))
+        for i, text, fs, bold, where in placed:
+            # beside their node, never over it: below the nodes' zorder, so recolouring the nodes
+            # need not redraw ~100 labels (most of a blit's cost on the demo graph)
+            kw = dict(fontsize=fs, zorder=1.5, annotation_clip=False, textcoords="offset points",
+                      fontweight="bold" if bold else "normal", linespacing=1.0)
+            if where[0] == "left":
+                kw.update(ha="right", va="center", xytext=(-where[1], 0))
+            else:
+                kw.update(ha="center", va="top", xytext=(0, -where[1]))
+            self.texts.append(ax.annotate(text, (self.x[i], self.y[i]), **kw))
+            self.text_idx.append(i)
         self.text_idx = numpy.asarray(self.text_idx, int)
-        # axes: bands and time steps for the unrolled layout
-        pad = 0.9
-        if len(self.texts):   # room for half a label beside the first and the last node
-            pad = max(pad, 22.0 / max(ptx, 1e-6))
         if n:
-            left = 1.6 if self.is_param.any() else pad
-            ax.set_xlim(self.x.min() - left, self.x.max() + pad)
-            ax.set_ylim(self.y.min() - pad, self.y.max() + pad + (1.2 if legend else 0))
+            left, right, bottom = self._pads(ptx, pty, xs.max() - xs.min()) if placed else \
+                (1.6 if self.is_param.any() else 0.9, 0.9, 0.9)
+            ax.set_xlim(self.x.min() - left, self.x.max() + right)
+            ax.set_ylim(self.y.min() - bottom, self.y.max() + top)
         if layout.kind == "unrolled":
             ax.set_yticks([r[0] for r in layout.rows], [r[1] for r in layout.rows], fontsize=8)
             cols = layout.columns
@@ -152,15 +207,8 @@ class GraphPlot:
             ax.set_title(title, fontsize=10)
         self.note = ax.text(0.01, 0.01, graph.note, transform=ax.transAxes, fontsize=8, color="#a61c00",
                             va="bottom", zorder=7)
-        self.mappable = ScalarMappable(norm=mcolors.Normalize(0, 1), cmap="viridis")
-        self.colorbar = None
-        self._slot = None      # the hidden colour bar that reserves the room beside the axes
         self._bars = {}        # mode -> its own colour bar in that room, built when first shown
         self._stats = {}       # mode -> (rgba, ok): colours computed once per mode
-        if colorbar:
-            self._slot = self.colorbar = ax.figure.colorbar(self.mappable, ax=ax, fraction=0.025, pad=0.01)
-            self.colorbar.ax.tick_params(labelsize=7)
-            self.colorbar.ax.set_visible(False)
         if legend:
             self._legend()
         self.mode = None
@@ -183,18 +231,107 @@ class GraphPlot:
             self.ax.legend(handles=handles, loc="upper left", fontsize=7, framealpha=0.9,
                            ncol=len(handles), bbox_to_anchor=(0.0, 1.0), borderaxespad=0.1)
 
-    def _label_gap(self, ptx):
-        """The smallest horizontal distance (points) between two labelled nodes of one row: the
-        room a label under a node has (a label of 9 characters at 7 pt is about 38 pt wide)."""
-        lab = self.is_fn | self.is_group
-        gaps = [numpy.inf]
-        if lab.any():
-            order = numpy.lexsort((self.x[lab], numpy.round(self.y[lab], 3)))
-            xs, ys = self.x[lab][order], numpy.round(self.y[lab], 3)[order]
-            same = ys[1:] == ys[:-1]
-            if same.any():
-                gaps.append(float(numpy.min(numpy.diff(xs)[same])))
-        return min(gaps) * ptx
+    # -- labels ------------------------------------------------------------------------------------
+    SCALE = {"function": 1.0, "group": 2.6, "variable": 0.7, "param": 0.8, "cut": 3.2}
+
+    def _kind(self, i):
+        for kind, mask in (("cut", self.is_cut), ("group", self.is_group), ("function", self.is_fn),
+                           ("param", self.is_param)):
+            if mask[i]:
+                return kind
+        return "variable"
+
+    def _half(self, i):
+        """Half the width of node ``i``'s marker, in points (a diamond is a square turned by 45°)."""
+        kind = self._kind(i)
+        return math.sqrt(self.size * self.SCALE[kind]) / 2.0 * (math.sqrt(2.0) if kind == "param" else 1.0)
+
+    def _label_text(self, nd):
+        """What node ``nd`` is called under it (None: no label): a function's or a link box's name,
+        a named variable's name; a parameter's 'link.name' (drawn left of it)."""
+        if nd.is_param:
+            return (nd.link.rsplit("/", 1)[-1] + "." if nd.link else "") + (nd.label or "param")
+        if nd.kind in ("function", "group"):
+            return display_label(nd.label)
+        if nd.name:
+            return nd.name
+        return None
+
+    def _place_labels(self, ptx, pty):
+        """Choose, for each node with a name, the largest legible form of its label (8 or 7 pt, then
+        wrapped on two lines, then 6.5 pt) that fits the room between its neighbours, without ever
+        cutting a word short; a label that fits in no form is left out (the node menu names it).
+        Returns (node id, text, font size, bold, (side, offset in points)) per label."""
+        nodes = self.graph.nodes
+        n = len(nodes)
+        base = 8.0 if self.pts_per_unit >= 40 else 7.0
+        self._label_halfwidth, self._label_depth, self._param_width = {}, {}, 0.0
+        placed = []
+        below = [i for i in range(n) if not self.is_param[i] and self._label_text(nodes[i])]
+        # parameters stack 0.7 apart in the unrolled layout: a label needs about 8.5 pt of that
+        params = [i for i in range(n) if self.is_param[i]] if 0.7 * pty >= 8.5 else []
+        rows = {}
+        for i in below:
+            rows.setdefault(round(float(self.y[i]), 3), []).append(i)
+        for i in below:
+            nd = nodes[i]
+            text = self._label_text(nd)
+            bold = nd.kind == "group"
+            half = self._half(i)
+            # the room across: to the nearest named node of the same row, each label taking half
+            same = [j for j in rows[round(float(self.y[i]), 3)] if j != i]
+            gap = min([abs(self.x[j] - self.x[i]) * ptx for j in same] + [numpy.inf])
+            room_x = gap - 4.0
+            # the room down: to the nearest node below whose column the label would cross
+            room_y = numpy.inf
+            for j in range(n):
+                if self.y[j] < self.y[i] - 1e-6 and abs(self.x[j] - self.x[i]) * ptx < 0.5 * gap + self._half(j):
+                    room_y = min(room_y, (self.y[i] - self.y[j]) * pty - self._half(j) - half - 3.0)
+            chosen = None
+            for fs, lines in ((base, 1), (base, 2), (6.5, 1), (6.5, 2)):
+                form = text if lines == 1 else _wrap(text)
+                if form is None:
+                    continue
+                w = _text_width(form, fs, bold)
+                h = fs * 1.15 * (form.count("\n") + 1)
+                if w <= room_x and h <= room_y:
+                    chosen = (form, fs, w, h)
+                    break
+            if chosen is None:
+                continue
+            form, fs, w, h = chosen
+            offset = half + 1.5
+            self._label_halfwidth[i] = w / 2.0
+            self._label_depth[i] = offset + h
+            placed.append((i, form, fs, bold, ("below", offset)))
+        for i in params:
+            text = self._label_text(nodes[i])
+            w = _text_width(text, 6.5, False)
+            self._param_width = max(self._param_width, w + self._half(i) + 3.0)
+            placed.append((i, text, 6.5, False, ("left", self._half(i) + 3.0)))
+        return placed
+
+    def _pads(self, ptx, pty, span):
+        """(left, right, bottom) room around the nodes, in data units: half the widest label beside
+        the first and the last column, the deepest label under the lowest row, the parameters'
+        labels left of their column."""
+        pad = 0.9
+        widest = max(self._label_halfwidth.values(), default=0.0)
+        right = max(pad, (widest + 3.0) / max(ptx, 1e-6))
+        left = right
+        if self.is_param.any():
+            left = max(1.6, self._param_room(ptx, span + right))
+        low = self.y.min() + 1e-6
+        deepest = max([d for i, d in self._label_depth.items() if self.y[i] <= low] + [0.0])
+        bottom = max(pad, (deepest + 3.0) / max(pty, 1e-6))
+        return left, right, bottom
+
+    def _param_room(self, ptx, span):
+        """The x room (data units) left of the parameter column for its labels: the widest label
+        in points, turned into data units at the scale the axes will have once that room is made."""
+        need = self._param_width + 4.0
+        width_pts = self._axes_pts
+        return need * span / (width_pts - need) if need < 0.5 * width_pts else 1.6
 
     def artists_from(self, zorder=0.0):
         """The plot's own data artists (edges, nodes, rings, marks, labels, highlight, note) with
@@ -218,8 +355,14 @@ class GraphPlot:
             fig = self.ax.figure
             cax = fig.add_axes(self._slot.ax.get_position(), label=f"colour bar {mode} {id(self)}")
             bar = fig.colorbar(self.mappable, cax=cax)
-            bar.ax.tick_params(labelsize=7)
-            bar.set_label(ftr("plot.value_norm" if mode == "values" else "plot.grad_norm"), fontsize=8)
+            if isinstance(self.mappable.norm, mcolors.LogNorm):
+                # a few labelled ticks, all one size, short enough to leave room for the bar's label
+                ticks = log_ticks(self.mappable.norm.vmin, self.mappable.norm.vmax)
+                bar.set_ticks(ticks, labels=[tick_text(t) for t in ticks])
+                bar.minorticks_off()
+            bar.ax.tick_params(which="both", labelsize=7)
+            bar.set_label(ftr("plot.value_norm" if mode == "values" else "plot.grad_norm"), fontsize=8,
+                          labelpad=2)
             self._bars[mode] = bar
         for key, bar in self._bars.items():
             bar.ax.set_visible(key == mode and self.ax.get_visible())
@@ -243,7 +386,9 @@ class GraphPlot:
         if mode == "gradients":
             if ok.any():
                 lo, hi = vals[ok].min(), vals[ok].max()
-                norm = mcolors.LogNorm(lo, hi if hi > lo else lo * 10)
+                if hi < lo * 1.5:      # one value, or nearly: a scale around it, not from it
+                    lo, hi = lo / 2.0, hi * 2.0
+                norm = mcolors.LogNorm(lo, hi)
             else:
                 norm = mcolors.LogNorm(1e-3, 1)
             cmap = "magma_r"

@@ -53,7 +53,7 @@ class UnchainView:
                   framealpha=0.9)
         steps = numpy.arange(n_steps)
         (self.live_line,) = ax_time.step(steps, numpy.zeros(n_steps), where="mid", color="#38761d",
-                                         lw=1.5, label=ftr("unchain.live"))
+                                         lw=1.5, label=ftr("unchain.live_legend"))
         ax_time.set_xlim(-0.5, n_steps - 0.5)
         ax_time.set_xlabel(ftr("unchain.time_axis"), fontsize=8)
         ax_time.set_ylabel(ftr("unchain.live"), fontsize=8, color="#38761d")
@@ -68,21 +68,28 @@ class UnchainView:
         self.ax_bytes.set_ylabel(ftr("unchain.kib"), fontsize=8, color="#674ea7")
         self.ax_bytes.tick_params(labelsize=7)
         self.ax_bytes.yaxis.set_major_locator(MaxNLocator(4))
+        # what each curve is, and what 'held' means, above the timeline's right end
+        self.timeline_legend = ax_time.legend(
+            handles=[self.live_line, self.bytes_line], loc="lower right", bbox_to_anchor=(1.0, 1.0),
+            ncol=2, fontsize=7, frameon=False, borderaxespad=0.2, handlelength=2.0)
         self.summary = ax_time.text(0.01, 0.97, "", transform=ax_time.transAxes, va="top", fontsize=8,
                                     bbox=dict(fc="white", ec="#cccccc", alpha=0.9))
         self.limits = None
 
     def set_limits(self, max_live, max_bytes):
-        """Fix the timeline's y axes (e.g. to the largest values over every run a slider can show),
-        so that runs compare on one scale and the axes do not jump; without it they follow the data."""
-        self.limits = (max(1.0, float(max_live)) * 1.25, max(1e-3, float(max_bytes) / 1024.0) * 1.25)
+        """Fix the timeline's y axes, each to its own curve's largest value (e.g. over the whole run
+        the length slider walks through, so that moving it does not rescale them); without it they
+        follow the data shown."""
+        # headroom above the peaks for the summary box in the upper left corner
+        self.limits = (max(1.0, float(max_live)) * 1.4, max(1e-3, float(max_bytes) / 1024.0) * 1.4)
         self.ax_time.set_ylim(0, self.limits[0])
         self.ax_bytes.set_ylim(0, self.limits[1])
 
     def artists(self):
-        """The artists ``update`` changes, with the graph's artists they are drawn under or over."""
+        """The artists ``update`` changes, with the graph's artists they are drawn under or over. The
+        timeline's two axes count whole: their y scales follow the run shown (ticks included)."""
         return ([self.rects] + self.plot.artists_from(0) + [self.cut_lines] + self.cut_marks + self.counts +
-                [self.live_line, self.bytes_line, self.summary])
+                [self.ax_time, self.ax_bytes, self.live_line, self.bytes_line, self.summary])
 
     def update(self, status, live_per_step, cuts, timeline, bytes_timeline, summary=""):
         visible = numpy.zeros(len(self.plot.graph.nodes), bool)
@@ -110,7 +117,7 @@ class UnchainView:
         self.bytes_line.set_ydata(b)
         if self.limits is None:
             top = max(1.0, float(numpy.nanmax(y)) if k else 1.0)
-            self.ax_time.set_ylim(0, top * 1.25)
+            self.ax_time.set_ylim(0, top * 1.4)
             btop = max(1e-3, float(numpy.nanmax(b)) if k else 1.0)
-            self.ax_bytes.set_ylim(0, btop * 1.25)
+            self.ax_bytes.set_ylim(0, btop * 1.4)
         self.summary.set_text(summary)

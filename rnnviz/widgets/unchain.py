@@ -86,9 +86,10 @@ class UnchainExplorer(FigureWidget):
         self.set_dynamic(self.view.artists() + [self.title])
 
     def _fix_limits(self):
-        """One scale for the timeline over every run computed so far (all of them when precomputed):
-        bprop_len values compare at a glance and moving a slider does not rescale the axes."""
-        runs = [r for rs in self._runs.values() for r in rs]
+        """The timeline's two y axes, each scaled to its own curve over the whole run of the chosen
+        bprop_len: the curves fill their axes (full BPTT's peak would squash a short bprop_len's
+        to the bottom), and moving the length slider does not rescale them."""
+        runs = self._runs.get(self.bprop_slider.value, ())
         if runs:
             lim = (max(r["live"] for r in runs), max(r["bytes"] for r in runs))
             if lim != getattr(self, "_limits", None):
