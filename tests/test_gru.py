@@ -453,3 +453,31 @@ def test_function_inputs_are_checked(rng):
     with pytest.raises(ValueError) as info:
         L.GRU(I, H)(f32(B, 5))  # the wrong input width
     assert all(w in str(info.value) for w in ("gru_step", "(2, 5)", "(12, 3)"))
+
+
+def test_the_widgets_find_and_show_a_gru():
+    """A GRU language model is a recurrent model like the LSTM's: the widgets find its state and
+    draw it, and the graph names its row recurrent."""
+    from rnnviz.experiments.model import find_recurrent
+    from rnnviz.widgets import BPTTComparison, HiddenStateAnimator
+
+    class GRULM(rnnviz.Chain):
+        def __init__(self):
+            super().__init__()
+            with self.init_scope():
+                self.embed, self.mid, self.out = L.EmbedID(6, 4), L.GRU(4, 5), L.Linear(5, 6)
+
+        def reset_state(self):
+            self.mid.reset_state()
+
+        def forward(self, x):
+            return self.out(self.mid(self.embed(x)))
+
+    np.random.seed(0)
+    model = L.Classifier(GRULM())
+    assert isinstance(find_recurrent(model), L.GRU)
+    xs = np.random.default_rng(0).integers(0, 6, size=(7, 2)).astype(np.int32)
+    animator = HiddenStateAnimator(model, xs[:-1])
+    comparison = BPTTComparison(model, xs[:-1], xs[1:])
+    for widget in (animator, comparison):
+        assert widget.ready and widget.message.value == "", widget.message.value

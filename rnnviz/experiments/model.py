@@ -15,11 +15,11 @@ class InputError(ValueError):
 
 
 def find_recurrent(model):
-    """The first stateful recurrent link (``L.LSTM`` / ``L.RNN``) in the model, or None."""
+    """The first stateful recurrent link (``L.LSTM`` / ``L.GRU`` / ``L.RNN``) in the model, or None."""
     if not hasattr(model, "links"):
         return None
     for link in model.links():
-        if isinstance(link, (L.LSTM, L.RNN)):
+        if isinstance(link, (L.LSTM, L.GRU, L.RNN)):
             return link
     return None
 
@@ -47,8 +47,8 @@ class StepModel:
         self.depth = None if self.recurrent is None else recurrent_depth(model, self.recurrent)
         if self.recurrent is None:
             raise InputError(
-                f"{who}: this model has no stateful recurrent link (L.LSTM or L.RNN), so there is no "
-                f"hidden state moving through time to show. Build the model with L.LSTM or L.RNN "
+                f"{who}: this model has no stateful recurrent link (L.LSTM, L.GRU or L.RNN), so there is no "
+                f"hidden state moving through time to show. Build the model with L.LSTM, L.GRU or L.RNN "
                 f"(explicit-state cells: use rnnviz.widgets.GraphView with rnnviz.graph.time_step).")
 
     def reset(self):

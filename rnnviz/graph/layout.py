@@ -247,7 +247,7 @@ def _band_label(path, nodes, graph=None, band_of=None):
     base = path.rsplit("/", 1)[-1]
     labels = {n.label for n in nodes}
     if any(n.step is not None and not n.step_inferred and n.is_function and n.link for n in nodes):
-        recurrent = any(("LSTM" in lbl or "RNN" in lbl or lbl == "Tanh") for lbl in labels) or any(n.kind == "group" for n in nodes)
+        recurrent = any(("LSTM" in lbl or "GRU" in lbl or "RNN" in lbl or lbl == "Tanh") for lbl in labels) or any(n.kind == "group" for n in nodes)
         if recurrent and all(not n.step_inferred for n in nodes if n.is_function):
             return ftr("graph.row_recurrent", link=base)
     if any(any(w in lbl for w in LOSS_WORDS) for lbl in labels):
