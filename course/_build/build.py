@@ -14,7 +14,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 from nb import write  # noqa: E402
 
-MODULES = ["lesson01", "lesson02", "lesson03", "lesson04", "lesson05", "lesson06", "lesson07"]
+MODULES = sorted(p.stem for p in HERE.glob("lesson[0-9][0-9].py"))   # one module per lesson
 
 
 def main(prefixes):
