@@ -9,7 +9,7 @@ PORT   ?= 8888
 STAMP  := $(VENV)/.installed-lab
 TSTAMP := $(VENV)/.installed-test
 
-.PHONY: lab lab-ja test venv install install-test bench clean assignments grade
+.PHONY: lab lab-ja test venv install install-test bench clean assignments grade site
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -83,3 +83,19 @@ lab-ja: $(STAMP)
 	JUPYTERLAB_SETTINGS_DIR=$(JA_SETTINGS) LANG=C.UTF-8 $(PY) -m jupyter lab --no-browser --ip=127.0.0.1 \
 	    --port=$(PORT) --ServerApp.root_dir=. --LabApp.default_url=/lab/tree/course/ja/README.md \
 	    $(if $(filter 0,$(shell id -u)),--allow-root,)
+
+# `jupyter nbconvert --to html` in this venv shows every widget as its static picture (the PNG each
+# widget carries; a progress bar's text), not as a live view whose script comes from a CDN (an
+# empty box offline): the kit's nbconvert configuration, in the venv's etc/jupyter, where every
+# `jupyter nbconvert` of the venv finds it (pip's editable install does not install data files).
+NBCONVERT_CONFIG := $(VENV)/etc/jupyter/jupyter_nbconvert_config.json
+$(NBCONVERT_CONFIG): jupyter-config/jupyter_nbconvert_config.json $(STAMP)
+	@mkdir -p $(dir $@)
+	cp $< $@
+install install-test lab lab-ja test: $(NBCONVERT_CONFIG)
+
+# A static course: both editions as a website in site/ (offline: math as MathML, the Japanese font
+# shipped, a picture for every widget). The lessons run here (cached in build/site-cache/);
+# `make site EXECUTED=DIR` takes executed lessons from DIR (laid out like course/) instead.
+site: $(STAMP)
+	$(PY) course/_build/site.py --out site $(if $(EXECUTED),--executed $(EXECUTED),)

@@ -1,4 +1,14 @@
 """Shared test fixtures (kept minimal)."""
+import json
+import os
+import time
+from pathlib import Path
+
+# One BLAS thread, in this process and in the lessons' kernels: the models under test are small, and
+# on a busy 2-core machine multithreaded BLAS made small products 5-50x slower (and timings erratic).
+for _name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_name, "1")
+
 import numpy
 import pytest
 
@@ -46,3 +56,133 @@ def pytest_runtest_makereport(item, call):
         if any(word in reason.lower() for word in _STRICT_WORDS):
             report.outcome = "failed"
             report.longrepr = f"skipped in CI, where it must run (RNNVIZ_STRICT_SKIPS=1): {reason}"
+
+
+# -- the lessons, each run once per session -------------------------------------------------------
+# tests/test_notebooks.py (English), tests/test_japanese.py (Japanese) and tests/test_site.py (the
+# static course, both) share one run of each lesson: a lesson is executed the first time a test asks
+# for it, and its executed copy is kept for the session. The copy as the lesson looks executed
+# (without any check cell a test appended) goes to test-artifacts/notebooks/ (ja/ for the Japanese
+# edition), with the time it took in timings.json: `course/_build/site.py --executed` reads them.
+REPO = Path(__file__).resolve().parents[1]
+COURSE = REPO / "course"
+LESSON_ARTIFACTS = REPO / "test-artifacts" / "notebooks"
+LESSON_CELL_TIMEOUT_S = 120
+
+
+class LessonRun:
+    def __init__(self, nb, seconds, extra_cells, lesson_cells, error=None, figure_report=None):
+        self.nb, self.seconds, self.extra_cells = nb, seconds, tuple(extra_cells)
+        self.lesson_cells, self.error = lesson_cells, error
+        self.figure_report = figure_report     # JSON lines: every figure the lesson drew, checked
+
+
+class Lessons:
+    """``run(path, extra_cells=())`` -> (executed notebook, seconds): the lesson at ``path`` run top
+    to bottom in a fresh kernel (its folder as working directory: course/ja selects Japanese), then
+    the ``extra_cells`` in the same kernel; ``executed(path)`` -> the lesson's own cells, executed.
+    A lesson runs once: a later call gets the same run (or its error), unless it asks for extra
+    cells that run did not have. The kernel is offline (RNNVIZ_OFFLINE=1: the corpus lesson takes
+    the shipped corpus), with no user IPython or matplotlib profile and no RNNVIZ_LANG."""
+
+    def __init__(self, homes):
+        self.homes = homes
+        self.runs = {}
+
+    def run(self, path, extra_cells=()):
+        path = Path(path).resolve()
+        done = self.runs.get(path)
+        if done is None or (extra_cells and tuple(extra_cells) != done.extra_cells):
+            done = self.runs[path] = self._execute(path, tuple(extra_cells))
+        if done.error is not None:
+            raise done.error
+        return done.nb, done.seconds
+
+    def figure_problems(self, path):
+        """[(figure, problem)] that rnnviz.viz.legibility found in the figures the lesson drew
+        (pyplot figures and widget figures, checked after every cell of the run)."""
+        from rnnviz.viz.legibility import read_report
+
+        self.run(path)
+        report = self.runs[Path(path).resolve()].figure_report
+        lines = read_report(report) if report.exists() else []
+        # every lesson shows a widget: a run that checked no figure means the check did not run
+        assert lines, f"{Path(path).name}: the figure check recorded no figure ({report})"
+        return [(line["figure"], problem) for line in lines for problem in line["problems"]]
+
+    def executed(self, path):
+        nb, _ = self.run(path)
+        done = self.runs[Path(path).resolve()]
+        copy = nbformat_copy(nb)
+        del copy.cells[done.lesson_cells:]
+        return copy
+
+    def _execute(self, path, extra_cells):
+        import os
+
+        import nbformat
+        from nbclient import NotebookClient
+
+        rel = path.relative_to(COURSE)
+        home = self.homes / str(rel.with_suffix("")).replace(os.sep, "-")
+        home.mkdir(parents=True, exist_ok=True)
+        nb = nbformat.read(path, as_version=4)
+        lesson_cells = len(nb.cells)
+        nb.cells.extend(nbformat.v4.new_code_cell(source) for source in extra_cells)
+        env = dict(os.environ)
+        for name in ("MPLBACKEND", "RNNVIZ_LANG"):
+            env.pop(name, None)
+        env.update(IPYTHONDIR=str(home / "ipython"), MPLCONFIGDIR=str(home / "mpl"), RNNVIZ_OFFLINE="1")
+        # every figure the lesson draws is checked for legibility after each cell (a startup file)
+        from rnnviz.viz.legibility import startup_code
+
+        report = home / "figures.jsonl"
+        report.unlink(missing_ok=True)
+        startup = home / "ipython" / "profile_default" / "startup"
+        startup.mkdir(parents=True, exist_ok=True)
+        (startup / "00-rnnviz-figures.py").write_text(startup_code(str(report)))
+        client = NotebookClient(nb, timeout=LESSON_CELL_TIMEOUT_S, kernel_name="python3",
+                                resources={"metadata": {"path": str(path.parent)}})
+        error = None
+        start = time.monotonic()
+        try:
+            client.execute(env=env)
+        except Exception as exc:  # noqa: BLE001 - kept, and raised to every test that asks
+            error = exc
+        finally:
+            seconds = time.monotonic() - start
+            lesson = nbformat_copy(nb)
+            del lesson.cells[lesson_cells:]
+            target = LESSON_ARTIFACTS / rel
+            target.parent.mkdir(parents=True, exist_ok=True)
+            nbformat.write(lesson, target)
+            _record_time(rel.as_posix(), seconds)
+        return LessonRun(nb, seconds, extra_cells, lesson_cells, error, figure_report=report)
+
+
+def nbformat_copy(nb):
+    import nbformat
+
+    return nbformat.from_dict(json.loads(json.dumps(nb)))
+
+
+def _record_time(name, seconds):
+    timings = LESSON_ARTIFACTS / "timings.json"
+    data = json.loads(timings.read_text()) if timings.exists() else {}
+    data[name] = round(seconds, 1)
+    timings.write_text(json.dumps(data, indent=2, sort_keys=True))
+
+
+@pytest.fixture(scope="session")
+def lessons(tmp_path_factory):
+    """The session's runs of the lessons (see ``Lessons``)."""
+    return Lessons(tmp_path_factory.mktemp("kernels"))
+
+
+def pytest_collection_modifyitems(session, config, items):
+    """The static course is built last, from the lessons the lesson tests have run already (so that
+    the Japanese ones carry that test's check cell and no lesson runs twice)."""
+    last = [item for item in items if item.nodeid.split("::")[0].endswith("test_site.py")]
+    if last:
+        moved = {id(item) for item in last}
+        items[:] = [item for item in items if id(item) not in moved] + last

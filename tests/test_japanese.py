@@ -199,21 +199,14 @@ print("JAPANESE-WIDGETS-CHECKED", len(_found))
 
 
 @pytest.mark.parametrize("japanese", JAPANESE, ids=[p.stem for p in JAPANESE])
-def test_japanese_lesson_runs(japanese, tmp_path, monkeypatch):
-    from nbclient import NotebookClient
+def test_japanese_lesson_runs(japanese, lessons):
     from nbclient.exceptions import CellExecutionError
 
-    monkeypatch.setenv("IPYTHONDIR", str(tmp_path / "ipython"))
-    monkeypatch.setenv("MPLCONFIGDIR", str(tmp_path / "mpl"))
-    monkeypatch.delenv("MPLBACKEND", raising=False)
-    monkeypatch.delenv("RNNVIZ_LANG", raising=False)   # the folder alone must select Japanese
-    monkeypatch.setenv("RNNVIZ_OFFLINE", "1")          # the corpus lesson: no download attempt
-    nb = nbformat.read(japanese, as_version=4)
-    nb.cells.append(nbformat.v4.new_code_cell(CHECK_CELL))
-    client = NotebookClient(nb, timeout=CELL_TIMEOUT_S, kernel_name="python3",
-                            resources={"metadata": {"path": str(japanese.parent)}})
+    # conftest.py's shared run (once per session): the kernel in the lesson's folder, without
+    # RNNVIZ_LANG (the folder alone must select Japanese), offline (RNNVIZ_OFFLINE=1: the corpus
+    # lesson makes no download attempt), no user IPython or matplotlib profile
     try:
-        client.execute()
+        nb, _ = lessons.run(japanese, extra_cells=[CHECK_CELL])
     except CellExecutionError as exc:
         pytest.fail(f"{japanese.name}: a cell failed\n{ANSI.sub('', str(exc))}", pytrace=False)
     outputs = [out for cell in nb.cells if cell.cell_type == "code" for out in cell.outputs]
@@ -223,6 +216,9 @@ def test_japanese_lesson_runs(japanese, tmp_path, monkeypatch):
     assert not glyphs, f"{japanese.name}: matplotlib could not draw some characters:\n{glyphs}"
     last = "".join(o.get("text", "") for o in nb.cells[-1].outputs)
     assert "JAPANESE-WIDGETS-CHECKED" in last, last
+    # every figure it drew, in Japanese, legible (rnnviz.viz.legibility, after each cell)
+    problems = lessons.figure_problems(japanese)
+    assert not problems, f"{japanese.name}:\n" + "\n".join(f"  {fig}: {p}" for fig, p in problems)
 
 
 # -- the strings table, the language setting and the font --------------------------------------------

@@ -15,7 +15,9 @@ md("""
 * evaluate a recurrent model on a **copy that shares its weights**, so that its training state is
   left alone, and report the result as **perplexity**.
 
-About **30 minutes**. Practised in the assignment **`truncated_bptt`** (its evaluation part).
+About **30 minutes**. No assignment grades this lesson's code by itself; the last part of
+**`truncated_bptt`** scores the model you train by its validation perplexity, measured as in
+section 5.
 """),
 code("""
 %matplotlib widget
@@ -168,7 +170,9 @@ $$\\mathrm{PPL} = \\exp\\Big(-\\frac{1}{N}\\sum_{t=1}^{N} \\log P(w_t \\mid w_{<
 
 It reads as "the model is as unsure as if it chose uniformly among PPL words". A model that gives
 every word of a $V$-word vocabulary the same probability has perplexity exactly $V$; a perfect
-model has 1. Check the first claim with a model whose output layer is all zeros:
+model has 1. Between the two, a perplexity means little on its own: lesson 06 sets it against
+what counting words gives (unigram and bigram models fitted on the same text) and against the
+share of `<unk>` in the text. Check the first claim with a model whose output layer is all zeros:
 """),
 code("""
 V = 30
@@ -220,8 +224,8 @@ md("""
 answer("""
 1. In section 2, run 600 steps instead of 300. Which of the two peaks doubles, and which stays?
 """, """
-The recorded run's peak roughly doubles (twice the steps, twice the saved activations); the
-`no_backprop_mode()` peak stays where it was: it only ever holds one step.
+The recorded run's peak grows by a factor of about 2.0 (twice the steps, twice the saved
+activations); the `no_backprop_mode()` peak stays where it was: it only ever holds one step.
 """),
 answer("""
 2. Why would evaluating the training model itself (instead of a copy) be wrong, even inside
@@ -232,8 +236,8 @@ state left by the validation text, not from where training stopped. `no_backprop
 recording, not the state updates.
 """),
 answer("""
-3. A language model has a validation perplexity of 120 on a 10,000-word vocabulary. What is its
-   average loss per word?
+3. A language model has a validation perplexity $\mathrm{PPL} = 120$ on a 10,000-word
+   vocabulary. What is its average loss per word?
 """, """
 $\\log 120 \\approx 4.79$ nats, against $\\log 10000 \\approx 9.21$ for uniform guessing.
 """),
@@ -243,6 +247,8 @@ md("""
 Lesson 06 puts everything together: the tutorial's training loop on a real corpus, written by hand
 and with a trainer, with a progress bar, live plots, checkpoints and generated text.
 
-**Assignment:** `truncated_bptt` in `assignments/` asks for the evaluation loop too.
+**Assignment:** `truncated_bptt` in `assignments/` grades the truncated-BPTT window of lessons 4
+and 6 and a model that you train; it measures that model's validation perplexity itself, with
+`evaluate_perplexity`.
 """),
 ]

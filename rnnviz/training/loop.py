@@ -6,8 +6,9 @@
 
 Each iteration: a fresh ``observation`` dict becomes the reporter's target, the updater updates
 (the model reports its loss into the observation), then every extension whose trigger fires is
-called, writers before readers. ``serialize`` saves the updater (iterator, optimizer, iteration)
-and every extension's state, so ``snapshot`` files resume a run where it stopped.
+called, writers before readers. ``serialize`` saves the updater (iterator, optimizer, iteration),
+every extension's state and NumPy's global random state (dropout's masks), so ``snapshot`` files
+resume a run where it stopped.
 """
 import os
 import time
@@ -139,3 +140,7 @@ class Trainer:
         elapsed = serializer("_snapshot_elapsed_time", self.elapsed_time)
         if getattr(serializer, "loading", False):
             self._snapshot_elapsed_time = float(elapsed)
+        # NumPy's global random state, which dropout draws from: a resumed run draws the same masks
+        # (Chainer's snapshots leave it out; a snapshot without it loads as before)
+        from .trainer import serialize_random_state
+        serialize_random_state(serializer["random"])

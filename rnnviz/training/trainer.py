@@ -69,20 +69,29 @@ class History:
                     serializer[part_name](key, numpy.asarray(part[key], dtype=numpy.float64))
 
     def __repr__(self):
-        last = self.valid["val_perplexity"][-1] if self.valid["val_perplexity"] else None
-        return f"History({len(self.train['loss'])} updates, last val perplexity {last})"
+        """``History(10 logged updates; loss 5.581 (perplexity 265.1) at update 10; val perplexity
+        263.7 at update 10)``: the last of each, rounded for reading (the lists keep every digit)."""
+        n = len(self.train["loss"])
+        parts = [f"{n} logged update{'' if n == 1 else 's'}"]
+        if n:
+            parts.append(f"loss {self.train['loss'][-1]:.3f} (perplexity "
+                         f"{self.train['perplexity'][-1]:.1f}) at update {int(self.train['iteration'][-1])}")
+        if self.valid["val_perplexity"]:
+            parts.append(f"val perplexity {self.valid['val_perplexity'][-1]:.1f} at update "
+                         f"{int(self.valid['iteration'][-1])}")
+        return f"History({'; '.join(parts)})"
 
 
 class LMTrainer:
     """Trains ``model`` (a Classifier around a recurrent LM) on a word-id stream with truncated BPTT.
 
     >>> trainer = LMTrainer(L.Classifier(L.RNNLM(V, 100, 50)), train, valid, bprop_len=30)
-    >>> trainer.run(epochs=1)          # tqdm bar: a widget in JupyterLab, text in a terminal
+    >>> trainer.run(epochs=1)          # tqdm bar: a widget in JupyterLab (its last line saved), text in a terminal
     >>> trainer.history.valid["val_perplexity"]
 
     Gradients are clipped to a global L2 norm of ``clip``. ``save(path)``/``load(path)`` checkpoint
-    the model, optimizer, iterator, recurrent states and history, so a resumed run continues
-    exactly as an uninterrupted one.
+    the model, optimizer, iterator, recurrent states, history and NumPy's global random state (the
+    one dropout draws its masks from), so a resumed run continues exactly as an uninterrupted one.
     """
 
     def __init__(self, model, train, valid=None, batch_size=20, bprop_len=35, optimizer=None,
@@ -145,7 +154,7 @@ class LMTrainer:
         update finish, so model, optimizer and iterator stay consistent, then raises
         KeyboardInterrupt; a second Ctrl-C stops at once.
         """
-        from tqdm.auto import tqdm
+        from .progress import tqdm
 
         updates = self._planned_updates(epochs, updates)
         eval_every = None if eval_every is None else _check_count(eval_every, "eval_every", "LMTrainer.run")
@@ -224,6 +233,7 @@ class LMTrainer:
                     link.set_state(**{name: Variable(backend.to_device(stored, self.device))})
         if not checking:
             self.history.serialize(serializer["history"])
+            serialize_random_state(serializer["random"])
 
     def _check_stored(self, checker):
         """First pass of ``load``: the entries beyond the model, optimizer and iterator."""
@@ -275,6 +285,7 @@ class LMTrainer:
             raise ValueError(f"LMTrainer.load: cannot resume from {where} (nothing was changed): "
                              + "; ".join(problems))
         states = [(link, link.get_state(), link.step) for _, link in self._recurrent_links()]
+        random_state = numpy.random.get_state()
         iteration = self.updater.iteration
         history = {part: {k: list(v) for k, v in getattr(self.history, part).items()}
                    for part in ("train", "valid")}
@@ -286,7 +297,31 @@ class LMTrainer:
                 link.step = step
             self.updater.iteration = iteration
             self.history.train, self.history.valid = history["train"], history["valid"]
+            numpy.random.set_state(random_state)
             raise
+
+
+def serialize_random_state(serializer):
+    """Save or restore NumPy's global random state (``numpy.random.get_state()``): dropout draws
+    its masks from it, so without it a resumed run with dropout would draw other masks than the
+    uninterrupted run. A file without the entries (an older checkpoint) leaves the state alone.
+    CuPy's generator, which dropout uses on a GPU, is not saved."""
+    if getattr(serializer, "checking", False):
+        return
+    if getattr(serializer, "loading", False):
+        keys, pos = serializer("keys", None), serializer("pos", None)
+        has_gauss, cached = serializer("has_gauss", None), serializer("cached_gaussian", None)
+        if keys is None or pos is None:
+            return
+        numpy.random.set_state(("MT19937", numpy.asarray(keys, dtype=numpy.uint32), int(pos),
+                                int(has_gauss if has_gauss is not None else 0),
+                                float(cached if cached is not None else 0.0)))
+        return
+    _, keys, pos, has_gauss, cached = numpy.random.get_state()
+    serializer("keys", numpy.asarray(keys, dtype=numpy.uint32))
+    serializer("pos", numpy.int64(pos))
+    serializer("has_gauss", numpy.int64(has_gauss))
+    serializer("cached_gaussian", numpy.float64(cached))
 
 
 def check_device(device, where):

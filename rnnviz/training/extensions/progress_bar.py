@@ -1,4 +1,6 @@
-"""ProgressBar: a tqdm bar over the whole training (a widget in JupyterLab, text in a terminal)."""
+"""ProgressBar: a tqdm bar over the whole training (a widget in JupyterLab, text in a terminal).
+
+In a notebook the bar's last line is what a saved copy shows (``rnnviz.training.progress``)."""
 from ..extension import Extension
 
 
@@ -16,7 +18,7 @@ class ProgressBar(Extension):
         self._shown = 0.0
 
     def initialize(self, trainer):
-        from tqdm.auto import tqdm
+        from ..progress import tqdm
 
         length = self._training_length
         if length is None:
