@@ -22,7 +22,7 @@ from pathlib import Path
 import nbformat
 
 REPO = Path(__file__).resolve().parents[1]
-NAMES = ["autograd_functions", "backward_engine", "rnn_by_hand", "lstm", "truncated_bptt"]
+NAMES = ["autograd_functions", "backward_engine", "rnn_by_hand", "lstm", "truncated_bptt", "gru", "masked_loss"]
 
 
 def tests_compute(name):

@@ -153,6 +153,103 @@ STRINGS: dict[str, dict[str, str]] = {
     "compare.readout": {
         "en": "bprop_len={b}: lowest cosine {cos:.3f} ({name})",
         "ja": "bprop_len={b}: コサイン類似度の最小値 {cos:.3f}（{name}）"},
+    # -- AttentionView and AttentionMap ---------------------------------------------------------
+    "attention.example": {"en": "example", "ja": "例"},
+    "attention.source": {"en": "source", "ja": "入力"},
+    "attention.source_axis": {"en": "source token s", "ja": "入力トークン s"},
+    "attention.output_axis": {"en": "generated token t", "ja": "生成したトークン t"},
+    "attention.weight": {"en": "attention weight a_ts", "ja": "注意の重み a_ts"},
+    "attention.caption": {"en": "input {source}  →  output {output}",
+                          "ja": "入力 {source}  →  出力 {output}"},
+    "attention.not_callable": {
+        "en": "{who}: expected a model with a translate(source) method, or such a callable; got {got}",
+        "ja": "{who}: translate(source) メソッドを持つモデル、またはその関数を渡してください（渡されたもの: {got}）"},
+    "attention.bad_examples": {
+        "en": "{who}: examples must be a list of 1-D arrays of token ids from the vocabulary",
+        "ja": "{who}: examples は語彙のトークン ID を並べた 1 次元配列のリストにしてください"},
+    "attention.unknown": {
+        "en": "{who}: '{char}' is not a token of the vocabulary ({known})",
+        "ja": "{who}: 「{char}」は語彙（{known}）のトークンではありません"},
+    "attention.empty": {
+        "en": "{who}: type a source, e.g. 31415",
+        "ja": "{who}: 入力を打ち込んでください（例: 31415）"},
+    "attention.protocol": {
+        "en": "{who}: translate(source) must return (output ids, weights), got a {got}",
+        "ja": "{who}: translate(source) は（出力の ID, 重み）の組を返す必要があります（返ってきたもの: {got}）"},
+    "attention.no_weights": {
+        "en": "{who}: this model returned no attention weights (None): it has no attention to show",
+        "ja": "{who}: このモデルは注意の重みを返しません（None）。表示できる注意がありません"},
+    "attention.shape": {
+        "en": "{who}: the weights have shape {got}, expected ({T}, {S}): (output length, source length)",
+        "ja": "{who}: 重みの形が {got} です。（出力の長さ, 入力の長さ）= ({T}, {S}) が必要です"},
+    "attention.no_output": {
+        "en": "{who}: the model generated no token",
+        "ja": "{who}: モデルがトークンを一つも生成しませんでした"},
+    # -- GradientNormExplorer and GradientNormView ----------------------------------------------
+    "explode.radius": {"en": "ρ(W_h)", "ja": "半径 ρ(W_h)"},
+    "explode.clip": {"en": "clipping", "ja": "クリッピング"},
+    "explode.none": {"en": "none", "ja": "なし"},
+    "explode.norm_mode": {"en": "norm", "ja": "ノルム"},
+    "explode.value_mode": {"en": "value", "ja": "値"},
+    "explode.threshold": {"en": "threshold", "ja": "しきい値"},
+    "explode.loss": {"en": "loss", "ja": "損失"},
+    "explode.loss_title": {"en": "loss per update", "ja": "更新ごとの損失"},
+    "explode.chance": {"en": "chance (log 4)", "ja": "チャンスレベル（log 4）"},
+    "explode.norm": {"en": "gradient norm (log)", "ja": "勾配のノルム（対数）"},
+    "explode.update": {"en": "update", "ja": "更新回数"},
+    "explode.norm_computed": {"en": "||g|| from backward()", "ja": "backward() が出した ||g||"},
+    "explode.norm_applied": {"en": "||g|| applied", "ja": "適用した ||g||"},
+    "explode.max_element": {"en": "largest |g_i|", "ja": "最大の |g_i|"},
+    "explode.bound_norm": {"en": "norm threshold {c:g}", "ja": "ノルムのしきい値 {c:g}"},
+    "explode.bound_value": {"en": "bound on each |g_i|: {c:g}", "ja": "各 |g_i| の上限 {c:g}"},
+    "explode.jac_title": {"en": "||dh_T / dh_(T-k)|| before training",
+                          "ja": "||dh_T / dh_(T-k)||（学習前）"},
+    "explode.jac_x": {"en": "k (steps back)", "ja": "k（さかのぼるステップ数）"},
+    "explode.jac_tanh": {"en": "tanh RNN (measured)", "ja": "tanh RNN（実測）"},
+    "explode.jac_linear": {"en": "without tanh: W_h^k", "ja": "tanh なし: W_h^k"},
+    "explode.title": {
+        "en": "ρ(W_h) = {radius:g}, {clip}: final loss {loss:.2f}, largest ||g|| {big:.3g}\n"
+              "per step back the product grows × {tanh:.2f} (without tanh × {linear:.2f})",
+        "ja": "ρ(W_h) = {radius:g}、{clip}: 最終損失 {loss:.2f}、最大の ||g|| {big:.3g}\n"
+              "1 ステップさかのぼるごとに積は × {tanh:.2f}（tanh なしでは × {linear:.2f}）"},
+    "explode.title_stopped": {
+        "en": "ρ(W_h) = {radius:g}, {clip}: the gradient became NaN/inf at update {u}; the run stopped",
+        "ja": "ρ(W_h) = {radius:g}、{clip}: 更新 {u} で勾配が NaN/inf になり、学習が止まりました"},
+    "explode.clip_none": {"en": "no clipping", "ja": "クリッピングなし"},
+    "explode.clip_norm": {"en": "norm clipped at {c:g}", "ja": "ノルムを {c:g} でクリップ"},
+    "explode.clip_value": {"en": "values clipped to ±{c:g}", "ja": "値を ±{c:g} にクリップ"},
+    # -- UnitTextView and ConnectivityView (lesson 10) -----------------------------------------
+    "units.unit": {"en": "unit", "ja": "ユニット"},
+    "units.feature": {"en": "find units for", "ja": "探す特徴"},
+    "units.none": {"en": "(choose a feature)", "ja": "（特徴を選ぶ）"},
+    "units.feature.space": {"en": "space", "ja": "空白"},
+    "units.feature.verse end": {"en": "verse end", "ja": "節の終わり（改行）"},
+    "units.feature.position in the word": {"en": "position in the word", "ja": "単語の中の位置"},
+    "units.feature.position in the verse": {"en": "position in the verse", "ja": "節の中の位置"},
+    "units.feature.inside 's": {"en": "inside 's", "ja": "所有格 's の中"},
+    "units.title": {
+        "en": "unit {u} of {state}: colour = its activation after reading each character",
+        "ja": "{state} のユニット {u}: 色 = 各文字を読んだ直後の活性値"},
+    "units.readout": {
+        "en": "unit {u}: r = {r:.2f} with '{feature}' over {n} characters; strongest: {best}",
+        "ja": "ユニット {u}: {n} 文字での「{feature}」との相関 r = {r:.2f}。相関の強い順: {best}"},
+    "units.activation": {"en": "activation", "ja": "活性値"},
+    "units.untrained": {
+        "en": "no model given: an untrained character model is shown; pass your trained one",
+        "ja": "モデルが渡されていないので、学習前の文字モデルを表示しています。学習済みのモデルを渡してください"},
+    "conn.position": {"en": "position t", "ja": "位置 t"},
+    "conn.full": {
+        "en": "full BPTT: how much each character read moves log p('{next}' next) at t = {t}",
+        "ja": "完全な BPTT: 各文字の入力が t = {t} の log p（次が「{next}」）をどれだけ動かすか"},
+    "conn.truncated": {
+        "en": "truncated BPTT, bprop_len={b}: the window holding t starts at step {start}",
+        "ja": "打ち切り BPTT（bprop_len={b}）: t を含む窓は時刻 {start} から"},
+    "conn.colorbar": {"en": "n_s / largest n_s (log scale)", "ja": "n_s / n_s の最大値（対数目盛）"},
+    "conn.readout": {
+        "en": "t = {t}: {before:.0%} of the full connectivity (n_s summed) lies before step {start}, "
+              "where truncation gives none",
+        "ja": "t = {t}: 完全な BPTT の n_s の総和のうち {before:.0%} が時刻 {start} より前にあり、"
+              "打ち切りではそこに勾配が届きません"},
     # -- the one-line note when figures cannot show Japanese -----------------------------------
     "font.missing": {
         "en": "rnnviz: no Japanese font for matplotlib, figure labels stay in English "

@@ -32,7 +32,7 @@ import nbformat
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
-NAMES = ["autograd_functions", "backward_engine", "rnn_by_hand", "lstm", "truncated_bptt"]
+NAMES = ["autograd_functions", "backward_engine", "rnn_by_hand", "lstm", "truncated_bptt", "gru", "masked_loss"]
 HIDDEN = re.compile(r"^[ \t]*### BEGIN HIDDEN TESTS\n(.*?)^[ \t]*### END HIDDEN TESTS[ \t]*$", re.S | re.M)
 
 
@@ -223,6 +223,27 @@ WRONG = [
     ("lstm", "dWh with the factors swapped", [("lstm", "h_prev.T @ dA", "dA.T @ h_prev")]),
     ("lstm", "db summed over the wrong axis", [("lstm", "dA.sum(axis=0)", "dA.sum(axis=1)")]),
     ("lstm", "dh_prev missing transpose", [("lstm", "dh_prev = dA @ Wh.T", "dh_prev = dA @ Wh")]),
+    ("gru", "reset gate before the product (Chainer's form)",
+     [("gru", "n = xp.tanh(xa[:, 2 * H:] + r * hn)", "n = xp.tanh(xa[:, 2 * H:] + (r * h_prev) @ Wh[:, 2 * H:] + bh[2 * H:])")]),
+    ("gru", "z's roles swapped in forward", [("gru", "h_next = (1 - z) * n + z * h_prev", "h_next = z * n + (1 - z) * h_prev")]),
+    ("gru", "gate order [z, r, n] in forward",
+     [("gru", "r = sigmoid(xa[:, :H] + ha[:, :H])\n        z = sigmoid(xa[:, H:2 * H] + ha[:, H:2 * H])",
+       "z = sigmoid(xa[:, :H] + ha[:, :H])\n        r = sigmoid(xa[:, H:2 * H] + ha[:, H:2 * H])")]),
+    ("gru", "direct path z * h_prev missing from dh_prev", [("gru", "dh_prev = dha @ Wh.T + dh_next * z", "dh_prev = dha @ Wh.T")]),
+    ("gru", "dha without r on the candidate block", [("gru", "[dar, daz, dan * r]", "[dar, daz, dan]")]),
+    ("gru", "dz with the wrong sign", [("gru", "dh_next * (h_prev - n)", "dh_next * (n - h_prev)")]),
+    ("gru", "dbh summed over the wrong axis", [("gru", "dha.sum(axis=0)", "dha.sum(axis=1)")]),
+    ("masked_loss", "mean per live token", [("loss", "/ B\n    dx", "/ mask.sum()\n    dx"),
+                                            ("loss", "* m[..., None] / B", "* m[..., None] / mask.sum()")]),
+    ("masked_loss", "padded positions in the loss", [("loss", "* m).sum() / B", ").sum() / B")]),
+    ("masked_loss", "padded positions in dx", [("loss", "* m[..., None] / B", "/ B")]),
+    ("masked_loss", "no maximum subtracted", [("loss", "z = x - x.max(axis=2, keepdims=True)", "z = x")]),
+    ("masked_loss", "each array clipped by its own norm",
+     [("clip", "return [g * rate for g in grads], norm",
+       "return [g * min(1.0, threshold / math.sqrt(float((g * g).sum()))) for g in grads], norm")]),
+    ("masked_loss", "clipped below the threshold too", [("clip", "    if norm <= threshold:\n        return [g.copy() for g in grads], norm\n", "")]),
+    ("masked_loss", "clipped in place", [("clip", "return [g * rate for g in grads], norm",
+                                          "for g in grads:\n        g *= rate\n    return list(grads), norm")]),
     ("truncated_bptt", "history never unchained", [("train_window", "    loss.unchain_backward()\n", "")]),
     ("truncated_bptt", "gradients never cleared", [("train_window", "    model.cleargrads()\n", "")]),
     ("truncated_bptt", "loss of the last step only", [("train_window", "loss += model(x, t)", "loss = model(x, t)")]),
@@ -295,7 +316,7 @@ def fake_gpu(monkeypatch):
         yield fake
 
 
-GPU_NAMES = ["autograd_functions", "backward_engine", "rnn_by_hand", "lstm"]
+GPU_NAMES = ["autograd_functions", "backward_engine", "rnn_by_hand", "lstm", "gru", "masked_loss"]
 
 
 @pytest.mark.parametrize("name", GPU_NAMES)
@@ -312,6 +333,7 @@ HARD_CODED = [
                              "return gy * np.ones(self.x_shape, dtype=gy.dtype)")]),
     ("backward_engine", [("engine", "output.grad = xp.ones_like(output.data)", "output.grad = np.ones(output.data.shape)")]),
     ("rnn_by_hand", [("time_rnn", "hs = xp.empty((N, T, H), dtype=xs.dtype)", "hs = np.empty((N, T, H))")]),
+    ("masked_loss", [("loss", "onehot = xp.arange(V) == t[..., None]", "onehot = np.eye(V, dtype=bool)[t.tolist()]")]),
 ]
 
 
@@ -399,7 +421,7 @@ def put(course, student, name, nb_or_text):
 
 # one wrong version per assignment, graded end to end by nbgrader
 WRONG_BY_NBGRADER = {"autograd_functions": 1, "backward_engine": 0, "rnn_by_hand": 4, "lstm": 0,
-                     "truncated_bptt": 0}
+                     "truncated_bptt": 0, "gru": 3, "masked_loss": 2}
 
 
 def wrong_for(name, index):

@@ -13,7 +13,9 @@ from matplotlib.figure import Figure
 import rnnviz
 from rnnviz import Variable, functions as F, links as L
 from rnnviz.viz.legibility import figure_problems, read_report, startup_code
-from rnnviz.widgets import BPTTComparison, GraphView, HiddenStateAnimator, UnchainExplorer
+from rnnviz.widgets import AttentionView, BPTTComparison, GraphView, HiddenStateAnimator, UnchainExplorer
+from rnnviz.widgets import GradientNormExplorer
+from rnnviz.widgets import ConnectivityView, UnitTextView
 
 
 # -- the widgets as the lessons build them (course/_build/lesson0N.py, course/00_seeing_the_graph) --
@@ -108,6 +110,21 @@ def lesson07_graph():
     return GraphView(loss)
 
 
+def lesson11_attention():
+    from rnnviz.experiments import seq2seq
+    if not hasattr(lesson11_attention, "model"):       # the lesson's model, trained once
+        lesson11_attention.model, _ = seq2seq.train_seq2seq(True, iterations=300, n_hidden=32, seed=0)
+    return AttentionView(lesson11_attention.model, examples=seq2seq.test_set(n=20)[0])
+
+
+def lesson09_animator():
+    from rnnviz.datasets import recall_batch
+    from rnnviz.training.recall import train_cell_on_recall
+    net, _ = train_cell_on_recall("gru", 5, updates=300, every=50)
+    sequence, _ = recall_batch(1, 16, 5, vocab_size=4, seed=7)
+    return HiddenStateAnimator(net, sequence.T, words=["A", "B", "C", "D"], units=(0, 1, 2))
+
+
 WIDGETS = {
     "GraphView()": GraphView,
     "HiddenStateAnimator()": HiddenStateAnimator,
@@ -122,7 +139,29 @@ WIDGETS = {
     "lesson 5 GraphView": lesson05_graph,
     "lesson 6 HiddenStateAnimator": lesson06_animator,
     "lesson 7 GraphView": lesson07_graph,
+    "GradientNormExplorer() (lesson 8)": GradientNormExplorer,
+    "lesson 9 HiddenStateAnimator": lesson09_animator,
+    "AttentionView()": AttentionView,
+    "lesson 11 AttentionView": lesson11_attention,
+    "UnitTextView()": UnitTextView,
+    "ConnectivityView()": ConnectivityView,
+    "lesson 10 UnitTextView": lambda: _lesson10_units(),
+    "lesson 10 ConnectivityView": lambda: _lesson10_connectivity(),
 }
+
+
+def _lesson10_units():
+    from rnnviz.datasets import get_kjv_chars
+    from rnnviz.experiments.chars import train_char_model
+    w = UnitTextView(train_char_model(0, checkpoints=(20,)), get_kjv_chars()[1][:3000], state="h")
+    w.feature.value = "position in the word"
+    return w
+
+
+def _lesson10_connectivity():
+    from rnnviz.datasets import get_kjv_chars
+    from rnnviz.experiments.chars import train_char_model
+    return ConnectivityView(train_char_model(0, checkpoints=(20,)), get_kjv_chars()[1][:193], t=150, bprop_len=32)
 
 
 def control_moves(w):
@@ -138,6 +177,21 @@ def control_moves(w):
         return [("bprop_len=1", lambda: setattr(w.bprop_slider, "value", 1)),
                 ("length=4", lambda: setattr(w.length_slider, "value", 4)),
                 ("full BPTT", lambda: setattr(w.bprop_slider, "value", w.bprop_slider.max))]
+    if isinstance(w, AttentionView):
+        return [("example 5", lambda: setattr(w.example_slider, "value", 5)),
+                ("13 digits typed", lambda: setattr(w.source_box, "value", "1234567890123"))]
+    if isinstance(w, GradientNormExplorer):
+        return [("norm, larger threshold", lambda: (setattr(w.clip_buttons, "value", "norm"),
+                                                     setattr(w.threshold_slider, "value", w.threshold_slider.options[-1][1]))),
+                ("value", lambda: setattr(w.clip_buttons, "value", "value")),
+                ("smallest radius", lambda: setattr(w.radius_slider, "value", w.radius_slider.options[0][1]))]
+    if isinstance(w, UnitTextView):
+        return [("feature: space", lambda: setattr(w.feature, "value", "space")),
+                ("unit 7", lambda: setattr(w.unit_slider, "value", 7))]
+    if isinstance(w, ConnectivityView):
+        return [("t=0", lambda: setattr(w.position, "value", 0)),
+                ("bprop_len=1, t=100", lambda: (setattr(w.bprop_slider, "value", 1),
+                                                setattr(w.position, "value", 100)))]
     if isinstance(w, BPTTComparison):
         return [("bprop_len=1", lambda: setattr(w.bprop_slider, "value", 1)),
                 ("largest W_h scale", lambda: setattr(w.scale_slider, "value", w.scale_slider.options[-1][1]))]

@@ -8,7 +8,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).parent))
 import mutants  # noqa: E402
 
-NAMES = ["autograd_functions", "backward_engine", "rnn_by_hand", "lstm", "truncated_bptt"]
+NAMES = ["autograd_functions", "backward_engine", "rnn_by_hand", "lstm", "truncated_bptt", "gru", "masked_loss"]
 
 
 @pytest.mark.parametrize("name", NAMES)

@@ -332,7 +332,8 @@ md("""
   SGD then shrinks every weight by the factor $1 - \\eta \\cdot \\text{rate}$ per update;
 * `GradientClipping(threshold)` rescales *all* gradients together when their global L2 norm exceeds
   the threshold. Recurrent nets need it: a gradient that travels back through many steps can grow
-  without bound (it *explodes*), so lesson 06 trains its language model with a clipping hook.
+  without bound (it *explodes*), so lesson 06 trains its language model with a clipping hook, and lesson 08 shows the explosion
+  and what clipping does about it.
 """),
 code("""
 lin = L.Linear(3, 3)

@@ -207,16 +207,20 @@ result back. GPU work is asynchronous; forcing a copy every step removes the ove
 dozen updates, or accumulate the loss on the GPU and copy it once.
 """),
 md("""
-## The end of the course
+## Next: beyond the LSTM
 
 You have built a language model from a `Variable` up, watched its graph grow and be cut, measured
 what truncation costs and what evaluation saves, trained it on a corpus and moved it to a GPU. The
-graded assignments ask you to write the central pieces yourself, one or two per lesson (the list
-is in [`assignments/`](../assignments/README.md)):
+last four lessons go further: exploding gradients and clipping (08), gated cells measured against
+each other (09), a character model that writes (10), and sequences in, sequences out, with
+attention (11). The graded assignments ask you to write the central pieces yourself, one or two
+per lesson (the list is in [`assignments/`](../assignments/README.md)):
 [01a · `autograd_functions`](../assignments/autograd_functions/autograd_functions.ipynb),
 [01b · `backward_engine`](../assignments/backward_engine/backward_engine.ipynb),
 [02 · `rnn_by_hand`](../assignments/rnn_by_hand/rnn_by_hand.ipynb),
-[03 · `lstm`](../assignments/lstm/lstm.ipynb) and
-[04 · `truncated_bptt`](../assignments/truncated_bptt/truncated_bptt.ipynb).
+[03 · `lstm`](../assignments/lstm/lstm.ipynb),
+[04 · `truncated_bptt`](../assignments/truncated_bptt/truncated_bptt.ipynb),
+[09 · `gru`](../assignments/gru/gru.ipynb) and
+[11 · `masked_loss`](../assignments/masked_loss/masked_loss.ipynb).
 """),
 ]

@@ -73,3 +73,58 @@ def adding_task(batch_size, length, seed=0):
     markers[rows, second] = 1
     targets = (values[rows, first] + values[rows, second]).astype(numpy.float32)[:, None]
     return values, markers, targets
+
+
+#: The vocabulary of the digit tasks (:func:`digit_reversal`, :func:`digit_addition`): ids 0-9 are
+#: the digits themselves, then '+', '<bos>' (begin of sentence: the decoder's first input) and
+#: '<eos>' (end of sentence: the decoder's last target). Padding is not a token: pad with
+#: ``IGNORE_LABEL`` (-1), which ``F.embed_id`` (``ignore_label=-1``) and the losses skip.
+DIGIT_VOCAB = tuple("0123456789") + ("+", "<bos>", "<eos>")
+PLUS, BOS, EOS = 10, 11, 12
+
+
+def _digit_lengths(func, n, min_len, max_len):
+    n = _check_int(func, "n", n, 1)
+    min_len = _check_int(func, "min_len", min_len, 1)
+    max_len = _check_int(func, "max_len", max_len, 1)
+    if max_len < min_len:
+        raise ValueError(f"{func}: max_len must be >= min_len, got min_len={min_len}, max_len={max_len}")
+    return n, min_len, max_len
+
+
+def digit_reversal(n, min_len=3, max_len=8, seed=0):
+    """The reversal task: read a string of digits, write it backwards.
+
+    Returns ``(sources, targets, vocab)``: two lists of ``n`` int32 arrays and
+    :data:`DIGIT_VOCAB`. ``sources[i]`` holds L digit ids, L drawn uniformly from
+    ``min_len..max_len``; ``targets[i]`` is ``sources[i][::-1]`` followed by ``EOS`` (12), so
+    L + 1 ids. The decoder reads ``BOS`` (11) first; pad with ``IGNORE_LABEL`` (-1).
+    """
+    n, min_len, max_len = _digit_lengths("digit_reversal", n, min_len, max_len)
+    rng = numpy.random.default_rng(seed)
+    lengths = rng.integers(min_len, max_len + 1, size=n)
+    sources = [rng.integers(0, 10, size=L).astype(numpy.int32) for L in lengths]
+    targets = [numpy.append(s[::-1], EOS).astype(numpy.int32) for s in sources]
+    return sources, targets, DIGIT_VOCAB
+
+
+def digit_addition(n, min_len=1, max_len=3, seed=0):
+    """The addition task of "Deep Learning from Scratch 2", chapter 7: read 'a+b', write the sum.
+
+    Returns ``(sources, targets, vocab)`` like :func:`digit_reversal`: ``sources[i]`` holds the
+    digits of a, the id ``PLUS`` (10) and the digits of b, each number with ``min_len..max_len``
+    digits (no leading zero); ``targets[i]`` the digits of a + b followed by ``EOS`` (12).
+    """
+    n, min_len, max_len = _digit_lengths("digit_addition", n, min_len, max_len)
+    rng = numpy.random.default_rng(seed)
+
+    def number():
+        digits = int(rng.integers(min_len, max_len + 1))
+        return int(rng.integers(10 ** (digits - 1) if digits > 1 else 0, 10 ** digits))
+
+    sources, targets = [], []
+    for _ in range(n):
+        a, b = number(), number()
+        sources.append(numpy.array([int(d) for d in str(a)] + [PLUS] + [int(d) for d in str(b)], numpy.int32))
+        targets.append(numpy.array([int(d) for d in str(a + b)] + [EOS], numpy.int32))
+    return sources, targets, DIGIT_VOCAB

@@ -3,6 +3,7 @@
 Each is a FunctionNode with forward and backward side by side and the math in its docstring.
 """
 from .activation import log_softmax, relu, sigmoid, softmax, tanh
+from .attention import masked_softmax
 from .array import broadcast_to, concat, get_item, reshape, split_axis, stack, transpose
 from .basic_math import matmul
 from .connection import embed_id, linear
@@ -27,7 +28,7 @@ def Linear(*args, **kwargs):
 __all__ = [
     "accuracy", "broadcast_to", "concat", "dropout", "embed_id", "exp", "get_item", "gru", "gru_step",
     "linear",
-    "log", "log_softmax", "lstm", "lstm_step", "matmul", "mean", "mean_squared_error", "relu", "reshape",
+    "log", "log_softmax", "lstm", "lstm_step", "masked_softmax", "matmul", "mean", "mean_squared_error", "relu", "reshape",
     "sigmoid", "softmax", "softmax_cross_entropy", "split_axis", "stack", "sum", "tanh", "transpose",
     "pad_sequence", "sequence_mask", "temporal_softmax_cross_entropy", "where",
 ]

@@ -1,5 +1,5 @@
 """Optimizers (``rnnviz.optimizers``) and their hooks."""
-from .hooks import GradientClipping, WeightDecay, global_norm
+from .hooks import GradientClipping, GradientHardClipping, WeightDecay, global_norm
 from .optimizer import SGD, Adam, MomentumSGD, Optimizer
 
-__all__ = ["Adam", "GradientClipping", "MomentumSGD", "Optimizer", "SGD", "WeightDecay", "global_norm"]
+__all__ = ["Adam", "GradientClipping", "GradientHardClipping", "MomentumSGD", "Optimizer", "SGD", "WeightDecay", "global_norm"]

@@ -7,6 +7,7 @@ import math
 
 import numpy
 
+from ..core import backend
 from ._checks import Hyperparameter
 
 
@@ -52,6 +53,39 @@ class GradientClipping:
             rate = self.threshold / norm
             for p in grads:
                 p.grad = p.grad * p.grad.dtype.type(rate)
+
+
+
+class GradientHardClipping:
+    """Clip every gradient element into [lower_bound, upper_bound]:  g <- min(max(g, lower), upper).
+
+    Value clipping (Chainer's ``GradientHardClipping``, PyTorch's ``clip_grad_value_``). Unlike
+    ``GradientClipping`` it acts element by element, so a clipped gradient may point elsewhere than
+    the one ``backward()`` computed. The bounds must straddle 0 (``lower_bound < 0 < upper_bound``):
+    a bound of 0 on either side would stop every weight from moving one way. A NaN or infinite
+    gradient is a FloatingPointError naming the parameter: clipping would turn inf into a bound
+    and hide it.
+    """
+
+    name = "GradientHardClipping"
+    lower_bound = Hyperparameter(high=0, high_open=True,
+                                 hint="the smallest gradient element allowed, e.g. -0.1")
+    upper_bound = Hyperparameter(low=0, low_open=True,
+                                 hint="the largest gradient element allowed, e.g. 0.1")
+
+    def __init__(self, lower_bound, upper_bound):
+        self.lower_bound = lower_bound
+        self.upper_bound = upper_bound
+
+    def __call__(self, optimizer):
+        from .optimizer import raise_nonfinite_gradient
+        raise_nonfinite_gradient(optimizer, "GradientHardClipping")
+        optimizer._finite_checked = True
+        for p in optimizer.target.params(include_uninit=False):
+            if p.grad is not None:
+                xp = backend.get_array_module(p.grad)
+                kind = p.grad.dtype.type
+                p.grad = xp.clip(p.grad, kind(self.lower_bound), kind(self.upper_bound))
 
 
 def global_norm(arrays):
