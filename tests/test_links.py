@@ -233,7 +233,7 @@ def test_rnnlm_shapes_and_bad_ids():
     with pytest.raises(ValueError, match=r"embed_id.*\[0, 10\)"):
         lm(np.array([1, 12], np.int32))
     with pytest.raises(ValueError, match="cell"):
-        L.RNNLM(10, 4, 5, cell="gru")
+        L.RNNLM(10, 4, 5, cell="lstmm")
 
 
 def test_lstm_infers_its_input_size_at_the_first_call():

@@ -56,7 +56,7 @@ def test_rnnlm_passes_the_refusal_on():
     (lambda: L.RNNLM(0, 4, 5), ValueError, ["RNNLM", "n_vocab", "0"]),
     (lambda: L.RNNLM(10, 4, 0), ValueError, ["RNNLM", "n_hidden", "0"]),
     (lambda: L.RNNLM(10, 4, 5, n_layers=0), ValueError, ["RNNLM", "n_layers", "0"]),
-    (lambda: L.RNNLM(10, 4, 5, cell="gru"), ValueError, ["RNNLM", "cell", "'gru'"]),
+    (lambda: L.RNNLM(10, 4, 5, cell="lstmm"), ValueError, ["RNNLM", "cell", "'lstmm'"]),
     (lambda: L.RNNLM(10, 4, 5, dropout=1.0), ValueError, ["RNNLM", "dropout", "[0, 1)", "1.0"]),
     (lambda: L.RNNLM(10, 4, 5, dropout=-0.1), ValueError, ["RNNLM", "dropout", "-0.1"]),
     (lambda: L.Classifier("model"), TypeError, ["Classifier", "predictor", "callable", "str"]),

@@ -49,24 +49,24 @@ class RNNLM(Chain):
     """The tutorials' recurrent language model: embed -> recurrent layer(s) -> linear to the vocabulary.
 
     ``RNNLM(1000, 100, 50)`` is the Chainer tutorial's model (EmbedID 1000x100, LSTM 100->50,
-    Linear 50->1000); ``cell='rnn'`` uses an Elman layer instead. Call it with a batch of word ids,
+    Linear 50->1000); ``cell='gru'`` a GRU, ``cell='rnn'`` an Elman layer instead. Call it with a batch of word ids,
     one time step per call; ``reset_state()`` starts new sequences.
     """
 
     def __init__(self, n_vocab, n_embed, n_hidden, n_layers=1, cell="lstm", dropout=0.0):
         from .connection import EmbedID, Linear
-        from .recurrent import LSTM, RNN
+        from .recurrent import GRU, LSTM, RNN
 
         super().__init__()
-        if cell not in ("lstm", "rnn"):
-            raise ValueError(f"RNNLM: cell must be 'lstm' or 'rnn', got {cell!r}")
+        if cell not in ("lstm", "gru", "rnn"):
+            raise ValueError(f"RNNLM: cell must be 'lstm', 'gru' or 'rnn', got {cell!r}")
         from ._checks import check_fraction, check_size
 
         for name, value in (("n_vocab", n_vocab), ("n_embed", n_embed), ("n_hidden", n_hidden),
                             ("n_layers", n_layers)):
             check_size("RNNLM", name, value)
         check_fraction("RNNLM", "dropout", dropout)
-        layer = LSTM if cell == "lstm" else RNN
+        layer = {"lstm": LSTM, "gru": GRU, "rnn": RNN}[cell]
         self.n_vocab = n_vocab
         self.dropout = dropout
         self.recurrent_names = []
