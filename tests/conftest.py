@@ -83,20 +83,47 @@ class Lessons:
     the ``extra_cells`` in the same kernel; ``executed(path)`` -> the lesson's own cells, executed.
     A lesson runs once: a later call gets the same run (or its error), unless it asks for extra
     cells that run did not have. The kernel is offline (RNNVIZ_OFFLINE=1: the corpus lesson takes
-    the shipped corpus), with no user IPython or matplotlib profile and no RNNVIZ_LANG."""
+    the shipped corpus), with no user IPython or matplotlib profile and no RNNVIZ_LANG.
+
+    ``prefetch([(path, extra_cells), ...])`` starts those runs two at a time in the background
+    (each kernel uses one core: BLAS has one thread), so that a test module's lessons run on both
+    cores while its first tests wait for theirs; ``run`` then waits for the prefetched run."""
 
     def __init__(self, homes):
+        import concurrent.futures
+        import threading
+
         self.homes = homes
         self.runs = {}
+        self._pending = {}              # path -> (extra cells, future of a LessonRun)
+        self._lock = threading.Lock()
+        self._pool = concurrent.futures.ThreadPoolExecutor(max_workers=2, thread_name_prefix="lesson")
+
+    def prefetch(self, runs):
+        with self._lock:
+            for path, extra_cells in runs:
+                path, extra_cells = Path(path).resolve(), tuple(extra_cells)
+                done = self.runs.get(path)
+                if done is not None and (not extra_cells or extra_cells == done.extra_cells):
+                    continue
+                if path not in self._pending:
+                    self._pending[path] = (extra_cells, self._pool.submit(self._execute, path, extra_cells))
 
     def run(self, path, extra_cells=()):
         path = Path(path).resolve()
+        with self._lock:
+            pending = self._pending.pop(path, None)
+        if pending is not None:
+            self.runs[path] = pending[1].result()
         done = self.runs.get(path)
         if done is None or (extra_cells and tuple(extra_cells) != done.extra_cells):
             done = self.runs[path] = self._execute(path, tuple(extra_cells))
         if done.error is not None:
             raise done.error
         return done.nb, done.seconds
+
+    def close(self):
+        self._pool.shutdown(wait=True, cancel_futures=True)
 
     def figure_problems(self, path):
         """[(figure, problem)] that rnnviz.viz.legibility found in the figures the lesson drew
@@ -166,7 +193,15 @@ def nbformat_copy(nb):
     return nbformat.from_dict(json.loads(json.dumps(nb)))
 
 
+_TIMINGS_LOCK = __import__("threading").Lock()
+
+
 def _record_time(name, seconds):
+    with _TIMINGS_LOCK:
+        _write_time(name, seconds)
+
+
+def _write_time(name, seconds):
     timings = LESSON_ARTIFACTS / "timings.json"
     data = json.loads(timings.read_text()) if timings.exists() else {}
     data[name] = round(seconds, 1)
@@ -176,7 +211,21 @@ def _record_time(name, seconds):
 @pytest.fixture(scope="session")
 def lessons(tmp_path_factory):
     """The session's runs of the lessons (see ``Lessons``)."""
-    return Lessons(tmp_path_factory.mktemp("kernels"))
+    runs = Lessons(tmp_path_factory.mktemp("kernels"))
+    yield runs
+    runs.close()
+
+
+def selected_lessons(request, argname):
+    """The lesson paths the selected tests of this module take as ``argname`` (in their order)."""
+    seen = []
+    for item in request.session.items:
+        callspec = getattr(item, "callspec", None)
+        if item.module is request.module and callspec is not None and argname in callspec.params:
+            path = callspec.params[argname]
+            if "lessons" in item.fixturenames and path not in seen:
+                seen.append(path)
+    return seen
 
 
 def pytest_collection_modifyitems(session, config, items):

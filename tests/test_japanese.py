@@ -198,6 +198,16 @@ print("JAPANESE-WIDGETS-CHECKED", len(_found))
 ''' % GLYPH_MISSING
 
 
+@pytest.fixture(scope="module", autouse=True)
+def _lessons_run_two_at_a_time(request):
+    """The Japanese lessons this module's selected tests run start at once, two at a time."""
+    if any("lessons" in item.fixturenames for item in request.session.items if item.module is request.module):
+        from conftest import selected_lessons
+
+        request.getfixturevalue("lessons").prefetch(
+            (p, [CHECK_CELL]) for p in selected_lessons(request, "japanese"))
+
+
 @pytest.mark.parametrize("japanese", JAPANESE, ids=[p.stem for p in JAPANESE])
 def test_japanese_lesson_runs(japanese, lessons):
     from nbclient.exceptions import CellExecutionError

@@ -75,6 +75,15 @@ def test_lesson_has_goals_exercises_and_an_assignment(path):
     assert "assignment" in text.lower(), f"{path.name}: no pointer to an assignment"
 
 
+@pytest.fixture(scope="module", autouse=True)
+def _lessons_run_two_at_a_time(request):
+    """The lessons this module's selected tests need start at once, two at a time (conftest.py)."""
+    if any("lessons" in item.fixturenames for item in request.session.items if item.module is request.module):
+        from conftest import selected_lessons
+
+        request.getfixturevalue("lessons").prefetch((p, ()) for p in selected_lessons(request, "path"))
+
+
 @pytest.mark.parametrize("path", LESSONS, ids=[p.name for p in LESSONS])
 def test_lesson_runs(path, lessons):
     from nbclient.exceptions import CellExecutionError
