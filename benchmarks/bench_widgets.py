@@ -87,6 +87,30 @@ def main():
     report("BPTTComparison bprop_slider", b, timed_moves(w, w.bprop_slider, [1, 3, 7, 10, 20, 35, 2, 5] * 2))
     report("BPTTComparison scale_slider", 0, timed_moves(w, w.scale_slider, [0.25, 0.5, 1.0, 2.0, 3.0, 4.0] * 2))
 
+    # the widgets of lessons 08-11, on their default (the lessons') models
+    from rnnviz.widgets import AttentionView, ConnectivityView, GradientNormExplorer, UnitTextView
+
+    t0 = time.perf_counter()
+    w = GradientNormExplorer()
+    b = time.perf_counter() - t0
+    radii = [v for _, v in w.radius_slider.options]
+    report("GradientNormExplorer radius_slider", b, timed_moves(w, w.radius_slider, radii[::-1] + radii))
+    report("GradientNormExplorer clip_buttons", 0, timed_moves(w, w.clip_buttons, ["norm", "value", "none"] * 2))
+    t0 = time.perf_counter()
+    w = UnitTextView()
+    report("UnitTextView unit_slider", time.perf_counter() - t0,
+           timed_moves(w, w.unit_slider, list(range(0, w.unit_slider.max + 1, 2))))
+    t0 = time.perf_counter()
+    w = ConnectivityView()
+    b = time.perf_counter() - t0
+    top = w.position.max
+    report("ConnectivityView position (first visit)", b, timed_moves(w, w.position, list(range(top, top - 20, -2)), repeat=1))
+    report("ConnectivityView bprop_slider", 0, timed_moves(w, w.bprop_slider, [1, 4, 8, 16, 32, 64] * 2))
+    t0 = time.perf_counter()
+    w = AttentionView()
+    report("AttentionView example_slider", time.perf_counter() - t0,
+           timed_moves(w, w.example_slider, list(range(w.example_slider.max + 1))))
+
     # tracing and laying out a 5,000-node graph
     x = rnnviz.Variable(np.zeros((4, 8), np.float32))
     y = x

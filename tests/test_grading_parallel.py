@@ -134,3 +134,22 @@ def test_grading_on_an_existing_cluster(tmp_path):
         assert len(cluster.workers) == 1     # the cluster is left running for its owner
     assert {r["student"]: r["score"] for r in report.results} == {"right": 5.0, "half": 2.0}
     assert {s: sum(c.values()) for s, c in _scores(course).items()} == {"right": 5.0, "half": 2.0}
+
+
+def test_a_kernel_that_dies_while_starting_is_graded_once_more(monkeypatch):
+    """Before ``kernel_info`` no cell of the submission has run: the grader tries once more, and
+    says so; a second death is the verdict."""
+    from rnnviz.grading import worker
+
+    died = {"student": "s", "status": worker.UNGRADED, "score": None, "max_score": None, "notes": [],
+            "reason": "RuntimeError: Kernel died before replying to kernel_info", "gradebook": None,
+            "seconds": 1.0}
+    graded = dict(died, status="graded", score=5.0, max_score=5.0, reason="", seconds=2.0)
+    answers = [died, graded]
+    monkeypatch.setattr(worker, "_grade_once", lambda *a: dict(answers.pop(0)))
+    result = worker.grade_submission("course", "ps1", "s", "db")
+    assert (result["status"], result["score"], result["seconds"]) == ("graded", 5.0, 3.0)
+    assert "graded again" in result["notes"][0]
+    answers[:] = [died, died, graded]
+    assert worker.grade_submission("course", "ps1", "s", "db")["status"] == worker.UNGRADED
+    assert len(answers) == 1                                  # no third try

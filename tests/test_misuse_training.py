@@ -211,6 +211,15 @@ def test_evaluate_perplexity_arguments(kwargs, error, words):
 # -- 3. Ctrl-C inside run ---------------------------------------------------------------------------------
 
 def test_ctrl_c_finishes_the_update_saves_and_says_how_to_continue(tmp_path, monkeypatch):
+    # a Python process's own Ctrl-C handler, whatever an earlier test left installed
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        _ctrl_c_finishes_the_update(tmp_path, monkeypatch)
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def _ctrl_c_finishes_the_update(tmp_path, monkeypatch):
     t = LMTrainer(_lm(), TRAIN, batch_size=4, bprop_len=5)
     real_update = t.updater.update
     calls = []

@@ -171,6 +171,9 @@ def _copy_back(src: Path, dst: Path) -> None:
                         ignore=lambda d, names: [n for n in names if os.path.islink(os.path.join(d, n))])
 
 
+KERNEL_DIED_AT_START = "died before replying to kernel_info"
+
+
 def grade_submission(course: str, name: str, student: str, base_db: str,
                      sandbox: bool = True) -> dict:
     """Autograde ``student``'s submission of ``name`` and generate its feedback.
@@ -178,7 +181,22 @@ def grade_submission(course: str, name: str, student: str, base_db: str,
     Returns {student, status, score, max_score, reason, notes, seconds, gradebook}: ``status`` is
     ``graded`` (full marks), ``tests failed`` or ``ungraded`` (with the reason; never a score);
     ``gradebook`` is ``gradebook.extract``'s data for the coordinator's merge.
+
+    A kernel that dies while starting, before it answers ``kernel_info`` and so before any cell of
+    the submission runs, is graded once more in a fresh scratch course: a machine under load can
+    lose a kernel there (seen when a sibling worker was killed). A second death is the verdict.
     """
+    result = _grade_once(course, name, student, base_db, sandbox)
+    if result["status"] == UNGRADED and KERNEL_DIED_AT_START in result["reason"]:
+        again = _grade_once(course, name, student, base_db, sandbox)
+        again["notes"] = (["the kernel died while starting, before the submission ran: graded again"]
+                          + again["notes"])
+        again["seconds"] = round(again["seconds"] + result["seconds"], 3)
+        return again
+    return result
+
+
+def _grade_once(course: str, name: str, student: str, base_db: str, sandbox: bool) -> dict:
     t0 = time.monotonic()
     course_path = Path(course).resolve()
     result = {"student": student, "status": UNGRADED, "score": None, "max_score": None,
