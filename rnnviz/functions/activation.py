@@ -97,8 +97,13 @@ class Softmax(FunctionNode):
 
     def backward(self, gy):
         (y,) = self.saved_outputs
-        gx = y * gy
-        return gx - y * gx.sum(axis=self.axis, keepdims=True)
+        return softmax_grad(y, gy, self.axis)
+
+
+def softmax_grad(y, gy, axis):
+    """gx = y * (gy - sum(y * gy)) along ``axis``: the softmax's Jacobian (diag(y) - y y^T) times gy."""
+    gx = y * gy
+    return gx - y * gx.sum(axis=axis, keepdims=True)
 
 
 def log_softmax_array(xp, x, axis=1):

@@ -8,6 +8,7 @@ score to a large negative number first (the usual trick) comes close; ``masked_s
 exact and says what it means.
 """
 from ..core import FunctionNode, apply1
+from .activation import softmax_grad
 from ._util import check_axis, check_float
 from .sequence import as_mask
 
@@ -46,9 +47,8 @@ class MaskedSoftmax(FunctionNode):
         return y
 
     def backward(self, gy):
-        (y,) = self.saved_outputs
-        gx = y * gy
-        return gx - y * gx.sum(axis=self.axis, keepdims=True)
+        (y,) = self.saved_outputs     # 0 where masked: those positions get no gradient
+        return softmax_grad(y, gy, self.axis)
 
 
 def masked_softmax(x, mask, axis=-1):
