@@ -276,7 +276,8 @@ def _check(lang):
 
 
 def default_language() -> str:
-    """``$RNNVIZ_LANG`` if set, else ``'ja'`` in a folder named ``ja`` (course/ja/), else ``'en'``."""
+    """``$RNNVIZ_LANG`` if set, else ``'ja'`` in a folder named ``ja`` (course/ja/) or ending in ``_ja``
+    (a Japanese assignment, ``rnn_by_hand_ja/``), else ``'en'``."""
     env = os.environ.get("RNNVIZ_LANG", "").strip().lower()
     if env:
         return "ja" if env.startswith("ja") else "en"
@@ -284,7 +285,12 @@ def default_language() -> str:
         here = Path.cwd()
     except OSError:
         return "en"
-    return "ja" if here.name == "ja" else "en"
+    return "ja" if _japanese_folder(here.name) else "en"
+
+
+def _japanese_folder(name: str) -> bool:
+    """``course/ja/`` and a Japanese assignment's folder (``rnn_by_hand_ja/``)."""
+    return name == "ja" or name.endswith("_ja")
 
 
 def get_language() -> str:
@@ -312,6 +318,18 @@ def language(lang: str):
         _activate(before if before is not None else default_language())
 
 
+@contextlib.contextmanager
+def text_language(lang: str):
+    """``with i18n.text_language('ja'): ...``: ``tr`` answers in ``lang`` for a block, and nothing
+    else changes (no font is looked up: for text only, such as the grader's verdicts)."""
+    before = _state["lang"]
+    _state["lang"] = _check(lang)
+    try:
+        yield
+    finally:
+        _state["lang"] = before
+
+
 def _activate(lang):
     _state["lang"] = lang
     if lang == "ja":
@@ -324,6 +342,18 @@ def _activate(lang):
 
 
 # -- the strings ---------------------------------------------------------------------------------
+def register(strings: dict[str, dict[str, str]]) -> None:
+    """Add a module's own strings (the same form as STRINGS) to the catalogue, so that ``tr`` finds
+    them: the grader's checks keep their messages beside the code that sends them. A key may be
+    registered again only with the same texts."""
+    for key, entry in strings.items():
+        if "en" not in entry or set(entry) - set(LANGUAGES):
+            raise ValueError(f"rnnviz.i18n.register: {key!r} needs 'en' (and may have 'ja'), got {sorted(entry)}")
+        if key in STRINGS and STRINGS[key] != entry:
+            raise ValueError(f"rnnviz.i18n.register: {key!r} is already registered with other texts")
+        STRINGS[key] = entry
+
+
 def tr(key: str, **fields) -> str:
     """The string ``key`` in the current language, formatted with ``fields``: for widget controls
     and messages (drawn by the browser)."""
@@ -423,4 +453,4 @@ def _reset_for_tests(font_checked=False, font=None):
 
 
 __all__ = ["LANGUAGES", "STRINGS", "cjk_font", "default_language", "ftr", "get_language",
-           "language", "set_language", "tr", "use_cjk_font"]
+           "language", "register", "set_language", "text_language", "tr", "use_cjk_font"]
