@@ -25,3 +25,16 @@ _sys.modules[__name__ + ".optimizer"] = optimizers
 del _sys
 
 __version__ = "0.1.0"
+
+
+def _japanese_figures_from_the_start():
+    """A Japanese lesson (working folder ``course/ja/``) imports matplotlib, then rnnviz: switch
+    matplotlib to the Japanese font now, so that the lesson's own plots (drawn before any widget
+    speaks) have their glyphs. Without matplotlib imported nothing happens (graders, scripts)."""
+    import sys
+    from . import i18n
+    if "matplotlib" in sys.modules and i18n._state["lang"] is None and i18n.default_language() == "ja":
+        i18n.set_language("ja")
+
+
+_japanese_figures_from_the_start()

@@ -60,6 +60,14 @@ STRINGS: dict[str, dict[str, str]] = {
     "graph.title": {
         "en": "graph of {functions} functions, {variables} variables — showing {shown} nodes",
         "ja": "関数 {functions} 個・変数 {variables} 個のグラフ（{shown} ノードを表示）"},
+    "graph.sampled": {
+        "en": "showing the last {shown} of {total} nodes (nearest the output); "
+              "{left_out} earlier nodes are left out",
+        "ja": "全 {total} 個のノードのうち出力に近い最後の {shown} 個を表示しています"
+              "（それより前の {left_out} 個は省略）"},
+    "graph.too_many": {
+        "en": "{n} nodes are too many to draw one by one: grouped by link",
+        "ja": "ノードが {n} 個あり、ひとつずつ描くには多すぎるため、リンクごとにまとめました"},
     "graph.cuts": {
         "en": "{n} variable(s) with cut history (✂)",
         "ja": "履歴が切断された変数: {n} 個（✂）"},
@@ -68,6 +76,39 @@ STRINGS: dict[str, dict[str, str]] = {
               "choose 'every function' to expand",
         "ja": "<b>{label}</b>（リンク <code>{link}</code>、時刻 {step}）: {members} 個のノードを"
               "まとめて表示しています。「すべての関数」を選ぶと展開されます"},
+    # the node panel under the menu (one line each; a function's or link box's numbers are those of
+    # the variable it outputs, so they say "output")
+    "graph.info.variable": {"en": "{label} (variable)", "ja": "{label}（変数）"},
+    "graph.info.param": {"en": "{label} (parameter)", "ja": "{label}（パラメータ）"},
+    "graph.info.function": {"en": "{label} (function)", "ja": "{label}（関数）"},
+    "graph.info.shape": {"en": "shape {shape} {dtype}", "ja": "形 {shape}、型 {dtype}"},
+    "graph.info.shape_only": {"en": "shape {shape}", "ja": "形 {shape}"},
+    "graph.info.output_shape": {"en": "output shape {shape} {dtype}", "ja": "出力の形 {shape}、型 {dtype}"},
+    "graph.info.output_shape_only": {"en": "output shape {shape}", "ja": "出力の形 {shape}"},
+    "graph.info.link": {"en": "link {link}", "ja": "リンク {link}"},
+    "graph.info.step": {"en": "step {step}", "ja": "時刻 {step}"},
+    "graph.info.step_inferred": {"en": "step {step} (inferred from its neighbours)",
+                                 "ja": "時刻 {step}（隣のノードから推定）"},
+    "graph.info.cut": {"en": "history cut here (unchain)", "ja": "ここで履歴が切断されています（unchain）"},
+    "graph.info.value": {"en": "value: {stats}", "ja": "値: {stats}"},
+    "graph.info.output_value": {"en": "output value: {stats}", "ja": "出力の値: {stats}"},
+    "graph.info.grad": {"en": "grad: {stats}", "ja": "勾配: {stats}"},
+    "graph.info.output_grad": {"en": "output grad: {stats}", "ja": "出力の勾配: {stats}"},
+    "graph.info.no_grad": {"en": "grad: none", "ja": "勾配: なし"},
+    "graph.info.stats": {"en": "min {min:.4g}, max {max:.4g}, mean {mean:.4g}, |.|₂ {norm:.4g}",
+                         "ja": "最小 {min:.4g}、最大 {max:.4g}、平均 {mean:.4g}、|.|₂ {norm:.4g}"},
+    "graph.bad_variable": {
+        "en": "GraphView: expected an rnnviz Variable (e.g. a loss), got {got}",
+        "ja": "GraphView: rnnviz の Variable（損失など）を渡してください（渡されたもの: {got}）"},
+    "graph.bad_mode": {"en": "GraphView: mode must be 'values' or 'gradients', got {got}",
+                       "ja": "GraphView: mode は 'values' か 'gradients' にしてください（渡されたもの: {got}）"},
+    "graph.bad_max_nodes": {"en": "GraphView: max_nodes must be an int >= 1, got {got}",
+                            "ja": "GraphView: max_nodes は 1 以上の整数にしてください（渡されたもの: {got}）"},
+    "graph.bad_layout": {"en": "GraphView: layout must be 'auto', 'unrolled' or 'layered', got {got}",
+                         "ja": "GraphView: layout は 'auto'、'unrolled'、'layered' のどれかにしてください"
+                               "（渡されたもの: {got}）"},
+    "graph.bad_depth": {"en": "GraphView: depth must be an int >= 1 or None, got {got}",
+                        "ja": "GraphView: depth は 1 以上の整数か None にしてください（渡されたもの: {got}）"},
     # -- GraphPlot (viz) -----------------------------------------------------------------------
     "plot.function": {"en": "function", "ja": "関数"},
     "plot.group": {"en": "link (grouped functions)", "ja": "リンク（関数をまとめたもの）"},
@@ -88,6 +129,9 @@ STRINGS: dict[str, dict[str, str]] = {
     "hidden.unit": {"en": "unit {u}", "ja": "ユニット {u}"},
     "hidden.activation": {"en": "activation", "ja": "活性値"},
     "hidden.input_word": {"en": "input word at step t", "ja": "時刻 t の入力単語"},
+    "hidden.units_outside": {
+        "en": "units {outside} are not in 0..{last} (the hidden size is {H}): not drawn",
+        "ja": "ユニット {outside} は 0..{last} の範囲外です（隠れ状態の大きさは {H}）。描画しません"},
     "hidden.time": {"en": "time step t", "ja": "時刻 t"},
     # -- UnchainExplorer and UnchainView -------------------------------------------------------
     "unchain.length": {"en": "length", "ja": "長さ"},
@@ -99,7 +143,8 @@ STRINGS: dict[str, dict[str, str]] = {
         "ja": "length={n} が 1..{T} の範囲外なので {T} を使います"},
     "unchain.summary": {
         "en": "now: {live} live function nodes, {kib:.1f} KiB held; {alive} step(s) alive, {freed} freed",
-        "ja": "現在: 残っている関数ノード {live} 個、保持 {kib:.1f} KiB／残っているステップ {alive}、解放済み {freed}"},
+        "ja": "現在: 残っている関数ノード {live} 個、保持 {kib:.1f} KiB／履歴が残っているステップ {alive} 個、"
+              "解放済みのステップ {freed} 個"},
     "unchain.title": {
         "en": "truncated BPTT, bprop_len={b}: the state after the forward of step {step} (before its backward)",
         "ja": "Truncated BPTT（bprop_len={b}）: 時刻 {step} の順伝播の直後（逆伝播の前）の状態"},
@@ -107,7 +152,7 @@ STRINGS: dict[str, dict[str, str]] = {
     "unchain.freed": {"en": "freed by unchain_backward()", "ja": "unchain_backward() で解放済み"},
     "unchain.not_run": {"en": "not run yet", "ja": "まだ実行していない"},
     "unchain.cut": {"en": "✂ cut by loss.unchain_backward()", "ja": "✂ loss.unchain_backward() による切断"},
-    "unchain.count": {"en": "n: live function nodes of that step", "ja": "n: そのステップで残っている関数ノード数"},
+    "unchain.count": {"en": "n: live function nodes of that step", "ja": "n: そのステップの残存関数ノード数"},
     "unchain.live": {"en": "live function nodes", "ja": "残っている関数ノード数"},
     "unchain.time_axis": {
         "en": "after the forward of step t (before its backward and cut)",
@@ -140,11 +185,11 @@ STRINGS: dict[str, dict[str, str]] = {
     "bptt.all": {"en": "all parameters", "ja": "全パラメータ"},
     "bptt.readout": {
         "en": "bprop_len={b}: all parameters: cosine {cos:.2f}, relative error {err:.2f}",
-        "ja": "bprop_len={b}: 全パラメータ: コサイン類似度 {cos:.2f}、相対誤差 {err:.2f}"},
+        "ja": "bprop_len={b}（全パラメータ）\nコサイン類似度 {cos:.2f}、相対誤差 {err:.2f}"},
     "flow.x": {"en": "s (hidden state h_s)", "ja": "s（隠れ状態 h_s）"},
     "flow.y": {"en": "t (loss L_t)", "ja": "t（損失 L_t）"},
     "flow.title": {"en": "gradient flow ||dL_t / dh_s||", "ja": "勾配の流れ ||dL_t / dh_s||"},
-    "compare.cos": {"en": "cosine(truncated, full)", "ja": "コサイン類似度"},
+    "compare.cos": {"en": "cosine(truncated, full)", "ja": "コサイン類似度（打ち切り, 完全）"},
     "compare.title": {
         "en": "truncated vs full gradient, per parameter",
         "ja": "打ち切った勾配と完全な勾配（パラメータごと）"},
@@ -153,6 +198,9 @@ STRINGS: dict[str, dict[str, str]] = {
     "compare.readout": {
         "en": "bprop_len={b}: lowest cosine {cos:.3f} ({name})",
         "ja": "bprop_len={b}: コサイン類似度の最小値 {cos:.3f}（{name}）"},
+    "compare.readout_lowest": {
+        "en": "lowest cosine {cos:.3f} ({name})",
+        "ja": "コサイン類似度の最小値 {cos:.3f}（{name}）"},
     # -- AttentionView and AttentionMap ---------------------------------------------------------
     "attention.example": {"en": "example", "ja": "例"},
     "attention.source": {"en": "source", "ja": "入力"},
@@ -237,13 +285,17 @@ STRINGS: dict[str, dict[str, str]] = {
     "units.untrained": {
         "en": "no model given: an untrained character model is shown; pass your trained one",
         "ja": "モデルが渡されていないので、学習前の文字モデルを表示しています。学習済みのモデルを渡してください"},
+    "units.outside": {"en": "unit={unit} is not in 0..{last}: showing unit 0",
+                      "ja": "unit={unit} は 0..{last} の範囲外なので、ユニット 0 を表示します"},
     "conn.position": {"en": "position t", "ja": "位置 t"},
+    "conn.outside": {"en": "t={t} is not in 0..{last}: showing t = {last}",
+                     "ja": "t={t} は 0..{last} の範囲外なので、t = {last} を表示します"},
     "conn.full": {
         "en": "full BPTT: how much each character read moves log p('{next}' next) at t = {t}",
         "ja": "完全な BPTT: 各文字の入力が t = {t} の log p（次が「{next}」）をどれだけ動かすか"},
     "conn.truncated": {
         "en": "truncated BPTT, bprop_len={b}: the window holding t starts at step {start}",
-        "ja": "打ち切り BPTT（bprop_len={b}）: t を含む窓は時刻 {start} から"},
+        "ja": "Truncated BPTT（bprop_len={b}）: t を含む窓は時刻 {start} から"},
     "conn.colorbar": {"en": "n_s / largest n_s (log scale)", "ja": "n_s / n_s の最大値（対数目盛）"},
     "conn.readout": {
         "en": "t = {t}: {before:.0%} of the full connectivity (n_s summed) lies before step {start}, "
@@ -256,6 +308,31 @@ STRINGS: dict[str, dict[str, str]] = {
               "(pip install japanize-matplotlib)",
         "ja": "rnnviz: matplotlib 用の日本語フォントが見つからないため、図の文字は英語で表示します"
               "（pip install japanize-matplotlib で入ります）"},
+}
+
+# The comments (and one-line docstrings) of library code a lesson prints for the learner to read
+# (rnnviz.utils.show_source), keyed by their English text after "# ": {english: {"ja": ...}}. A comment
+# split over two lines is two entries, each line's Japanese ending where the line does.
+SOURCE_COMMENTS: dict[str, dict[str, str]] = {
+    # rnnviz.core.engine.run_backward (lesson 01, section 3)
+    "Fill ``.grad`` of every leaf ``root`` depends on (``Variable.backward`` calls this).": {
+        "ja": "``root`` が依存するすべての葉の ``.grad`` を埋める（``Variable.backward`` がこれを呼ぶ）。"},
+    "id(variable) -> the sum of the gradients it got so far": {
+        "ja": "id(変数) -> その変数がここまでに受け取った勾配の和"},
+    "order: a fixed one within a generation": {
+        "ja": "order: 同じ世代の中での順序（毎回同じになるように）"},
+    "the newest node: all consumers of its outputs have run": {
+        "ja": "最も新しいノード: その出力を使うノードはすべて処理済み"},
+    "weak references: a dropped output is None": {
+        "ja": "弱参照: 捨てられた出力は None になる"},
+    "of several outputs, one that got no gradient gives zeros": {
+        "ja": "出力が複数あるとき、勾配を受け取らなかった出力はゼロとして扱う"},
+    "a leaf: add into .grad, an array of its own (gx may be": {
+        "ja": "葉: .grad に足し込む（.grad はその変数専用の配列。gx は"},
+    "another variable's, handed on as it is by Add)": {
+        "ja": "Add がそのまま渡した、別の変数の配列かもしれない）"},
+    "a computed variable: sum its gradients (never in place)": {
+        "ja": "計算で作られた変数: 勾配を足し合わせる（その場では書き換えない）"},
 }
 
 # Japanese fonts a system may have, tried after the bundled one (matplotlib family names).
@@ -352,6 +429,11 @@ def register(strings: dict[str, dict[str, str]]) -> None:
         if key in STRINGS and STRINGS[key] != entry:
             raise ValueError(f"rnnviz.i18n.register: {key!r} is already registered with other texts")
         STRINGS[key] = entry
+        REGISTERED.add(key)
+
+
+#: The keys added by ``register`` (the grader's messages), as opposed to this file's own table.
+REGISTERED: set[str] = set()
 
 
 def tr(key: str, **fields) -> str:
@@ -452,5 +534,5 @@ def _reset_for_tests(font_checked=False, font=None):
     _state.update(lang=None, font=font, font_checked=font_checked, noted=False)
 
 
-__all__ = ["LANGUAGES", "STRINGS", "cjk_font", "default_language", "ftr", "get_language",
+__all__ = ["LANGUAGES", "SOURCE_COMMENTS", "STRINGS", "cjk_font", "default_language", "ftr", "get_language",
            "language", "register", "set_language", "text_language", "tr", "use_cjk_font"]

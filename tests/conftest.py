@@ -70,6 +70,30 @@ LESSON_ARTIFACTS = REPO / "test-artifacts" / "notebooks"
 LESSON_CELL_TIMEOUT_S = 120
 
 
+class LessonNoise(AssertionError):
+    """A lesson ran, but wrote to stderr: a warning (``warnings``, matplotlib's ``findfont`` log line,
+    a DeprecationWarning) or anything else the learner would see in a red box under a cell."""
+
+
+def lesson_noise(nb):
+    """[(cell id, text)] of every stderr stream in the outputs of ``nb``'s code cells."""
+    found = []
+    for index, cell in enumerate(nb.cells):
+        if cell.cell_type != "code":
+            continue
+        for out in cell.get("outputs", []):
+            if out.get("output_type") == "stream" and out.get("name") == "stderr" and out.get("text", "").strip():
+                found.append((cell.get("id", f"#{index}"), out["text"]))
+    return found
+
+
+def noise_message(name, noise):
+    lines = [f"{name}: its outputs hold stderr (warnings or log lines the learner would see):"]
+    for cell, text in noise:
+        lines += [f"  cell {cell}:"] + [f"    {line}" for line in text.rstrip().splitlines()[:12]]
+    return "\n".join(lines)
+
+
 class LessonRun:
     def __init__(self, nb, seconds, extra_cells, lesson_cells, error=None, figure_report=None):
         self.nb, self.seconds, self.extra_cells = nb, seconds, tuple(extra_cells)
@@ -81,6 +105,8 @@ class Lessons:
     """``run(path, extra_cells=())`` -> (executed notebook, seconds): the lesson at ``path`` run top
     to bottom in a fresh kernel (its folder as working directory: course/ja selects Japanese), then
     the ``extra_cells`` in the same kernel; ``executed(path)`` -> the lesson's own cells, executed.
+    A run whose outputs hold any stderr stream (a warning, a ``findfont`` line, ...) fails with
+    ``LessonNoise``, naming each cell and its text, as a failing cell fails with its error.
     A lesson runs once: a later call gets the same run (or its error), unless it asks for extra
     cells that run did not have. The kernel is offline (RNNVIZ_OFFLINE=1: the corpus lesson takes
     the shipped corpus), with no user IPython or matplotlib profile and no RNNVIZ_LANG.
@@ -150,8 +176,10 @@ class Lessons:
         import nbformat
         from nbclient import NotebookClient
 
-        rel = path.relative_to(COURSE)
-        home = self.homes / str(rel.with_suffix("")).replace(os.sep, "-")
+        # a lesson of the course keeps its executed copy and its time; any other notebook (a test's
+        # own) is only run
+        rel = path.relative_to(COURSE) if path.is_relative_to(COURSE) else None
+        home = self.homes / (str(rel.with_suffix("")).replace(os.sep, "-") if rel else f"other-{path.stem}")
         home.mkdir(parents=True, exist_ok=True)
         nb = nbformat.read(path, as_version=4)
         lesson_cells = len(nb.cells)
@@ -178,12 +206,16 @@ class Lessons:
             error = exc
         finally:
             seconds = time.monotonic() - start
-            lesson = nbformat_copy(nb)
-            del lesson.cells[lesson_cells:]
-            target = LESSON_ARTIFACTS / rel
-            target.parent.mkdir(parents=True, exist_ok=True)
-            nbformat.write(lesson, target)
-            _record_time(rel.as_posix(), seconds)
+            if rel is not None:
+                lesson = nbformat_copy(nb)
+                del lesson.cells[lesson_cells:]
+                target = LESSON_ARTIFACTS / rel
+                target.parent.mkdir(parents=True, exist_ok=True)
+                nbformat.write(lesson, target)
+                _record_time(rel.as_posix(), seconds)
+        noise = lesson_noise(nb)
+        if error is None and noise:
+            error = LessonNoise(noise_message(path.name, noise))
         return LessonRun(nb, seconds, extra_cells, lesson_cells, error, figure_report=report)
 
 

@@ -1,8 +1,15 @@
 """Every widget figure is legible: built with its defaults and as the lessons build it, in English
 and in Japanese, before and after moving its controls, ``figure_problems`` finds nothing (no text
 outside the figure or cut by its axes, no two texts over each other, no word cut short, no blank
-figure). And the check itself catches what it is for: a clipped label, overlapping texts, a blank
-figure, a bad figure seen by the kernel-side callback."""
+figure), ``size_problems`` finds nothing (Japanese words at least 11 px at the live view's dpi, a
+legend no smaller than its axes' tick labels), and drawing it makes no warning and no matplotlib
+log line (``findfont: Failed to find font weight bold for IPAexGothic``). And the check itself
+catches what it is for: a clipped label, overlapping texts, a blank figure, small kanji, a bad
+figure seen by the kernel-side callback, a bold request the Japanese font cannot honour."""
+import contextlib
+import logging
+import warnings
+
 import matplotlib
 matplotlib.use("Agg")
 import numpy as np
@@ -12,7 +19,8 @@ from matplotlib.figure import Figure
 
 import rnnviz
 from rnnviz import Variable, functions as F, links as L
-from rnnviz.viz.legibility import figure_problems, read_report, startup_code
+from rnnviz.viz import fonts
+from rnnviz.viz.legibility import figure_problems, read_report, size_problems, startup_code
 from rnnviz.widgets import AttentionView, BPTTComparison, GraphView, HiddenStateAnimator, UnchainExplorer
 from rnnviz.widgets import GradientNormExplorer
 from rnnviz.widgets import ConnectivityView, UnitTextView
@@ -211,20 +219,53 @@ def language(request):
     matplotlib.rcParams["font.family"] = family
 
 
+class _Heard(logging.Handler):
+    def __init__(self):
+        super().__init__(level=logging.WARNING)
+        self.lines = []
+
+    def emit(self, record):
+        self.lines.append(f"{record.name}: {record.getMessage()}")
+
+
+@contextlib.contextmanager
+def heard():
+    """Every warning and every matplotlib log line at WARNING or above, said inside the block
+    (a list of strings). matplotlib says a font problem once per process (its font lookup is
+    cached): the cache is emptied first, so a problem another test met is said again here."""
+    from matplotlib import font_manager
+
+    cached = getattr(font_manager.fontManager, "_findfont_cached", None)
+    if cached is not None:
+        cached.cache_clear()
+    handler = _Heard()
+    log = logging.getLogger("matplotlib")
+    log.addHandler(handler)
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            yield handler.lines
+    finally:
+        log.removeHandler(handler)
+    handler.lines += [f"{w.category.__name__}: {w.message}" for w in caught]
+
+
 @pytest.mark.parametrize("language", ["en", "ja"], indirect=True)
 @pytest.mark.parametrize("name", list(WIDGETS))
 def test_widget_figures_are_legible(name, language):
-    w = WIDGETS[name]()
-    try:
-        assert getattr(w, "ready", True), w.message.value
-        found = {"as built": figure_problems(w.figure)}
-        for what, move in control_moves(w):
-            move()
-            found[what] = figure_problems(w.figure)
-        found = {k: v for k, v in found.items() if v}
-        assert not found, f"{name} ({language}): {found}"
-    finally:
-        w.close()
+    with heard() as said:
+        w = WIDGETS[name]()
+        try:
+            assert getattr(w, "ready", True), w.message.value
+            found = {"as built": figure_problems(w.figure) + size_problems(w.figure)}
+            for what, move in control_moves(w):
+                move()
+                found[what] = figure_problems(w.figure) + size_problems(w.figure)
+            found = {k: v for k, v in found.items() if v}
+            assert not found, f"{name} ({language}): {found}"
+        finally:
+            w.close()
+    assert not said, f"{name} ({language}): drawing it said {said}"
 
 
 # -- the check catches what it is for -----------------------------------------------------------------
@@ -347,3 +388,57 @@ def test_startup_callback_reports_a_bad_pyplot_figure_and_a_widget(tmp_path):
         plt.close(fig)
         w.close()
     assert read_report(tmp_path / "absent.jsonl") == []
+
+
+# -- sizes and weights the Japanese font can honour ---------------------------------------------------
+def test_small_kanji_and_a_legend_below_its_tick_labels_are_caught(language_ja):
+    fig, ax = plain_plot()
+    ax.tick_params(labelsize=8)
+    ax.legend(fontsize=7)
+    ax.text(2, 60, "残っている関数ノード", fontsize=7)
+    ax.text(2, 40, "live function nodes", fontsize=7)        # Latin letters at 7 pt: readable
+    problems = size_problems(fig)
+    assert len(problems) == 2, problems
+    assert "'残っている関数ノード' is 9.7 px high: Japanese text needs at least 11 px" in problems[0]
+    assert "legend entry" in problems[1] and "'squares'" in problems[1] and "smaller than the tick labels" in problems[1]
+    assert fig.dpi == 80                                    # measured at 100 dpi, then put back
+    ax.get_legend().remove()
+    ax.legend(fontsize=8)
+    ax.texts[-2].set_fontsize(fonts.small(7))
+    assert size_problems(fig) == []
+
+
+@pytest.fixture
+def language_ja():
+    from rnnviz import i18n
+    family = list(matplotlib.rcParams["font.family"])
+    i18n._reset_for_tests()
+    i18n.set_language("ja")
+    if i18n.cjk_font() is None:
+        pytest.fail("no Japanese font: the lab extra installs japanize-matplotlib, which ships one")
+    yield
+    i18n._reset_for_tests()
+    matplotlib.rcParams["font.family"] = family
+
+
+def test_bold_is_asked_for_only_where_the_font_has_it(language_ja):
+    from rnnviz import i18n
+    assert not fonts.has_bold(i18n.cjk_font())              # IPAexGothic: one regular face
+    assert fonts.bold() == "normal" and fonts.small(7) == 8.0
+    # what the widgets did before: bold with the Japanese font first is said, in a log line
+    fig, ax = plain_plot()
+    ax.text(1, 50, "まとめたリンク", fontweight="bold")
+    with heard() as said:
+        fig.canvas.draw()
+    assert any("Failed to find font weight bold" in line for line in said), said
+    ax.texts[-1].remove()
+    ax.text(1, 50, "まとめたリンク", fontweight=fonts.bold())
+    with heard() as said:
+        fig.canvas.draw()
+    assert said == []
+
+
+def test_english_figures_keep_bold_and_their_sizes():
+    from rnnviz import i18n
+    with i18n.language("en"):
+        assert fonts.has_bold("DejaVu Sans") and fonts.bold() == "bold" and fonts.small(7) == 7

@@ -96,6 +96,58 @@ def english_words(comment: str) -> bool:
     return len(re.findall(r"[A-Za-z]{3,}", comment)) >= 2
 
 
+# The words of figures drawn by lesson code: _src/NN.md lists, under <!-- strings -->, pairs of
+# an English string literal (maybe with a few tokens around it, as label="unigram") and the
+# Japanese one that replaces it. These are the only differences allowed in the code.
+def listed_strings(lesson: str) -> list[tuple[str, str]]:
+    path = JA / "_src" / f"{lesson}.md"
+    section = re.split(r"^<!-- strings -->\s*$", path.read_text(encoding="utf-8"), flags=re.M)
+    if len(section) < 2:
+        return []
+    body = re.split(r"^<!-- ", section[1], flags=re.M)[0]
+    en = re.findall(r"^en: (.*\S)\s*$", body, flags=re.M)
+    ja = re.findall(r"^ja: (.*\S)\s*$", body, flags=re.M)
+    assert len(en) == len(ja), f"{path.name}: <!-- strings --> is not en:/ja: pairs"
+    return list(zip(en, ja))
+
+
+def _significant_tokens(code: str):
+    lines = [("#" + line[1:] if line[:1] in "%!" else line) for line in code.split("\n")]  # IPython lines
+    skip = (tokenize.NL, tokenize.NEWLINE, tokenize.COMMENT, tokenize.INDENT, tokenize.DEDENT,
+            tokenize.ENDMARKER)
+    return [t for t in tokenize.generate_tokens(io.StringIO("\n".join(lines)).readline) if t.type not in skip]
+
+
+def english_again(code: str, pairs) -> tuple[str, set[int]]:
+    """The Japanese code with each listed Japanese literal put back to the English one; the indexes
+    of the pairs it found. Only whole tokens in the listed surroundings are put back."""
+    try:
+        toks = _significant_tokens(code)
+    except (tokenize.TokenError, IndentationError, SyntaxError):
+        return code, set()
+    keys = [(t.type, t.string) for t in toks]
+    edits, found = set(), set()
+    for n, (en, ja) in enumerate(pairs):
+        want = [(t.type, t.string) for t in _significant_tokens(ja)]
+        back = [t.string for t in _significant_tokens(en)]
+        for start in range(len(keys) - len(want) + 1):
+            if keys[start:start + len(want)] == want:
+                for k, (typ, text) in enumerate(want):
+                    if typ == tokenize.STRING and back[k] != text:
+                        edits.add((toks[start + k].start, toks[start + k].end, back[k]))
+                found.add(n)
+    lines = code.split("\n")
+    for (row, col), (_, end), text in sorted(edits, reverse=True):
+        lines[row - 1] = lines[row - 1][:col] + text + lines[row - 1][end:]
+    return "\n".join(lines), found
+
+
+def code_differences(en_code: str, ja_code: str, pairs) -> tuple[bool, set[int]]:
+    """(whether the two cells differ beyond comments and the listed literals, the pairs used)."""
+    back, found = english_again(ja_code, pairs)
+    return without_comments(back) != without_comments(en_code), found
+
+
 # -- the lessons exist and equal their rebuild --------------------------------------------------
 def test_every_english_lesson_has_a_japanese_edition():
     assert ENGLISH, f"no English lessons in {COURSE}"
@@ -129,15 +181,38 @@ def test_code_cells_are_the_english_ones(english, japanese):
     nbformat.validate(ja)
     assert [(c.cell_type, c.get("id")) for c in ja.cells] == [(c.cell_type, c.get("id")) for c in en.cells], \
         "the Japanese lesson's cells (types and ids, in order) differ from the English lesson's"
+    pairs = listed_strings(english.stem)
+    for en_lit, ja_lit in pairs:
+        assert JAPANESE_CHAR.search(ja_lit) and not JAPANESE_CHAR.search(en_lit), (en_lit, ja_lit)
+    used = set()
     for i, (ce, cj) in enumerate(zip(en.cells, ja.cells)):
         if ce.cell_type != "code":
             continue
-        assert without_comments(cj.source) == without_comments(ce.source), \
-            f"code cell {i} ({ce.get('id')}) differs from the English one beyond its comments"
+        differs, found = code_differences(ce.source, cj.source, pairs)
+        used |= found
+        assert not differs, \
+            f"code cell {i} ({ce.get('id')}) differs from the English one beyond its comments and listed strings"
         ec, jc = comments(ce.source), comments(cj.source)
         assert len(ec) == len(jc), f"code cell {i}: {len(jc)} comments, the English cell has {len(ec)}"
         untranslated = [e for e, j in zip(ec, jc) if english_words(e) and not JAPANESE_CHAR.search(j)]
         assert not untranslated, f"code cell {i}: comments not in Japanese: {untranslated}"
+    unused = [pairs[n] for n in range(len(pairs)) if n not in used]
+    assert not unused, f"listed strings the Japanese code does not use: {unused}"
+
+
+def test_code_equality_allows_exactly_the_listed_strings():
+    """The check above can fail: an unlisted changed literal, a listed literal in another place
+    (a dict key, not the label= argument) and a changed name all count as differences."""
+    en = 'ax.plot(x, label="unigram")\nax.set_title("loss")\nd["unigram"] = 1\n%matplotlib widget'
+    pairs = [('label="unigram"', 'label="ユニグラム"'), ('"loss"', '"損失"')]
+    good = 'ax.plot(x, label="ユニグラム")  # 描く\nax.set_title("損失")\nd["unigram"] = 1\n%matplotlib widget'
+    assert code_differences(en, good, pairs) == (False, {0, 1})
+    for bad in (good.replace('"損失"', '"損失関数"'),                      # not the listed literal
+                good.replace('d["unigram"]', 'd["ユニグラム"]'),           # listed only after label=
+                good.replace("ax.set_title", "ax.set_xlabel"),             # code, not a string
+                good.replace('"損失"', "'損失'")):                        # another token
+        assert code_differences(en, bad, pairs)[0], bad
+    assert code_differences(en, en, pairs) == (False, set())            # nothing used: reported above
 
 
 @pytest.mark.parametrize("japanese", JAPANESE, ids=[p.stem for p in JAPANESE])
@@ -249,7 +324,11 @@ def _fields(text):
 
 
 def test_strings_table_has_both_languages_with_the_same_fields(i18n):
-    for key, entry in i18n.STRINGS.items():
+    # this file's table (widgets, figures); the grader's registered messages, some of them only
+    # punctuation or code between fields, are checked by tests/test_grading_japanese*.py
+    own = {k: e for k, e in i18n.STRINGS.items() if k not in i18n.REGISTERED}
+    assert len(own) > 100
+    for key, entry in own.items():
         assert set(entry) == {"en", "ja"}, key
         assert _fields(entry["en"]) == _fields(entry["ja"]), key
         assert JAPANESE_CHAR.search(entry["ja"]), f"{key}: the Japanese string has no Japanese: {entry['ja']!r}"
@@ -423,3 +502,22 @@ def test_graph_row_names_speak_the_figures_language(i18n):
     if i18n.cjk_font() is None:
         pytest.fail("no Japanese font: the lab extra installs japanize-matplotlib, which ships one")
     assert rows() == ["embed", "mid\n（再帰）", "out", "Classifier\n（損失）", "損失の和"]
+
+
+def test_build_replaces_listed_string_literals_only(lesson_copy):
+    """<!-- strings -->: whole tokens only (not inside a longer string or a comment), with the
+    listed surroundings; a Japanese f-string must format the same fields."""
+    build, _ = lesson_copy
+    code = ('ax.set_title("lag")  # "lag"\nprint("lag 6", "lag")\nax.plot(x, label="lag")\n'
+            'y = d["lag"]\n%matplotlib widget')
+    table = {'"lag"': '"ずれ"', 'label="lag"': 'label="ずれの長さ"'}
+    out, used = build.replace_strings(code, {'"lag"': '"ずれ"'})
+    assert out == ('ax.set_title("ずれ")  # "lag"\nprint("lag 6", "ずれ")\nax.plot(x, label="ずれ")\n'
+                   'y = d["ずれ"]\n%matplotlib widget') and used == {'"lag"'}
+    out, used = build.replace_strings(code, {'label="lag"': 'label="ずれの長さ"'})
+    assert out == code.replace('label="lag"', 'label="ずれの長さ"') and used == {'label="lag"'}
+    assert build.check_string_pair(*table.popitem()) is None
+    assert build.check_string_pair('f"acc {a:.2f}"', 'f"正解率 {a:.2f}"') is None
+    assert "same fields" in build.check_string_pair('f"acc {a:.2f}"', 'f"正解率 {a}"')
+    assert "one string" in build.check_string_pair('"a" + "b"', '"あ" + "い"')
+    assert "another string" in build.check_string_pair('label="a"', 'title="あ"')

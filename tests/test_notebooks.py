@@ -51,8 +51,13 @@ def test_the_course_readme_leads_through_every_lesson():
     readme = (COURSE / "README.md").read_text()
     missing = [p.name for p in LESSONS if p.name not in readme]
     assert not missing, f"course/README.md does not link {missing}"
-    for assignment in sorted(p.name for p in (REPO / "solutions").iterdir() if p.is_dir()):
-        assert assignment in readme, f"course/README.md does not name the assignment {assignment}"
+    readme_ja = (COURSE / "ja" / "README.md").read_text()
+    for assignment in sorted(p.name for p in (REPO / "solutions").iterdir()
+                             if p.is_dir() and not p.name.startswith(("_", "."))):
+        # the Japanese twins (NAME_ja) are the Japanese README's to name
+        where, text = (("course/ja/README.md", readme_ja) if assignment.endswith("_ja")
+                       else ("course/README.md", readme))
+        assert assignment in text, f"{where} does not name the assignment {assignment}"
         assert (REPO / "assignments" / assignment).is_dir(), f"assignments/{assignment} is missing"
 
 

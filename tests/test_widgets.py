@@ -1,6 +1,8 @@
 """The widgets, headless (Agg): they build, draw, redraw on control moves, and show the library's numbers."""
 import matplotlib
 matplotlib.use("Agg")
+import re
+
 import numpy as np
 import pytest
 
@@ -346,3 +348,96 @@ print("ok")
 """
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert out.returncode == 0 and "ok" in out.stdout, out.stderr[-2000:]
+
+
+# -- the node panel and the readouts, in both languages --------------------------------------------
+@pytest.fixture
+def japanese():
+    from rnnviz import i18n
+    family = list(matplotlib.rcParams["font.family"])
+    i18n._reset_for_tests()
+    i18n.set_language("ja")
+    yield
+    i18n._reset_for_tests()
+    matplotlib.rcParams["font.family"] = family
+
+
+def _panel(w, node_id):
+    w.node_select.value = node_id
+    return re.sub(r"<[^>]+>", "\n", w.info.value)
+
+
+def _panels(w):
+    """The node panel of every node of the grouping shown, then of the other grouping."""
+    texts = []
+    for _ in range(2):
+        texts += [_panel(w, value) for _, value in w.node_select.options if value >= 0]
+        w.group_toggle.value = not w.group_toggle.value
+    return texts
+
+
+def _graphs():
+    """GraphView's demo (an LSTM: one fused function per link and step), an Elman RNN (several
+    functions per link and step: link boxes when grouped), and a graph cut by unchain."""
+    rng = np.random.default_rng(0)
+    np.random.seed(0)
+    rnn = L.RNN(3, 4)
+    for x_t in rng.standard_normal((3, 2, 3)).astype(np.float32):
+        h = rnn(Variable(x_t))
+    rnn_loss = F.sum(h * h)
+    rnn_loss.backward()
+    x = Variable(np.ones((2, 3), np.float32), name="x")
+    cut = F.tanh(x) * 2
+    cut.unchain()
+    cut_loss = F.sum(cut * cut)
+    cut_loss.backward()
+    return [GraphView(), GraphView(rnn_loss), GraphView(cut_loss, grouped=False)]
+
+
+def _all_panels():
+    texts = []
+    for w in _graphs():
+        try:
+            texts += _panels(w)
+        finally:
+            w.close()
+    return "\n".join(texts)
+
+
+def test_graph_view_node_panel_in_english_never_shows_a_missing_dtype():
+    joined = _all_panels()
+    assert "None" not in joined                            # was 'shape (1, 8) None' for a grouped node
+    for words in ("shape (11, 8) float32", "output shape (1, 8)", "history cut here (unchain)", "grad: none",
+                  "nodes grouped", "(parameter)", "(variable)", "(function)", "link Classifier/predictor/mid"):
+        assert words in joined, words
+
+
+def test_graph_view_node_panel_in_japanese(japanese):
+    joined = _all_panels()
+    for words in ("形 (11, 8)、型 float32", "ここで履歴が切断されています（unchain）", "勾配: なし",
+                  "出力の形 (1, 8)", "リンク Classifier/predictor/mid", "（パラメータ）", "（変数）", "（関数）",
+                  "値: 最小", "個のノードをまとめて表示しています"):
+        assert words in joined, words
+    assert "None" not in joined
+    # no English word left but the names of things (links, functions, variables, dtypes)
+    names = {"Classifier", "predictor", "embed", "mid", "out", "EmbedID", "LSTMStep", "Linear", "SoftmaxCrossEntropy",
+             "AddConstant", "Add", "Tanh", "Mul", "MulConstant", "Sum", "float32", "int32", "unchain", "var", "param",
+             "x", "W", "b", "e", "inf", "nan", "upward", "lateral", "RNN", "Pow", "PowConstant", "link", "code"}
+    words = set(re.findall(r"[A-Za-z][A-Za-z0-9_]*", joined))
+    assert words <= names, sorted(words - names)
+
+
+def test_readouts_keep_the_counters_and_the_arguments_in_japanese(japanese):
+    w = UnchainExplorer()
+    try:
+        w.bprop_slider.value, w.length_slider.value = 3, 12
+        text = w.view.summary.get_text()
+        assert re.search(r"履歴が残っているステップ \d+ 個、解放済みのステップ \d+ 個", text), text
+    finally:
+        w.close()
+    w = BPTTComparison()
+    try:
+        label = w.trunc_view.ax_cos.get_ylabel()
+        assert label == "コサイン類似度（打ち切り, 完全）", label
+    finally:
+        w.close()

@@ -18,6 +18,17 @@ _src/NN_*.md holds, for one lesson, blocks that start with a marker line:
     <!-- comments -->                   pairs of lines: an English comment and its Japanese one
     en: # drop the loss first
     ja: # 先に loss を消す
+    <!-- strings -->                    pairs of lines: a string literal of the English code, exactly
+    en: "training loss per word"        as written (quotes and prefix too), and the literal that
+    ja: "単語あたりの訓練損失"            replaces it in the Japanese code: the words a figure shows
+    en: label="unigram"                 a literal with the tokens around it: only where it follows
+    ja: label="ユニグラム"               label= (the same literal as a dict key stays)
+
+A listed literal is replaced where Python's tokenizer finds it as one whole string token (with the
+listed tokens around it) in a code cell, never inside another string or a comment; an f-string's
+Japanese literal keeps the same replacement fields. Only figure words are listed (titles, axis
+labels, legends, figure names, and a label a plot takes from a dict key); other text that `print`
+writes stays as in the English code, and so does every other token.
 
 When the English lesson changes, rebuild: cells whose English text changed since they were
 translated are listed as "stale" (review the Japanese text, then put the new hash, which the
@@ -42,7 +53,7 @@ import nbformat
 JA = Path(__file__).resolve().parent
 COURSE = JA.parent
 SRC = JA / "_src"
-MARKER = re.compile(r"^<!-- (md (?P<id>[\w-]+) (?P<hash>[0-9a-f]{8})|comments) -->\s*$")
+MARKER = re.compile(r"^<!-- (md (?P<id>[\w-]+) (?P<hash>[0-9a-f]{8})|(?P<section>comments|strings)) -->\s*$")
 
 
 def en_hash(text: str) -> str:
@@ -91,6 +102,86 @@ def replace_comments(code: str, table: dict[str, str]) -> tuple[str, list[str]]:
     return "\n".join(lines), missing[::-1]
 
 
+# -- string literals (the words of figures) ----------------------------------------------------------
+def _tokens(code: str) -> list[tokenize.TokenInfo]:
+    """Python's tokens of a code cell; an IPython line (``%magic``, ``!cmd``) is read as a comment,
+    so that the rest of the cell still tokenizes and every position stays where it is."""
+    lines = code.split("\n")
+    for i, line in enumerate(lines):
+        stripped = line.lstrip()
+        if stripped[:1] in ("%", "!"):
+            col = len(line) - len(stripped)
+            lines[i] = line[:col] + "#" + line[col + 1:]
+    return list(tokenize.generate_tokens(io.StringIO("\n".join(lines)).readline))
+
+
+SKIP = (tokenize.NL, tokenize.NEWLINE, tokenize.COMMENT, tokenize.INDENT, tokenize.DEDENT, tokenize.ENDMARKER)
+
+
+def significant(toks: list[tokenize.TokenInfo]) -> list[tokenize.TokenInfo]:
+    return [t for t in toks if t.type not in SKIP]
+
+
+def string_fields(literal: str) -> list[str] | None:
+    """The replacement fields of an f-string literal (``{acc:.2f}`` -> ``acc:.2f``), None for a
+    plain one: a Japanese f-string must format the same values the English one does."""
+    prefix = re.match(r"[A-Za-z]*", literal)[0]
+    if "f" not in prefix.lower():
+        return None
+    return re.findall(r"(?<!\{)\{([^{}]+)\}", literal)
+
+
+def check_string_pair(en: str, ja: str) -> str | None:
+    """Why a pair of ``<!-- strings -->`` cannot stand, or None. Each side is one string literal,
+    or a few tokens around one (``label="unigram"``: only the literal that is a ``label=``
+    argument, not the same literal used as a dict key); the two sides differ in that literal only."""
+    try:
+        e, j = significant(_tokens(en)), significant(_tokens(ja))
+    except (tokenize.TokenError, IndentationError, SyntaxError):
+        return f"{en!r} / {ja!r}: not Python tokens"
+    strings = [k for k, t in enumerate(e) if t.type == tokenize.STRING]
+    if len(strings) != 1:
+        return f"{en!r} does not hold exactly one string literal"
+    k = strings[0]
+    if len(j) != len(e) or j[k].type != tokenize.STRING or any(
+            (a.type, a.string) != (b.type, b.string) for n, (a, b) in enumerate(zip(e, j)) if n != k):
+        return f"{ja!r} is not {en!r} with another string literal"
+    if string_fields(e[k].string) != string_fields(j[k].string):
+        return f"{ja!r} does not format the same fields as {en!r}"
+    return None
+
+
+def literal_pattern(snippet: str) -> tuple[list[tuple[int, str]], int]:
+    """The (type, text) of a snippet's tokens and the index of its string literal."""
+    toks = significant(_tokens(snippet))
+    return [(t.type, t.string) for t in toks], next(k for k, t in enumerate(toks) if t.type == tokenize.STRING)
+
+
+def replace_strings(code: str, table: dict[str, str]) -> tuple[str, set[str]]:
+    """``code`` with the string literal of every snippet in ``table`` (found as the same sequence of
+    whole tokens) replaced by the Japanese snippet's literal; returns it and the snippets it found.
+    Code that does not tokenize is returned unchanged."""
+    try:
+        toks = significant(_tokens(code))
+    except (tokenize.TokenError, IndentationError, SyntaxError):
+        return code, set()
+    keyed = [(t.type, t.string) for t in toks]
+    edits, used = [], set()
+    for en, ja in table.items():
+        pattern, k = literal_pattern(en)
+        new = literal_pattern(ja)[0][k][1]
+        for start in range(len(keyed) - len(pattern) + 1):
+            if keyed[start:start + len(pattern)] == pattern:
+                tok = toks[start + k]
+                if tok.start[0] == tok.end[0]:
+                    edits.append((tok.start, tok.end, new))
+                    used.add(en)
+    lines = code.split("\n")
+    for (row, col), (_, end), new in sorted(set(edits), reverse=True):
+        lines[row - 1] = lines[row - 1][:col] + new + lines[row - 1][end:]
+    return "\n".join(lines), used
+
+
 def needs_translation(comment: str) -> bool:
     """A comment with English words in it (not a bare ``# noqa``, a formula or a shebang)."""
     body = comment.lstrip("#!").strip()
@@ -101,8 +192,8 @@ def needs_translation(comment: str) -> bool:
 
 # -- Japanese line breaks ------------------------------------------------------------------------
 CJK = "\u3000-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uff01-\uff5e"
-ENDS_CJK = re.compile(f"[{CJK}]$")
-STARTS_CJK = re.compile(f"^\\s*[{CJK}]")
+ENDS_CJK = re.compile(f"[{CJK}](\\*\\*)?$")            # bold marks count as the text they mark
+STARTS_CJK = re.compile(f"^\\s*(\\*\\*)?[{CJK}]")
 ENDS_SENTENCE = re.compile("[。、．，）」』！？：]$")   # no space after these, whatever follows
 BLOCK_START = re.compile(r"^\s*([*+-]\s|\d+[.)]\s|#|\||>|<|```|\$\$)")
 
@@ -139,6 +230,7 @@ class Source:
     path: Path
     md: dict[str, tuple[str, str]] = field(default_factory=dict)   # id -> (english hash, japanese)
     comments: dict[str, str] = field(default_factory=dict)         # english comment -> japanese
+    strings: dict[str, str] = field(default_factory=dict)          # english literal -> japanese
 
     @classmethod
     def read(cls, path: Path) -> "Source":
@@ -153,22 +245,28 @@ class Source:
             if block[0] == "md":
                 src.md[block[1]] = (block[2], "\n".join(body).strip("\n"))
             else:
+                section = block[0]
+                table = src.comments if section == "comments" else src.strings
                 pending = None
                 for n, line in enumerate(body, 1):
                     if line.startswith("en: "):
                         pending = line[4:].rstrip()
                     elif line.startswith("ja: ") and pending is not None:
-                        src.comments[pending] = line[4:].rstrip()
+                        if section == "strings":
+                            why = check_string_pair(pending, line[4:].rstrip())
+                            if why:
+                                raise ValueError(f"{path}: in <!-- strings -->: {why}")
+                        table[pending] = line[4:].rstrip()
                         pending = None
                     elif line.strip():
-                        raise ValueError(f"{path}: in <!-- comments -->, expected 'en: #...' / 'ja: #...' "
+                        raise ValueError(f"{path}: in <!-- {section} -->, expected 'en: ...' / 'ja: ...' "
                                          f"pairs, got {line!r}")
 
         for line in path.read_text(encoding="utf-8").split("\n"):
             m = MARKER.match(line)
             if m:
                 close()
-                block = ("md", m["id"], m["hash"]) if m["id"] else ("comments",)
+                block = ("md", m["id"], m["hash"]) if m["id"] else (m["section"],)
                 body = []
             elif block is not None:
                 body.append(line)
@@ -253,7 +351,7 @@ def build(english: Path) -> tuple[nbformat.NotebookNode, Report]:
     nb = nbformat.read(english, as_version=4)
     src = Source.read(source_of(english))
     report = Report(english.stem)
-    used_comments = set()
+    used_comments, used_strings = set(), set()
     markdown = [c for c in nb.cells if c.cell_type == "markdown"]
     matched = dict(zip(map(id, markdown), match_markdown(markdown, src)))
     for cell in nb.cells:
@@ -273,12 +371,15 @@ def build(english: Path) -> tuple[nbformat.NotebookNode, Report]:
             used_comments.update(text.rstrip() for _, _, text in comments_of(cell.source))
             cell.source, missing = replace_comments(cell.source, src.comments)
             report.missing += [f"comment {c!r} (code cell {cid})" for c in missing]
+            cell.source, used = replace_strings(cell.source, src.strings)
+            used_strings |= used
             cell.outputs = []
             cell.execution_count = None
             cell.metadata.pop("execution", None)
     used_md = set(matched.values())
     report.orphans += [f"markdown cell {cid}" for cid in src.md if cid not in used_md]
     report.orphans += [f"comment {c!r}" for c in src.comments if c not in used_comments]
+    report.orphans += [f"string {s} (no such literal in the code)" for s in src.strings if s not in used_strings]
     nb.metadata.pop("widgets", None)
     nb.metadata["rnnviz"] = {"language": "ja", "built_from": f"../{english.name}",
                              "translations": f"_src/{source_of(english).name}",

@@ -1,5 +1,9 @@
 """``python -m rnnviz.grading autograde NAME [--course DIR] [--workers N] [--scheduler ADDRESS]
-[--no-sandbox]``: grade every submission of an assignment (see ``rnnviz.grading.autograde``)."""
+[--no-sandbox]``: grade every submission of an assignment (see ``rnnviz.grading.autograde``).
+
+Started with a JupyterHub token (or another secret, ``sandbox.secret_variables``) in its
+environment, as from a terminal of the instructor's hub session, the command first starts itself
+again without those variables: then not even this process's own ``/proc/PID/environ`` holds them."""
 from __future__ import annotations
 
 import argparse
@@ -7,7 +11,24 @@ import os
 import sys
 
 
+def restart_without_secrets() -> None:
+    """Replace this process by the same command without the secret variables (their names are
+    passed on in ``REMOVED_VAR``, so that the command can say it ran from a hub session)."""
+    from .sandbox import REMOVED_VAR, secret_variables
+
+    names = secret_variables(os.environ)
+    if not names:
+        return
+    env = {k: v for k, v in os.environ.items() if k not in names}
+    env[REMOVED_VAR] = ",".join(names)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os.execve(sys.executable, [sys.executable, "-m", "rnnviz.grading", *sys.argv[1:]], env)
+
+
 def main(argv: list[str] | None = None) -> int:
+    if argv is None:
+        restart_without_secrets()
     parser = argparse.ArgumentParser(
         prog="python -m rnnviz.grading",
         description="Grade a class with nbgrader: in parallel on Dask, each kernel in a sandbox.")

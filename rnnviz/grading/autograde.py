@@ -17,10 +17,18 @@
 
 A submission whose worker died is graded again once on another worker (Dask's
 ``allowed-failures``); if that worker dies too it is reported ungraded, never left out.
+
+On a course hub: a submission collected from an exchange copy that is not wholly the student's own
+(``submission.forged_submission``: another student submitted under their name) is reported
+ungraded with the reason, never graded; a hub session's token and other secrets are removed from
+this process's environment while it grades, so no worker holds them (kernels never see the
+grader's environment); and run as root on a course another user owns (the instructor's), what it
+writes there is handed to that user, so the instructor can still change or delete it.
 """
 from __future__ import annotations
 
 import csv
+import itertools
 import logging
 import os
 import sys
@@ -33,7 +41,8 @@ from pathlib import Path
 
 from . import gradebook
 from .export import write_csv_atomically
-from .sandbox import containment_warning
+from .sandbox import HUB_NOTE, REMOVED_VAR, containment_warning, secret_variables
+from .submission import exchange_root, forged_submission
 from .worker import FAILED, GRADED, UNGRADED, course_config, course_id, grade_submission
 
 CSV_NAME = "rnnviz-grades.csv"
@@ -145,6 +154,63 @@ def autograde(name: str, course: str | Path = ".", workers: int | None = None,
               scheduler: str | None = None, sandbox: bool = True, progress: bool = True,
               out=None) -> Report:
     """Autograde every submission of ``name`` in ``course``; see the module docstring."""
+    hidden = {k: os.environ.pop(k) for k in secret_variables(os.environ)}
+    removed = hidden.pop(REMOVED_VAR, None) or os.environ.pop(REMOVED_VAR, "")
+    hub = any(k.startswith(("JUPYTERHUB_", "JPY_")) for k in [*hidden, *removed.split(",")])
+    try:
+        report = _autograde(name, course, workers, scheduler, sandbox, progress, out, hub)
+    finally:
+        os.environ.update(hidden)
+    return report
+
+
+def refusals(course: Path, name: str, students: list[str], cid: str) -> dict[str, str]:
+    """{student: reason} for the submissions that ``forged_submission`` refuses (none when the
+    course's exchange folder is not on this machine)."""
+    try:
+        inbound = Path(exchange_root(course)) / cid / "inbound"
+        if not inbound.is_dir():
+            return {}
+    except Exception:  # noqa: BLE001 - no exchange to compare with
+        return {}
+    found = {}
+    for student in students:
+        try:
+            reason = forged_submission(course / "submitted" / student / name, student, name, inbound)
+        except Exception as exc:  # noqa: BLE001 - never grade what could not be checked
+            reason = f"its exchange copy could not be checked ({type(exc).__name__}: {exc})"
+        if reason:
+            found[student] = reason[:300]
+    return found
+
+
+def hand_to_course_owner(course: Path) -> None:
+    """Run as root on a course another user owns: give that user what root owns among the files
+    this command writes (the gradebook, the CSV, autograded/ and feedback/). Links are never
+    followed (each change is made through the folder's descriptor)."""
+    if os.geteuid() != 0:
+        return
+    info = course.stat()
+    if info.st_uid == 0:
+        return
+    uid, gid = info.st_uid, info.st_gid
+    for name in ("gradebook.db", CSV_NAME):
+        path = course / name
+        if path.exists() and not path.is_symlink() and path.lstat().st_uid == 0:
+            os.chown(path, uid, gid, follow_symlinks=False)
+    for name in ("autograded", "feedback"):
+        top = course / name
+        if top.is_symlink() or not top.is_dir():
+            continue
+        if top.lstat().st_uid == 0:
+            os.chown(top, uid, gid, follow_symlinks=False)
+        for _, dirs, files, fd in os.fwalk(top, follow_symlinks=False):
+            for entry in dirs + files:
+                if os.stat(entry, dir_fd=fd, follow_symlinks=False).st_uid == 0:
+                    os.chown(entry, uid, gid, dir_fd=fd, follow_symlinks=False)
+
+
+def _autograde(name, course, workers, scheduler, sandbox, progress, out, hub) -> Report:
     out = out or sys.stdout
     t0 = time.monotonic()
     # nbgrader creates a new gradebook by running `alembic` by name: the venv's bin must be on PATH.
@@ -157,11 +223,11 @@ def autograde(name: str, course: str | Path = ".", workers: int | None = None,
     students = submissions(course, name)
     report = Report(name, expected=len(students))
     if sandbox:
-        warning = containment_warning()
+        warning = containment_warning(hub_session=hub)
     else:
         warning = ("WARNING: --no-sandbox: student code runs with resource limits only, with the "
                    "grader's rights: it can read solutions/, the gradebook and other submissions, "
-                   "and use the network.")
+                   "and use the network." + (HUB_NOTE if hub else ""))
     if warning:
         report.warnings.append(warning)
         print(warning, file=sys.stderr)
@@ -172,7 +238,9 @@ def autograde(name: str, course: str | Path = ".", workers: int | None = None,
     work = course / ".grading"
     base_db = work / f"{name}-{os.getpid()}.db"
     cid = course_id(cfg)
-    use_dask = workers > 1 or scheduler
+    refused = refusals(course, name, students, cid)
+    to_grade = [s for s in students if s not in refused]
+    use_dask = (workers > 1 or scheduler) and to_grade
     try:
         with ExitStack() as stack:
             client = stack.enter_context(dask_client(workers, scheduler)) if use_dask else None
@@ -180,21 +248,32 @@ def autograde(name: str, course: str | Path = ".", workers: int | None = None,
             gradebook.snapshot(main_db, base_db)
             if client is None:
                 results = (grade_submission(str(course), name, s, str(base_db), sandbox)
-                           for s in students)
+                           for s in to_grade)
             else:
-                results = _dask_results(client, course, name, students, base_db, sandbox)
-            _collect(report, results, name, main_db, cid, progress, students)
+                results = _dask_results(client, course, name, to_grade, base_db, sandbox)
+            ungraded = [{"student": s, "status": UNGRADED, "score": None, "max_score": None,
+                         "reason": why, "notes": [], "gradebook": None, "seconds": 0.0}
+                        for s, why in refused.items()]
+            _collect(report, itertools.chain(ungraded, results), name, main_db, cid, progress, students)
     finally:
         base_db.unlink(missing_ok=True)
         try:
             work.rmdir()
         except OSError:
             pass
+        try:
+            hand_to_course_owner(course)
+        except OSError as exc:
+            _warn(report, f"WARNING: could not give what this run wrote to the course's owner ({exc})")
     report.results.sort(key=lambda r: r["student"])
     report.seconds = round(time.monotonic() - t0, 2)
     for warning in write_csv(course / CSV_NAME, name, report.results):
         report.warnings.append(warning)
         print(warning, file=sys.stderr)
+    try:
+        hand_to_course_owner(course)
+    except OSError as exc:
+        _warn(report, f"WARNING: could not give {CSV_NAME} to the course's owner ({exc})")
     print(summary(report), file=out)
     return report
 

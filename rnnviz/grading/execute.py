@@ -10,11 +10,18 @@ the grader's verdict into the gradebook: nothing in the kernel's outputs decides
 
 Every learner output is bounded (``OUTPUT_LIMIT`` per output, ``NOTEBOOK_LIMIT`` per notebook, a
 note where cut), and widget state is not saved.
+
+Language: the grader writes the verdicts, its own lines and the notes of a notebook in the
+assignment's language (``assignment_language``): Japanese when the assignment's id (nbgrader's
+``resources["nbgrader"]["assignment"]``) ends in ``_ja``, else English. The submitted notebook's
+metadata has no say (the submission keeps only its kernelspec and language_info): the id is the
+instructor's, and whatever the language, the same checks give the same points.
 """
 from __future__ import annotations
 
 import json
 import secrets
+import string
 
 from nbclient.exceptions import DeadKernelError
 from nbclient.util import run_sync
@@ -23,6 +30,7 @@ from nbgrader import utils
 from nbgrader.preprocessors import Execute, SaveAutoGrades
 from traitlets import Bool, Enum
 
+from .. import i18n
 from . import protocol
 from .checks import gpu_status, graded_devices
 from .sandbox import SandboxKernelManager
@@ -34,13 +42,80 @@ NOTEBOOK_LIMIT = 2 << 20        # bytes kept of all the learner's outputs in one
 RESULT_LIMIT = 48 << 20         # bytes of one case's result (before it is checked)
 VERDICTS = "rnnviz_verdicts"    # resources key: {grade_id: share of the points earned, 0..1}
 
+STRINGS = {
+    "grader.note": {"en": "[grader]", "ja": "[採点]"},
+    "grader.output_cut": {
+        "en": "output cut: {mib:.1f} MiB printed, the first {kib} KiB kept",
+        "ja": "出力を切り詰めました: {mib:.1f} MiB の出力のうち、最初の {kib} KiB を残しています"},
+    "grader.output_left_out": {
+        "en": "a {kind} output of {mib:.1f} MiB was left out (limit {kib} KiB)",
+        "ja": "{mib:.1f} MiB の `{kind}` 出力を省きました（上限 {kib} KiB）"},
+    "grader.outputs_left_out": {
+        "en": "outputs left out: the notebook's outputs passed {mib} MiB",
+        "ja": "出力を省きました: ノートブックの出力が {mib} MiB を超えました"},
+    "grader.died_before": {
+        "en": "not run: the kernel died in an earlier cell",
+        "ja": "実行していません: 前のセルでカーネルが停止しました"},
+    "grader.died_here": {
+        "en": "the kernel died in this cell (a memory, process or CPU-time limit, or the code ended its "
+              "own process); the cells after it were not run",
+        "ja": "このセルでカーネルが停止しました（メモリ・プロセス数・CPU 時間の上限に達したか、コードが自分の"
+              "プロセスを終了させました）。以降のセルは実行していません"},
+    "grader.died_in_case": {
+        "en": "the kernel died while running your code (a memory, process or CPU-time limit, or the "
+              "code ended its own process)",
+        "ja": "あなたのコードの実行中にカーネルが停止しました（メモリ・プロセス数・CPU 時間の上限に達したか、"
+              "コードが自分のプロセスを終了させました）"},
+    "grader.timeout": {
+        "en": "your code did not finish within {seconds} s", "ja": "あなたのコードが {seconds} 秒以内に終わりませんでした"},
+    "grader.no_result": {
+        "en": "the test's result did not come back from your code's kernel (it was interrupted, or "
+              "something else answered in its place)",
+        "ja": "テストの結果があなたのコードのカーネルから返ってきませんでした（中断されたか、別のものが"
+              "代わりに応答しました）"},
+    "grader.result_too_large": {"en": "more than {mib} MiB", "ja": "{mib} MiB を超えています"},
+    "grader.not_run": {"en": "not run: {problem}", "ja": "実行していません: {problem}"},
+    "grader.hidden_case": {"en": "hidden case {k} of {n}", "ja": "非公開のケース {n} 件中 {k} 件目"},
+    "grader.visible_case": {"en": "the visible case", "ja": "公開されているケース"},
+    "grader.case_sizes": {"en": "{which} ({sizes})", "ja": "{which}（`{sizes}`）"},
+    "grader.passed": {"en": "{title}: passed", "ja": "{title}: 合格"},
+    "grader.points": {"en": "{title}: {got:g} of {points:g} points", "ja": "{title}: {points:g} 点中 {got:g} 点"},
+    "grader.more": {"en": "... and {n} more", "ja": "…ほか {n} 件"},
+}
+i18n.register(STRINGS)
+
+#: The sentences that say a test cell's cases stopped, by the ename the worker's notes give it.
+STOPS = {"CellTimeoutError": ("grader.timeout",),
+         "KernelDied": ("grader.died_in_case", "grader.died_before", "grader.died_here")}
+
+
+def assignment_language(assignment_id) -> str:
+    """The language the grader writes in for an assignment: ``'ja'`` when its id ends in ``_ja``
+    (``rnn_by_hand_ja``), else ``'en'``."""
+    return "ja" if isinstance(assignment_id, str) and assignment_id.endswith("_ja") else "en"
+
+
+def stop_of(evalue: str) -> str | None:
+    """"CellTimeoutError" or "KernelDied" when a test cell's verdict (an error output's ``evalue``)
+    says its cases stopped because the code did not finish or the kernel died, in any language;
+    else None (for the worker's notes)."""
+    for ename, keys in STOPS.items():
+        for key in keys:
+            for text in i18n.STRINGS[key].values():
+                # the longest piece of the sentence between its fields
+                marker = max((piece for piece, *_ in string.Formatter().parse(text)), key=len).strip()
+                if marker and marker in evalue:
+                    return ename
+    return None
+
 
 def _size(output) -> int:
     return len(json.dumps(output, default=str))
 
 
 def _note(text: str):
-    return new_output("stream", name="stdout", text=f"{NOTE} {text}\n")
+    """An output line of the grader, its prefix in the current language."""
+    return new_output("stream", name="stdout", text=f"{i18n.tr('grader.note')} {text}\n")
 
 
 def bound_output(output):
@@ -53,14 +128,14 @@ def bound_output(output):
         text = output.get("text", "")
         text = "".join(text) if isinstance(text, list) else str(text)
         keep = text[:OUTPUT_LIMIT // 2]
+        cut = i18n.tr("grader.output_cut", mib=size / 2**20, kib=len(keep) >> 10)
         return new_output("stream", name=output.get("name", "stdout"),
-                          text=f"{keep}\n{NOTE} output cut: {size / 2**20:.1f} MiB printed, "
-                               f"the first {len(keep) >> 10} KiB kept\n")
+                          text=f"{keep}\n{i18n.tr('grader.note')} {cut}\n")
     if kind == "error":
         lines = [str(x)[:2000] for x in output.get("traceback", [])][-20:]
         return new_output("error", ename=str(output.get("ename", ""))[:200],
                           evalue=str(output.get("evalue", ""))[:4000], traceback=lines)
-    return _note(f"a {kind} output of {size / 2**20:.1f} MiB was left out (limit {OUTPUT_LIMIT >> 10} KiB)")
+    return _note(i18n.tr("grader.output_left_out", kind=kind, mib=size / 2**20, kib=OUTPUT_LIMIT >> 10))
 
 
 class VerdictExecute(Execute):
@@ -78,13 +153,16 @@ class VerdictExecute(Execute):
         self._kernel_died = False
         self._verdicts: dict[str, float] = {}
         self._graders_outputs: set[int] = set()
+        self.language = "en"
 
     def preprocess(self, nb, resources=None, km=None):
         self._kernel_died = False
         self._verdicts = {}
         self._graders_outputs = set()
+        self.language = assignment_language(((resources or {}).get("nbgrader") or {}).get("assignment"))
         nb, resources = super().preprocess(nb, resources, km)
-        self._bound_notebook(nb)
+        with i18n.text_language(self.language):
+            self._bound_notebook(nb)
         resources[VERDICTS] = dict(self._verdicts)
         return nb, resources
 
@@ -105,8 +183,7 @@ class VerdictExecute(Execute):
                     kept.append(out)
                     left -= size
                 elif not noted:
-                    kept.append(_note(f"outputs left out: the notebook's outputs passed "
-                                      f"{NOTEBOOK_LIMIT >> 20} MiB"))
+                    kept.append(_note(i18n.tr("grader.outputs_left_out", mib=NOTEBOOK_LIMIT >> 20)))
                     noted = True
             cell.outputs = kept
 
@@ -117,16 +194,19 @@ class VerdictExecute(Execute):
             await self._grade(cell, cell_index)
             return cell
         if self._kernel_died:
-            cell.outputs = [self._error("KernelDied", "not run: the kernel died in an earlier cell")]
+            cell.outputs = [self._error("KernelDied", self._say("grader.died_before"))]
             return cell
         try:
             return await super().async_execute_cell(cell, cell_index, execution_count, store_history)
         except DeadKernelError:
             self._kernel_died = True
-            cell.outputs.append(self._error(
-                "KernelDied", "the kernel died in this cell (a memory, process or CPU-time limit, "
-                "or the code ended its own process); the cells after it were not run"))
+            cell.outputs.append(self._error("KernelDied", self._say("grader.died_here")))
             return cell
+
+    def _say(self, key, **fields) -> str:
+        """``i18n.tr`` in the assignment's language."""
+        with i18n.text_language(self.language):
+            return i18n.tr(key, **fields)
 
     # nbconvert calls the synchronous wrapper, which nbclient binds to its own coroutine.
     execute_cell = run_sync(async_execute_cell)
@@ -139,7 +219,8 @@ class VerdictExecute(Execute):
         grade_id = cell.metadata["nbgrader"]["grade_id"]
         points = float(cell.metadata["nbgrader"].get("points") or 0)
         test = protocol.parse_test_cell(cell.source)     # an instructor's mistake stops grading
-        usable, reason = gpu_status()
+        with i18n.text_language(self.language):
+            usable, reason = gpu_status()
         weights: dict[tuple[str, str], float] = {}
         failed: dict[tuple[str, str], str] = {}
         learner_outputs: list = []
@@ -150,42 +231,50 @@ class VerdictExecute(Execute):
             names = protocol.part_names(check)
             for name in names:
                 weights[(check.name, name)] = float(check.parts.get(name, 1.0)) if check.parts else 1.0
-            which = (f"hidden case {hidden.index(call) + 1} of {len(hidden)}" if call.hidden
-                     else "the visible case")
+            which = (self._say("grader.hidden_case", k=hidden.index(call) + 1, n=len(hidden)) if call.hidden
+                     else self._say("grader.visible_case"))
             sizes = check.describe(call.case)
-            which += f" ({sizes})" if sizes else ""
+            which = self._say("grader.case_sizes", which=which, sizes=sizes) if sizes else which
             for dev in [d for d in graded_devices() if d.request in check.devices]:
                 if stopped:
                     problem, verdict = stopped, None
                 else:
-                    problem, verdict = await self._run_case(check, call, dev, cell_index, learner_outputs)
-                    if problem is not None and ("did not finish" in problem or "kernel died" in problem):
-                        stopped = f"not run: {problem}"
+                    problem, verdict, stops = await self._run_case(check, call, dev, cell_index, learner_outputs)
+                    if stops:      # the code did not finish, or the kernel died: no case runs after
+                        stopped = self._say("grader.not_run", problem=problem)
                 found = ({n: problem for n in names} if problem is not None else verdict.failed)
+                label = self._say_label(dev)
                 for name, message in found.items():
-                    failed.setdefault((check.name, name), f"{dev.label}{which}: {message}")
+                    failed.setdefault((check.name, name), f"{label}{which}: {message}")
         total = sum(weights.values()) or 1.0
         share = 1.0 - sum(weights[k] for k in failed) / total
         title = test.title or grade_id
         if not failed:
-            note = "" if usable or len(graded_devices()) > 1 else f"\nGPU part skipped: {reason}"
-            verdict_out = _note(f"{title}: passed{note}")
+            note = "" if usable or len(graded_devices()) > 1 else "\n" + self._say("checks.gpu.skipped", reason=reason)
+            with i18n.text_language(self.language):
+                verdict_out = _note(i18n.tr("grader.passed", title=title) + note)
         else:
             messages = list(dict.fromkeys(failed.values()))
-            shown = messages[:4] + ([f"... and {len(messages) - 4} more"] if len(messages) > 4 else [])
-            verdict_out = self._error("TestFailed", f"{title}: {round(points * share, 2):g} of {points:g} "
-                                                    f"points\n" + "\n".join(shown))
+            shown = messages[:4] + ([self._say("grader.more", n=len(messages) - 4)] if len(messages) > 4 else [])
+            verdict_out = self._error("TestFailed", self._say("grader.points", title=title, got=round(points * share, 2),
+                                                              points=points) + "\n" + "\n".join(shown))
         cell.outputs = [*learner_outputs, verdict_out]
         self._graders_outputs.add(id(verdict_out))
         self._verdicts[grade_id] = share
 
+    def _say_label(self, dev) -> str:
+        with i18n.text_language(self.language):
+            return dev.label
+
     async def _run_case(self, check, call, dev, cell_index, learner_outputs):
-        """Send one case to the kernel; return (problem or None, verdict or None)."""
+        """Send one case to the kernel; return (problem or None, verdict or None, whether the cases
+        after it cannot run: the code did not finish, or the kernel died)."""
         if self._kernel_died:
-            return "not run: the kernel died in an earlier cell", None
+            return self._say("grader.died_before"), None, True
         inputs = check.inputs(**call.case)
         nonce = secrets.token_hex(16)
-        probe = new_code_cell(protocol.request_code(check, call.names, inputs, dev.request, nonce))
+        probe = new_code_cell(protocol.request_code(check, call.names, inputs, dev.request, nonce,
+                                                    self.language))
         original = self.nb.cells[cell_index]
         self.nb.cells[cell_index] = probe      # display updates during the case land on the probe
         start = self._kernel_cpu() if check.measures_cpu else None
@@ -193,8 +282,7 @@ class VerdictExecute(Execute):
             await super().async_execute_cell(probe, cell_index, None, False)
         except DeadKernelError:
             self._kernel_died = True
-            return ("the kernel died while running your code (a memory, process or CPU-time "
-                    "limit, or the code ended its own process)"), None
+            return self._say("grader.died_in_case"), None, True
         finally:
             self.nb.cells[cell_index] = original
         cpu = self._kernel_cpu() - start if check.measures_cpu else None
@@ -207,21 +295,21 @@ class VerdictExecute(Execute):
                 learner_outputs.append(out)
         if any(o.get("output_type") == "error" and o.get("ename") == "CellTimeoutError"
                for o in probe.outputs):
-            return f"your code did not finish within {self.timeout} s", None
+            return self._say("grader.timeout", seconds=self.timeout), None, True
         mine = [r for r in results if isinstance(r, dict) and r.get("nonce") == nonce]
         if len(mine) != 1:
-            return "the test's result did not come back from your code's kernel (it was "\
-                   "interrupted, or something else answered in its place)", None
-        try:
-            text = json.dumps(mine[0])       # plain dicts and lists again (not NotebookNodes)
-            if len(text) > RESULT_LIMIT:
-                raise protocol.ProtocolError(f"more than {RESULT_LIMIT >> 20} MiB")
-            plain = json.loads(text)
-            plain.pop("nonce", None)
-            result = protocol.read_result(plain)
-        except protocol.ProtocolError as exc:
-            return f"what your code returned could not be read: {exc}", None
-        return None, protocol.judge_case(check, inputs, result, protocol.Run(dev, cpu))
+            return self._say("grader.no_result"), None, False
+        with i18n.text_language(self.language):     # judged, and its messages written, in one go
+            try:
+                text = json.dumps(mine[0])       # plain dicts and lists again (not NotebookNodes)
+                if len(text) > RESULT_LIMIT:
+                    raise protocol.ProtocolError(i18n.tr("grader.result_too_large", mib=RESULT_LIMIT >> 20))
+                plain = json.loads(text)
+                plain.pop("nonce", None)
+                result = protocol.read_result(plain)
+            except protocol.ProtocolError as exc:
+                return i18n.tr("protocol.not_read", error=exc), None, False
+            return None, protocol.judge_case(check, inputs, result, protocol.Run(dev, cpu)), False
 
     def _kernel_cpu(self) -> float:
         """CPU seconds of the kernel's whole process tree (bubblewrap and all it started)."""
@@ -229,8 +317,9 @@ class VerdictExecute(Execute):
         return protocol.process_tree_cpu(process.pid) if process is not None else 0.0
 
     def _error(self, ename: str, evalue: str):
+        note = self._say("grader.note")
         out = new_output("error", ename=ename, evalue=evalue,
-                         traceback=[f"{NOTE} {ename}: {line}" if k == 0 else line
+                         traceback=[f"{note} {ename}: {line}" if k == 0 else line
                                     for k, line in enumerate(evalue.splitlines() or [""])])
         self._graders_outputs.add(id(out))
         return out

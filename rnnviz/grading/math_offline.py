@@ -14,6 +14,9 @@ with its default URL, a CDN: offline, the learner sees ``$$A = x W_x$$`` as type
 Browsers draw MathML themselves (Chromium 109+, Firefox, Safari). TeX that latex2mathml cannot read
 stays as typed, between its delimiters, as nbconvert writes it for MathJax. The text of the TeX is
 escaped: ``\\text{<img ...>}`` is text, never markup.
+
+For a Japanese assignment (an id ending in ``_ja``) the page's template labels are Japanese as
+well (``feedback.in_language``).
 """
 from __future__ import annotations
 
@@ -105,4 +108,10 @@ class OfflineMathHTMLExporter(HTMLExporter):
                 data = out.get("data", {})
                 if isinstance(data.get("text/latex"), str) and "text/html" not in data:
                     data["text/html"] = latex_to_html(data["text/latex"])
-        return super().from_notebook_node(nb, resources, **kw)
+        page, resources = super().from_notebook_node(nb, resources, **kw)
+        # a Japanese assignment's feedback: the template's labels in Japanese too (feedback.in_language)
+        from .execute import assignment_language
+        from .feedback import in_language
+
+        assignment = ((resources or {}).get("nbgrader") or {}).get("assignment")
+        return in_language(page, assignment_language(assignment)), resources

@@ -20,6 +20,11 @@ learner's objects and the inputs (``serve``), receives plain data (``pack``: arr
 numbers, short strings, containers of them) and judges it itself (``judge_case``). The learner's
 process never holds a seed, an expected value, a tolerance or a reference output, so nothing it
 does can make a wrong answer pass: whatever it sends back is judged as its answer.
+
+Every sentence a learner reads is written with ``rnnviz.i18n`` in the language of the moment: the
+grader judges an assignment whose id ends in ``_ja`` in Japanese (``execute``), ``run_test`` in the
+learner's kernel speaks i18n's language there (Japanese in a folder ``NAME_ja/``). The language
+changes only the words: the same checks pass or fail, for the same points.
 """
 from __future__ import annotations
 
@@ -35,6 +40,7 @@ from dataclasses import dataclass, field
 
 import numpy
 
+from .. import i18n
 from ..core import backend
 
 #: The MIME type of the result the kernel sends back (a display_data output the grader removes).
@@ -46,6 +52,49 @@ MAX_STRING = 2000              # characters of a string
 MAX_ARRAY_BYTES = 32 << 20     # bytes of all arrays in one message
 DTYPES = {"bool", "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64",
           "float16", "float32", "float64"}
+
+
+STRINGS = {
+    "protocol.too_many": {
+        "en": "more than {values} values, or nested more than {depth} deep",
+        "ja": "値が {values} 個を超えているか、入れ子が {depth} 段より深くなっています"},
+    "protocol.too_large": {"en": "more than {mib} MiB of arrays", "ja": "配列が合計 {mib} MiB を超えています"},
+    "protocol.too_large_or_size": {
+        "en": "more than {mib} MiB of arrays, or a size mismatch",
+        "ja": "配列が合計 {mib} MiB を超えているか、大きさが合いません"},
+    "protocol.untagged": {"en": "a value is not a tagged object", "ja": "種類の印のない値があります"},
+    "protocol.bad_fields": {
+        "en": "a value of kind {kind!r} with fields {fields}",
+        "ja": "種類 {kind!r} の値に、合わないフィールド {fields} があります"},
+    "protocol.malformed": {"en": "a malformed value of kind {kind!r}", "ja": "種類 {kind!r} の値の形式が不正です"},
+    "protocol.array_kind": {
+        "en": "an array of an unknown dtype or origin", "ja": "配列の `dtype` か置き場所が不明です"},
+    "protocol.array_shape": {"en": "an array with a malformed shape", "ja": "配列の形状の書き方が不正です"},
+    "protocol.array_base64": {
+        "en": "an array whose data is not base64", "ja": "配列のデータが base64 になっていません"},
+    "protocol.array_size": {
+        "en": "an array whose data does not match its shape", "ja": "配列のデータが形状と合いません"},
+    "protocol.not_object": {"en": "the result is not an object", "ja": "結果が辞書になっていません"},
+    "protocol.bad_error": {"en": "a malformed error", "ja": "エラーの形式が不正です"},
+    "protocol.unnamed": {"en": "the outputs are not named", "ja": "出力に名前が付いていません"},
+    "protocol.unreadable_message": {"en": "(its message could not be read)", "ja": "（メッセージを読み取れませんでした）"},
+    "protocol.not_defined": {
+        "en": "{name} is not defined: the cell that defines it did not run, or raised an error",
+        "ja": "`{name}` が定義されていません: それを定義するセルが実行されていないか、エラーになりました"},
+    "protocol.an_error": {"en": "an error", "ja": "エラー"},
+    "protocol.raised": {"en": "your code raised {type}: {message}", "ja": "あなたのコードで {type} が発生しました: 「{message}」"},
+    "protocol.raised_bare": {"en": "your code raised {type}", "ja": "あなたのコードで {type} が発生しました"},
+    "protocol.where": {
+        "en": "\n  in {function}, line {line}: {code}", "ja": "\n  `{function}` の {line} 行目: `{code}`"},
+    "protocol.where_no_code": {"en": "\n  in {function}, line {line}: ", "ja": "\n  `{function}` の {line} 行目"},
+    "protocol.not_checked": {
+        "en": "what your code returned could not be checked: {type}: {error}",
+        "ja": "あなたのコードが返したものを確認できませんでした: {type}: 「{error}」"},
+    "protocol.not_read": {
+        "en": "what your code returned could not be read: {error}",
+        "ja": "あなたのコードが返したものを読み取れませんでした: {error}"},
+}
+i18n.register(STRINGS)
 
 
 class ProtocolError(ValueError):
@@ -83,7 +132,7 @@ def pack(value, _depth=0, _count=None):
     count = _count if _count is not None else [0, 0]
     count[0] += 1
     if count[0] > MAX_VALUES or _depth > MAX_DEPTH:
-        raise ProtocolError(f"more than {MAX_VALUES} values, or nested more than {MAX_DEPTH} deep")
+        raise ProtocolError(i18n.tr("protocol.too_many", values=MAX_VALUES, depth=MAX_DEPTH))
     from ..core import Variable
 
     if isinstance(value, Variable):
@@ -105,7 +154,7 @@ def pack(value, _depth=0, _count=None):
             return {"t": "other", "type": f"array of dtype {host.dtype}"[:100]}
         count[1] += host.nbytes
         if count[1] > MAX_ARRAY_BYTES:
-            raise ProtocolError(f"more than {MAX_ARRAY_BYTES >> 20} MiB of arrays")
+            raise ProtocolError(i18n.tr("protocol.too_large", mib=MAX_ARRAY_BYTES >> 20))
         return {"t": "array", "dtype": host.dtype.name, "shape": list(host.shape), "origin": origin,
                 "data": base64.b64encode(host.tobytes()).decode("ascii")}
     if isinstance(value, (tuple, list)):
@@ -123,16 +172,16 @@ def unpack(tree, _depth=0, _count=None):
     count = _count if _count is not None else [0, 0]
     count[0] += 1
     if count[0] > MAX_VALUES or _depth > MAX_DEPTH:
-        raise ProtocolError(f"more than {MAX_VALUES} values, or nested more than {MAX_DEPTH} deep")
+        raise ProtocolError(i18n.tr("protocol.too_many", values=MAX_VALUES, depth=MAX_DEPTH))
     if not isinstance(tree, dict) or not isinstance(tree.get("t"), str):
-        raise ProtocolError("a value is not a tagged object")
+        raise ProtocolError(i18n.tr("protocol.untagged"))
     kind, keys = tree["t"], set(tree)
     expect = {"none": {"t"}, "bool": {"t", "v"}, "int": {"t", "v"}, "float": {"t", "v"},
               "str": {"t", "v"}, "array": {"t", "dtype", "shape", "origin", "data"},
               "tuple": {"t", "items"}, "list": {"t", "items"}, "dict": {"t", "items"},
               "other": {"t", "type"}}.get(kind)
     if expect is None or keys != expect:
-        raise ProtocolError(f"a value of kind {kind[:20]!r} with fields {sorted(keys)[:8]}")
+        raise ProtocolError(i18n.tr("protocol.bad_fields", kind=kind[:20], fields=sorted(keys)[:8]))
     v = tree.get("v")
     if kind == "none":
         return None
@@ -154,26 +203,26 @@ def unpack(tree, _depth=0, _count=None):
     if kind == "dict" and type(tree["items"]) is dict:
         return {k: unpack(x, _depth + 1, count) for k, x in tree["items"].items()
                 if type(k) is str and len(k) <= MAX_STRING}
-    raise ProtocolError(f"a malformed value of kind {kind!r}")
+    raise ProtocolError(i18n.tr("protocol.malformed", kind=kind))
 
 
 def _unpack_array(tree, count):
     dtype, shape, origin, data = tree["dtype"], tree["shape"], tree["origin"], tree["data"]
     if dtype not in DTYPES or origin not in ("numpy", "cupy") or type(data) is not str:
-        raise ProtocolError("an array of an unknown dtype or origin")
+        raise ProtocolError(i18n.tr("protocol.array_kind"))
     if type(shape) is not list or len(shape) > 8 or not all(type(n) is int and 0 <= n for n in shape):
-        raise ProtocolError("an array with a malformed shape")
+        raise ProtocolError(i18n.tr("protocol.array_shape"))
     item = numpy.dtype(dtype).itemsize
     size = int(numpy.prod(shape, dtype=numpy.float64)) * item
     count[1] += size
     if count[1] > MAX_ARRAY_BYTES or len(data) > 4 * (size // 3 + 1) + 4:
-        raise ProtocolError(f"more than {MAX_ARRAY_BYTES >> 20} MiB of arrays, or a size mismatch")
+        raise ProtocolError(i18n.tr("protocol.too_large_or_size", mib=MAX_ARRAY_BYTES >> 20))
     try:
         raw = base64.b64decode(data, validate=True)
     except ValueError:
-        raise ProtocolError("an array whose data is not base64") from None
+        raise ProtocolError(i18n.tr("protocol.array_base64")) from None
     if len(raw) != size:
-        raise ProtocolError("an array whose data does not match its shape")
+        raise ProtocolError(i18n.tr("protocol.array_size"))
     return Received(numpy.frombuffer(raw, dtype=dtype).reshape(shape).copy(), origin)
 
 
@@ -294,7 +343,7 @@ def describe_error(exc: BaseException) -> dict:
     try:
         message = str(exc)
     except Exception:  # noqa: BLE001 - a learner's exception whose __str__ fails
-        message = "(its message could not be read)"
+        message = i18n.tr("protocol.unreadable_message")
     frames = [f for f in traceback.extract_tb(exc.__traceback__) if _learner_frame(f.filename)]
     return {"type": type(exc).__name__[:100], "message": message[:MAX_STRING],
             "where": [{"function": f.name[:100], "line": int(f.lineno or 0), "code": (f.line or "")[:200]}
@@ -326,27 +375,37 @@ def serve(message: str) -> None:
     """The kernel's side when the kit grades: run one case, publish the result as display data.
 
     ``message`` (base64 JSON) holds the check's name, the names of the learner's objects, the
-    device, a nonce and the inputs: never a test's source, seed, expected value or tolerance."""
+    device, a nonce, the inputs and, when not English, the language of the kit's sentences (the
+    grader's: language only, it decides nothing): never a test's source, seed, expected value or
+    tolerance."""
     from IPython import get_ipython
     from IPython.display import publish_display_data
 
     request = json.loads(base64.b64decode(message))
-    namespace = get_ipython().user_ns
-    missing = [n for n in request["names"] if n not in namespace]
-    if missing:
-        result = {"error": {"type": "NameError", "where": [], "message": (
-            f"{missing[0]} is not defined: the cell that defines it did not run, or raised an error")}}
-    else:
-        result = execute_case(get_check(request["check"]), [namespace[n] for n in request["names"]],
-                              unpack(request["inputs"]), request["device"])
+    lang = request.get("lang", "en")
+    with i18n.text_language(lang if lang in i18n.LANGUAGES else "en"):
+        namespace = get_ipython().user_ns
+        missing = [n for n in request["names"] if n not in namespace]
+        if missing:
+            result = {"error": {"type": "NameError", "where": [],
+                                "message": i18n.tr("protocol.not_defined", name=missing[0])}}
+        else:
+            result = execute_case(get_check(request["check"]), [namespace[n] for n in request["names"]],
+                                  unpack(request["inputs"]), request["device"])
     result["nonce"] = request["nonce"]
     publish_display_data({MIME: result})
 
 
-def request_code(check: Check, names: list[str], inputs: dict, device: str, nonce: str) -> str:
-    """The one line the grader sends the kernel for a case (see ``serve``)."""
-    message = base64.b64encode(json.dumps({"check": check.name, "names": list(names), "device": device,
-                                           "nonce": nonce, "inputs": pack(inputs)}).encode()).decode()
+def request_code(check: Check, names: list[str], inputs: dict, device: str, nonce: str,
+                 lang: str = "en") -> str:
+    """The one line the grader sends the kernel for a case (see ``serve``); ``lang``: the language
+    of the sentences the kit writes in the kernel (a missing name, an unreadable message), sent
+    when it is not English."""
+    request = {"check": check.name, "names": list(names), "device": device, "nonce": nonce,
+               "inputs": pack(inputs)}
+    if lang != "en":
+        request["lang"] = lang
+    message = base64.b64encode(json.dumps(request).encode()).decode()
     return f"__import__('rnnviz.grading.protocol', fromlist=['serve']).serve({message!r})"
 
 
@@ -367,27 +426,34 @@ def part_names(check: Check) -> list[str]:
 
 
 def format_error(error: dict) -> str:
-    text = f"your code raised {error.get('type', 'an error')}: {error.get('message', '')}".rstrip(": ")
+    """An error of the learner's code ({"type", "message", "where"}) as a message, in the current
+    language: its type, its message and the learner's lines."""
+    kind = error.get("type") or i18n.tr("protocol.an_error")
+    message = error.get("message", "")
+    text = (i18n.tr("protocol.raised", type=kind, message=message) if message
+            else i18n.tr("protocol.raised_bare", type=kind)).rstrip(": ")
     for f in error.get("where", []):
-        text += f"\n  in {f.get('function')}, line {f.get('line')}: {str(f.get('code', '')).strip()}"
+        code = str(f.get("code", "")).strip()
+        text += i18n.tr("protocol.where" if code else "protocol.where_no_code",
+                        function=f.get("function"), line=f.get("line"), code=code)
     return text
 
 
 def read_result(doc) -> dict:
     """The kernel's result ({"outputs": values} or {"error": {...}}), checked strictly."""
     if not isinstance(doc, dict):
-        raise ProtocolError("the result is not an object")
+        raise ProtocolError(i18n.tr("protocol.not_object"))
     if "error" in doc:
         err = doc["error"]
         if not isinstance(err, dict):
-            raise ProtocolError("a malformed error")
+            raise ProtocolError(i18n.tr("protocol.bad_error"))
         where = err.get("where") if isinstance(err.get("where"), list) else []
         return {"error": {"type": str(err.get("type", ""))[:100], "message": str(err.get("message", ""))[:MAX_STRING],
                           "where": [{k: str(f.get(k, ""))[:200] for k in ("function", "line", "code")}
                                     for f in where[:3] if isinstance(f, dict)]}}
     outputs = unpack(doc.get("outputs"))
     if not isinstance(outputs, dict):
-        raise ProtocolError("the outputs are not named")
+        raise ProtocolError(i18n.tr("protocol.unnamed"))
     return {"outputs": outputs}
 
 
@@ -409,8 +475,7 @@ def judge_case(check: Check, inputs: dict, result: dict, run: Run) -> Verdict:
             failed.setdefault(name, str(exc))
     except Exception as exc:  # noqa: BLE001 - outputs of an unexpected kind
         for name in part_names(check):
-            failed.setdefault(name, f"what your code returned could not be checked: "
-                                    f"{type(exc).__name__}: {exc}")
+            failed.setdefault(name, i18n.tr("protocol.not_checked", type=type(exc).__name__, error=exc))
     finally:
         _RECORDERS.pop()
     unknown = set(failed) - set(part_names(check))
@@ -456,7 +521,7 @@ def run_case_here(check: Check, learner: list, case: dict, device) -> Verdict:
     try:
         result = read_result(json.loads(json.dumps(result)))
     except ProtocolError as exc:
-        return failed_everywhere(check, f"what your code returned could not be read: {exc}")
+        return failed_everywhere(check, i18n.tr("protocol.not_read", error=exc))
     # a fresh copy to judge with: on the CPU the learner's code got views of ``sent`` and may have
     # changed them (a check of inputs left unchanged needs the originals)
     return judge_case(check, unpack(pack(inputs)), result, Run(device, cpu))
@@ -476,19 +541,28 @@ def run_test(check_name: str, *learner, **case) -> None:
     """A test cell's line: run the check on the learner's objects on each device, in this kernel.
 
     Passes silently; a wrong answer raises AssertionError with the message of each part that
-    failed, shown by IPython without the kit's frames. The GPU check runs on CuPy where a GPU can be used, else on the CuPy stand-in; with
-    ``RNNVIZ_GRADING_GPU=0`` it prints "GPU part skipped: <reason>"."""
+    failed, shown by IPython without the kit's frames. The GPU check runs on CuPy where a GPU can
+    be used, else on the CuPy stand-in; with ``RNNVIZ_GRADING_GPU=0`` it prints "GPU part skipped:
+    <reason>". Its sentences are in ``learner_language()`` (Japanese in a folder ``NAME_ja/``)."""
     from .checks import _note_gpu_skipped, gpu_status, graded_devices
 
     check = get_check(check_name)
-    runs = [d for d in graded_devices() if d.request in check.devices]
-    for dev in runs:
-        verdict = run_case_here(check, list(learner), case, dev)
-        if not verdict.passed:
-            messages = list(dict.fromkeys(verdict.failed.values()))
-            raise _test_failure("\n".join(dev.label + m for m in messages)) from None
-    if len(runs) == 1 and "gpu" in check.devices:
-        _note_gpu_skipped(gpu_status()[1])
+    with i18n.text_language(learner_language()):
+        runs = [d for d in graded_devices() if d.request in check.devices]
+        for dev in runs:
+            verdict = run_case_here(check, list(learner), case, dev)
+            if not verdict.passed:
+                messages = list(dict.fromkeys(verdict.failed.values()))
+                raise _test_failure("\n".join(dev.label + m for m in messages)) from None
+        if len(runs) == 1 and "gpu" in check.devices:
+            _note_gpu_skipped(gpu_status()[1])
+
+
+def learner_language() -> str:
+    """The language of the learner's kernel: the one ``rnnviz.i18n.set_language`` chose there, else
+    i18n's default (``$RNNVIZ_LANG``, or Japanese in a folder ``ja`` or ``NAME_ja``). Reading it
+    looks up no font (the widgets' ``get_language`` would)."""
+    return i18n._state["lang"] or i18n.default_language()
 
 
 # -- reading a test cell without running it ----------------------------------------------------------

@@ -14,7 +14,10 @@ bubblewrap (``bwrap``):
 - resource limits set by ``rnnviz.grading.kernel`` before the first cell: address space,
   processes, file size, CPU time; as root, the kernel then runs as an unprivileged user id of its
   own, so that a process limit binds per kernel and not per grader;
-- a fixed, minimal environment (``kernel_environment``): nothing of the grader's;
+- a fixed, minimal environment (``kernel_environment``): nothing of the grader's, with or without
+  bubblewrap; and the grading command itself drops a hub session's token and other secrets from
+  its own environment before it starts anything (``secret_variables``), so that no worker or
+  helper process holds them either;
 - no new user namespaces (a seccomp filter: ``unshare``/``clone`` with CLONE_NEWUSER fail);
 - bubblewrap reads its arguments from a file descriptor, so the sandbox's process list shows
   ``bwrap --args N`` and no path.
@@ -29,6 +32,7 @@ import importlib.util
 import json
 import os
 import platform
+import re
 import shutil
 import struct
 import subprocess
@@ -81,16 +85,41 @@ def bwrap_path() -> str | None:
     return exe if ok else None
 
 
-def containment_warning() -> str:
-    """What is not contained when kernels run without bubblewrap (empty when it is available)."""
+#: Added to the warning of a run without bubblewrap started from a JupyterHub session.
+HUB_NOTE = (" This command was started from a JupyterHub session: its token was removed from the "
+            "grader's own processes, but the processes that started it (the single-user server, "
+            "the terminal) still hold it, and student code running as the same user can read it "
+            "from /proc and act as that user on the hub. Grade from a shell outside the hub, or "
+            "with bubblewrap.")
+
+
+def containment_warning(hub_session: bool = False) -> str:
+    """What is not contained when kernels run without bubblewrap (empty when it is available).
+    ``hub_session``: the command was started with a JupyterHub token in its environment."""
     if bwrap_path() is not None:
         return ""
     who = "root" if os.geteuid() == 0 else "the grader's user"
+    hub = HUB_NOTE if hub_session else ""
     return ("WARNING: bubblewrap (bwrap) is not available: student code runs with resource limits "
             "only (memory, processes, file size, CPU time, wall time per cell). NOT contained: "
             f"network access, the file system (it can read solutions/, the gradebook and other "
             f"submissions, and write wherever {who} can), and it runs as {who}. "
-            "Install Debian's `bubblewrap` package to contain it.")
+            "Install Debian's `bubblewrap` package to contain it." + hub)
+
+
+#: Names of variables the grading command drops from its own environment before it starts anything:
+#: a JupyterHub session's (``JUPYTERHUB_API_TOKEN``, ``JPY_API_TOKEN``, ``JUPYTERHUB_*``) and
+#: anything named like a secret. A kernel never sees the grader's environment anyway
+#: (``kernel_environment``); this keeps them out of the workers and nbgrader's helpers too.
+SECRET_NAME = re.compile(r"^(JUPYTERHUB_|JPY_)|TOKEN|SECRET|PASSWORD|PASSWD|CREDENTIAL|(^|_)KEY($|_)",
+                         re.IGNORECASE)
+#: Set by ``python -m rnnviz.grading`` when it restarted itself without such variables (their names).
+REMOVED_VAR = "RNNVIZ_GRADING_REMOVED"
+
+
+def secret_variables(env) -> list[str]:
+    """The names in ``env`` that ``SECRET_NAME`` matches, sorted."""
+    return sorted(name for name in env if SECRET_NAME.search(name))
 
 
 def kernel_environment(runtime: str, pythonpath: str) -> dict[str, str]:

@@ -12,10 +12,14 @@ release cell, so that it runs after the code it tests. ``normalize`` also says w
 test cell whose source the learner edited (compared with the release's source without its hidden
 tests, which the learner's notebook never had), deleted, turned into another type of cell or moved,
 and a cell claiming points the release does not give it; the grader reports these as notes.
-``student_id_problem`` says why a folder name cannot be a student id.
+``student_id_problem`` says why a folder name cannot be a student id. ``forged_submission`` says
+why a collected submission is not the student's own work: the exchange copy it was collected from
+(the one holding the same ``submission_secret.txt``) has an entry owned by another user, as when a
+student submits under another's name through nbgrader's shared exchange.
 """
 from __future__ import annotations
 
+import glob
 import os
 import stat
 import unicodedata
@@ -226,3 +230,63 @@ def _tests_in_release_order(cells: list, release: list[dict], changes: list | No
 
 def _as_code(rel: dict):
     return new_code_cell(rel["source"])
+
+
+def exchange_root(course: Path) -> str:
+    """nbgrader's ``Exchange.root`` as nbgrader sees it from ``course``: the ``nbgrader_config.py``
+    files on Jupyter's config path, then the course's own (later ones win)."""
+    from jupyter_core.paths import jupyter_config_path
+    from traitlets.config import Config
+    from traitlets.config.loader import PyFileConfigLoader
+
+    cfg = Config()
+    for folder in [*reversed(jupyter_config_path()), str(course)]:
+        if os.path.isfile(os.path.join(folder, "nbgrader_config.py")):
+            try:
+                cfg.merge(PyFileConfigLoader("nbgrader_config.py", path=folder).load_config())
+            except Exception:  # noqa: BLE001 - a config nbgrader itself would reject: not ours to judge
+                continue
+    return cfg.Exchange.get("root", "/usr/local/share/nbgrader/exchange")
+
+
+def _read_small(path: str) -> str | None:
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    except OSError:
+        return None
+    with os.fdopen(fd, "rb") as f:
+        if not stat.S_ISREG(os.fstat(f.fileno()).st_mode):
+            return None
+        return f.read(4096).decode("utf-8", "replace")
+
+
+def forged_submission(collected: Path, student: str, name: str, inbound: Path) -> str | None:
+    """Why ``collected`` (``submitted/STUDENT/NAME``) is refused, or None.
+
+    Its exchange copy is found in ``inbound`` (nbgrader's ``inbound/STUDENT+NAME+...`` or the kit's
+    ``inbound/STUDENT/STUDENT+NAME+...``) by its submission secret; if that copy, or anything in it,
+    belongs to another user, the submission is refused. A submission without a secret (not from an
+    exchange) or whose copy is gone from the exchange is not judged here."""
+    from ..exchange import foreign_entry
+
+    secret = _read_small(str(collected / "submission_secret.txt"))
+    if not secret:
+        return None
+    prefix = glob.escape(f"{student}+{name}+")
+    for copy in sorted(glob.glob(str(inbound / (prefix + "*")))
+                       + glob.glob(str(inbound / glob.escape(student) / (prefix + "*")))):
+        if _read_small(os.path.join(copy, "submission_secret.txt")) != secret:
+            continue
+        try:
+            problem = foreign_entry(copy, student)
+        except OSError as exc:
+            problem = f"{copy} could not be checked ({exc.strerror})"
+        if problem:
+            return (f"not {student}'s own submission: its copy in the exchange is not theirs "
+                    f"({shown_path(problem, inbound)}); a forged submission?")
+        return None
+    return None
+
+
+def shown_path(text: str, inbound: Path) -> str:
+    return text.replace(str(inbound) + os.sep, "inbound/")

@@ -25,6 +25,7 @@ from traitlets.config import Config
 from traitlets.config.loader import PyFileConfigLoader
 
 from . import gradebook
+from .execute import stop_of
 from .submission import Refused, copy_submission, normalize, release_cells, shown, student_id_problem
 
 GRADED, FAILED, UNGRADED = "graded", "tests failed", "ungraded"
@@ -106,10 +107,10 @@ def _notes(folder: Path) -> list[str]:
                     continue
                 if out.get("ename") in ("CellTimeoutError", "KernelDied"):
                     notes.append(f"{where}: {out['ename']}")
-                elif out.get("ename") == "TestFailed" and "did not finish within" in out.get("evalue", ""):
-                    notes.append(f"{where}: CellTimeoutError")
-                elif out.get("ename") == "TestFailed" and "kernel died" in out.get("evalue", ""):
-                    notes.append(f"{where}: KernelDied")
+                elif out.get("ename") == "TestFailed":          # the grader's verdict, in either language
+                    stop = stop_of(out.get("evalue", ""))
+                    if stop:
+                        notes.append(f"{where}: {stop}")
     return list(dict.fromkeys(notes))
 
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 import numpy
 
-from ..i18n import ftr
+from ..i18n import ftr, tr
 from .model import Edge, Graph, Node
 
 LOSS_WORDS = ("Entropy", "Error", "Loss")
@@ -159,6 +159,7 @@ def group(graph, depth=None, expand=(), hide_params=True, show_variables=False):
                 new_nodes[m].value = graph.nodes[v].value
                 new_nodes[m].grad = graph.nodes[v].grad
                 new_nodes[m].shape = new_nodes[m].shape or graph.nodes[v].shape
+                new_nodes[m].dtype = new_nodes[m].dtype or graph.nodes[v].dtype
     all_edges = [(e.src, e.dst) for e in graph.edges]
     for v in bridged:      # a hidden variable becomes edges from its creator to its users
         for p in preds[v] or [None]:
@@ -189,8 +190,7 @@ def sample(graph, max_nodes):
         copy.id -= start
         nodes.append(copy)
     edges = [Edge(e.src - start, e.dst - start) for e in graph.edges if e.src >= start and e.dst >= start]
-    note = (f"showing the last {max_nodes} of {n} nodes (nearest the output); "
-            f"{start} earlier nodes are left out")
+    note = tr("graph.sampled", shown=max_nodes, total=n, left_out=start)
     return Graph(nodes=nodes, edges=edges, outputs=[o - start for o in graph.outputs if o >= start],
                  note=(graph.note + "; " if graph.note else "") + note)
 
@@ -205,7 +205,7 @@ def prepare(graph, grouped=True, depth=None, expand=(), max_nodes=1500):
         g2 = group(g, depth, expand)
         if not grouped:
             g2.note = (g2.note + "; " if g2.note else "") + \
-                f"{len(graph)} nodes are too many to draw one by one: grouped by link"
+                tr("graph.too_many", n=len(graph))
         g = g2
     if len(g) > max_nodes:
         g = sample(g, max_nodes)

@@ -2,8 +2,9 @@
 import numpy
 
 from ..core import backend
+from .source import show_source, translate_source
 
-__all__ = ["force_array", "force_type", "size_of_shape"]
+__all__ = ["force_array", "force_type", "show_source", "size_of_shape", "translate_source"]
 
 
 def force_array(x, dtype=None):

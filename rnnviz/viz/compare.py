@@ -3,6 +3,7 @@ import numpy
 from matplotlib.ticker import MaxNLocator
 
 from ..i18n import ftr
+from .fonts import small
 
 
 class TruncationView:
@@ -41,17 +42,17 @@ class TruncationView:
             ax.tick_params(labelsize=7)
             ax.grid(alpha=0.3)
         # between the two axes (which share the bprop_len axis), inside the figure
-        ax_cos.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.03), borderaxespad=0.0,
+        ax_cos.legend(fontsize=small(7), loc="upper center", bbox_to_anchor=(0.5, -0.03), borderaxespad=0.0,
                       ncol=min(3, max(1, len(names))), handlelength=1.5, columnspacing=1.0,
                       frameon=False)
         x0 = bprop_len if bprop_len is not None else self.bprop_lens[-1]
         self.marker_cos = ax_cos.axvline(x0, color="#cc0000", lw=1.2, ls="--")
         self.marker_err = ax_err.axvline(x0, color="#cc0000", lw=1.2, ls="--")
         if overall is None:
-            self.readout = ax_cos.text(0.02, 0.04, "", transform=ax_cos.transAxes, fontsize=7.5,
+            self.readout = ax_cos.text(0.02, 0.04, "", transform=ax_cos.transAxes, fontsize=small(7.5),
                                        va="bottom", bbox=dict(fc="white", ec="#cccccc", alpha=0.9))
         else:   # top right of the error axes: errors fall with bprop_len, so that corner is free
-            self.readout = ax_err.text(0.98, 0.95, "", transform=ax_err.transAxes, fontsize=7.5,
+            self.readout = ax_err.text(0.98, 0.95, "", transform=ax_err.transAxes, fontsize=small(7.5),
                                        ha="right", va="top", zorder=5,
                                        bbox=dict(fc="white", ec="#cccccc", alpha=0.9))
         self.update(cos, rel_err, x0)
@@ -79,11 +80,13 @@ class TruncationView:
             parts = [i for i in range(len(self.cos)) if i != self.overall]
             col = self.cos[parts, k]
             worst = parts[int(numpy.nanargmin(col))] if numpy.isfinite(col).any() else 0
-            text = ftr("compare.readout", b=self.bprop_lens[k], cos=self.cos[worst, k],
-                       name=self.cos_lines[worst].get_label())
-            if self.overall is not None:
+            if self.overall is None:
+                text = ftr("compare.readout", b=self.bprop_lens[k], cos=self.cos[worst, k],
+                           name=self.cos_lines[worst].get_label())
+            else:       # bprop_len said once, on the first line
                 text = ftr("bptt.readout", b=self.bprop_lens[k], cos=self.cos[self.overall, k],
-                           err=self.rel_err[self.overall, k]) + "\n" + text
+                           err=self.rel_err[self.overall, k]) + "\n" + \
+                    ftr("compare.readout_lowest", cos=self.cos[worst, k], name=self.cos_lines[worst].get_label())
             self.readout.set_text(text)
 
     def artists(self):

@@ -4,6 +4,7 @@ import numpy
 from matplotlib.ticker import LogLocator, MaxNLocator
 
 from ..i18n import ftr
+from .fonts import small
 
 LOSS_COLOR, NORM_COLOR, APPLIED_COLOR, ELEMENT_COLOR, BOUND_COLOR = (
     "#1f4e79", "#222222", "#2e86de", "#e67e22", "#cc0000")
@@ -36,7 +37,7 @@ class GradientNormView:
         if chance is not None:
             ax_loss.axhline(chance, color="#888888", lw=1, ls="--")
             ax_loss.text(0.99, chance, ftr("explode.chance"), transform=ax_loss.get_yaxis_transform(),
-                         ha="right", va="bottom", fontsize=7, color="#666666",
+                         ha="right", va="bottom", fontsize=small(7), color="#666666",
                          bbox=dict(fc="white", ec="none", alpha=0.8, pad=1.0))
         (self.loss_line,) = ax_loss.plot([], [], color=LOSS_COLOR, lw=1.1)
         ax_loss.set_ylabel(ftr("explode.loss"), fontsize=8)
@@ -54,12 +55,12 @@ class GradientNormView:
                                             label=ftr("explode.max_element"))
         self.bound_line = ax_norm.axhline(1.0, color=BOUND_COLOR, lw=1.2, ls="--")
         self.bound_text = ax_norm.text(0.01, 1.0, "", transform=ax_norm.get_yaxis_transform(),
-                                       ha="left", va="bottom", fontsize=7, color=BOUND_COLOR, zorder=5,
+                                       ha="left", va="bottom", fontsize=small(7), color=BOUND_COLOR, zorder=5,
                                        bbox=dict(fc="white", ec="none", alpha=0.85, pad=1.0))
         ax_norm.set_ylabel(ftr("explode.norm"), fontsize=8)
         ax_norm.set_xlabel(ftr("explode.update"), fontsize=8)
         ax_norm.yaxis.set_major_locator(LogLocator(numticks=6))
-        self.norm_legend = ax_norm.legend(fontsize=7, loc="upper right", frameon=True, framealpha=0.85,
+        self.norm_legend = ax_norm.legend(fontsize=small(7), loc="upper right", frameon=True, framealpha=0.85,
                                           handlelength=1.4, borderaxespad=0.3)
 
         k = numpy.arange(len(tanh))
@@ -74,7 +75,7 @@ class GradientNormView:
         ax_jac.set_title(ftr("explode.jac_title"), fontsize=9)
         ax_jac.yaxis.set_major_locator(LogLocator(numticks=7))
         ax_jac.xaxis.set_major_locator(MaxNLocator(6, integer=True))
-        ax_jac.legend(fontsize=7, loc="upper left", frameon=True, framealpha=0.85, handlelength=1.6)
+        ax_jac.legend(fontsize=small(7), loc="upper left", frameon=True, framealpha=0.85, handlelength=1.6)
         for ax in self.axes:
             ax.tick_params(labelsize=7)
             ax.grid(alpha=0.3)

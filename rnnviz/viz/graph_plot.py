@@ -18,6 +18,7 @@ from matplotlib.textpath import text_to_path
 
 from ..graph.layout import SHORT, display_label  # noqa: F401 (SHORT re-exported)
 from ..i18n import ftr
+from . import fonts
 
 KIND_COLORS = {
     "function": "#6fa8dc",
@@ -27,6 +28,7 @@ KIND_COLORS = {
     "cut": "#e06666",
 }
 NO_DATA = (0.93, 0.93, 0.93, 1.0)
+TICK_SIZE = LEGEND_SIZE = 8       # the unrolled layout's tick labels and the legend (points)
 
 
 short_label = display_label      # the older name
@@ -51,7 +53,7 @@ def _text_width(text, size, bold=False):
     matplotlib will use."""
     key = (text, size, bold, tuple(mpl_rc["font.family"]))
     if key not in _WIDTHS:
-        prop = FontProperties(size=size, weight="bold" if bold else "normal")
+        prop = FontProperties(size=size, weight=fonts.bold() if bold else "normal")
         _WIDTHS[key] = max(text_to_path.get_text_width_height_descent(line, prop, ismath=False)[0]
                            for line in text.split("\n"))
     return _WIDTHS[key]
@@ -175,7 +177,7 @@ class GraphPlot:
             # beside their node, never over it: below the nodes' zorder, so recolouring the nodes
             # need not redraw ~100 labels (most of a blit's cost on the demo graph)
             kw = dict(fontsize=fs, zorder=1.5, annotation_clip=False, textcoords="offset points",
-                      fontweight="bold" if bold else "normal", linespacing=1.0)
+                      fontweight=fonts.bold() if bold else "normal", linespacing=1.0)
             if where[0] == "left":
                 kw.update(ha="right", va="center", xytext=(-where[1], 0))
             else:
@@ -189,10 +191,10 @@ class GraphPlot:
             ax.set_xlim(self.x.min() - left, self.x.max() + right)
             ax.set_ylim(self.y.min() - bottom, self.y.max() + top)
         if layout.kind == "unrolled":
-            ax.set_yticks([r[0] for r in layout.rows], [r[1] for r in layout.rows], fontsize=8)
+            ax.set_yticks([r[0] for r in layout.rows], [r[1] for r in layout.rows], fontsize=TICK_SIZE)
             cols = layout.columns
             stride = max(1, int(math.ceil(len(cols) / 12)))
-            ax.set_xticks([c[0] for c in cols[::stride]], [f"t={c[1]}" for c in cols[::stride]], fontsize=8)
+            ax.set_xticks([c[0] for c in cols[::stride]], [f"t={c[1]}" for c in cols[::stride]], fontsize=TICK_SIZE)
             ax.tick_params(length=0)
             for side in ("top", "right", "left", "bottom"):
                 ax.spines[side].set_visible(False)
@@ -228,7 +230,8 @@ class GraphPlot:
                                       mfc=KIND_COLORS[kind], mec="#b00000" if kind == "cut" else "#333333",
                                       label=names[kind]))
         if handles:
-            self.ax.legend(handles=handles, loc="upper left", fontsize=7, framealpha=0.9,
+            # as large as the tick labels (8 pt), so that its words read as well as they do
+            self.ax.legend(handles=handles, loc="upper left", fontsize=LEGEND_SIZE, framealpha=0.9,
                            ncol=len(handles), bbox_to_anchor=(0.0, 1.0), borderaxespad=0.1)
 
     # -- labels ------------------------------------------------------------------------------------

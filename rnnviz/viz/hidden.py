@@ -2,6 +2,7 @@
 import numpy
 
 from ..i18n import ftr
+from .fonts import small
 
 
 class HiddenStateView:
@@ -49,7 +50,7 @@ class HiddenStateView:
         self.legend = None
         if self.units:
             # beside the axes (where the heatmap has its colour bar), never over the data
-            self.legend = ax_lines.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0),
+            self.legend = ax_lines.legend(fontsize=small(7), loc="upper left", bbox_to_anchor=(1.01, 1.0),
                                           borderaxespad=0.0, handlelength=1.5, frameon=False)
         if words is not None:
             labels = [str(w) for w in words][:T]

@@ -5,6 +5,9 @@ two texts drawn over each other, a label cut short with an ellipsis, a blank fig
     from rnnviz.viz.legibility import figure_problems
     assert figure_problems(widget.figure) == []
 
+``size_problems(fig)`` draws it at the live view's dpi and lists the texts too small to read:
+Japanese words under 11 px, a legend smaller than its axes' tick labels (see ``rnnviz.viz.fonts``).
+
 Only what the draw really paints is checked: a text is looked at when its ``draw`` ran with it
 visible and non-empty (hidden axes, unused tick slots and empty strings are left out), so the
 answer is about the picture, not about the artists that happen to exist.
@@ -247,6 +250,48 @@ def figure_problems(fig, tolerance=TOLERANCE):
     return problems
 
 
+# -- sizes ------------------------------------------------------------------------------------------
+CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uff00-\uffef]")   # kana, kanji, full-width
+
+
+def size_problems(fig, dpi=None, legends=True):
+    """Draw ``fig`` at ``dpi`` (default: the live view's, ``fonts.LIVE_DPI``, which is ipympl's; a
+    figure of another dpi gets its own back after) and list the texts too small to read: a text
+    holding Japanese characters smaller than ``fonts.MIN_CJK_PX`` pixels, and (``legends``) a legend
+    entry smaller than the tick labels of its axes. Sizes are the ones the renderer drew (font size
+    in points times its pixels per point)."""
+    from .fonts import LIVE_DPI, MIN_CJK_PX
+
+    old_dpi, dpi = fig.dpi, LIVE_DPI if dpi is None else dpi
+    if dpi != old_dpi:
+        fig.set_dpi(dpi)
+    try:
+        texts, renderer, _ = _draw(fig)
+        px = {id(t): renderer.points_to_pixels(t.get_fontsize()) for t in texts}
+    finally:
+        if fig.dpi != old_dpi:
+            fig.set_dpi(old_dpi)
+    roles = _roles(fig)
+    problems = []
+    for t in texts:
+        if CJK.search(t.get_text()) and px[id(t)] < MIN_CJK_PX - 0.05:
+            problems.append(f"{_describe(t, roles)} is {px[id(t)]:.1f} px high: Japanese text needs "
+                            f"at least {MIN_CJK_PX:g} px")
+    for ax in fig.axes if legends else ():
+        legend = ax.get_legend()
+        if legend is None or not ax.get_visible():
+            continue
+        ticks = [px[id(label)] for axis in (ax.xaxis, ax.yaxis) for tick in axis.majorTicks
+                 for label in (tick.label1, tick.label2) if id(label) in px]
+        if not ticks:
+            continue
+        for t in legend.get_texts():
+            if id(t) in px and px[id(t)] < min(ticks) - 0.05:
+                problems.append(f"{_describe(t, roles)} is {px[id(t)]:.1f} px high, smaller than the "
+                                f"tick labels of its axes ({min(ticks):.1f} px)")
+    return problems
+
+
 def figure_name(fig, fallback="figure"):
     """A name for a figure in a report: its suptitle, its label, the first axes title, or ``fallback``."""
     sup = getattr(fig, "_suptitle", None)
@@ -302,7 +347,9 @@ class FigureChecker:
         lines = []
         for name, fig in open_figures():
             try:
-                problems = figure_problems(fig)
+                # lesson code's own plots keep matplotlib's sizes (a legend may be smaller than
+                # 10 pt ticks); the floor for Japanese words holds everywhere
+                problems = figure_problems(fig) + size_problems(fig, legends=False)
             except Exception as exc:      # a check that fails says so; the lesson goes on
                 problems = [f"the figure check failed: {type(exc).__name__}: {exc}"]
             line = {"figure": name, "problems": problems}
@@ -369,4 +416,4 @@ def read_report(path):
 
 
 __all__ = ["FigureChecker", "figure_name", "figure_problems", "open_figures", "read_report",
-           "startup_code"]
+           "size_problems", "startup_code"]

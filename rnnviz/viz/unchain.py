@@ -5,6 +5,9 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
 from ..i18n import ftr
+from . import fonts
+from .fonts import small
+from .graph_plot import TICK_SIZE     # the graph's tick labels: its legend is no smaller
 
 ALIVE, FREED, NOT_RUN = "#b6d7a8", "#e6e6e6", "#ffffff"
 COUNT = "#274e13"   # the per-step live node counts
@@ -42,15 +45,15 @@ class UnchainView:
         self.cut_marks = [ax.text(self.x_of[s] + w / 2.0, y1, "✂", color="#cc0000", ha="center", va="top",
                                   fontsize=13, zorder=7, visible=False) for s in range(n_steps)]
         self.counts = [ax.text(self.x_of[s], y0 + 0.05, "", ha="center", va="bottom", fontsize=7.5,
-                               color=COUNT, fontweight="bold", zorder=7) for s in range(n_steps)]
+                               color=COUNT, fontweight=fonts.bold(), zorder=7) for s in range(n_steps)]
         ax.legend(handles=[Patch(fc=ALIVE, label=ftr("unchain.alive")),
                            Patch(fc=FREED, label=ftr("unchain.freed")),
                            Patch(fc=NOT_RUN, ec="#bbbbbb", label=ftr("unchain.not_run")),
                            Line2D([], [], color="#cc0000", ls="--", label=ftr("unchain.cut")),
                            Line2D([], [], ls="none", marker="$n$", ms=6, color=COUNT,
                                   label=ftr("unchain.count"))],
-                  loc="lower left", fontsize=7, ncol=3, bbox_to_anchor=(0.0, 1.01), borderaxespad=0.0,
-                  framealpha=0.9)
+                  loc="lower left", fontsize=TICK_SIZE, ncol=3, bbox_to_anchor=(0.0, 1.01), borderaxespad=0.0,
+                  framealpha=0.9, columnspacing=1.0, handlelength=1.5, handletextpad=0.5)
         steps = numpy.arange(n_steps)
         (self.live_line,) = ax_time.step(steps, numpy.zeros(n_steps), where="mid", color="#38761d",
                                          lw=1.5, label=ftr("unchain.live_legend"))
@@ -71,8 +74,8 @@ class UnchainView:
         # what each curve is, and what 'held' means, above the timeline's right end
         self.timeline_legend = ax_time.legend(
             handles=[self.live_line, self.bytes_line], loc="lower right", bbox_to_anchor=(1.0, 1.0),
-            ncol=2, fontsize=7, frameon=False, borderaxespad=0.2, handlelength=2.0)
-        self.summary = ax_time.text(0.01, 0.97, "", transform=ax_time.transAxes, va="top", fontsize=8,
+            ncol=2, fontsize=small(7), frameon=False, borderaxespad=0.2, handlelength=2.0)
+        self.summary = ax_time.text(0.01, 0.97, "", transform=ax_time.transAxes, va="top", fontsize=small(8),
                                     bbox=dict(fc="white", ec="#cccccc", alpha=0.9))
         self.limits = None
 

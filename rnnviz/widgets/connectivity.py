@@ -50,7 +50,7 @@ class ConnectivityView(FigureWidget):
         if t is None:
             t = T - 1
         if isinstance(t, bool) or not isinstance(t, (int, numpy.integer)) or not 0 <= t < T:
-            notes.append(f"t={t!r} is not in 0..{T - 1}: showing t = {T - 1}")
+            notes.append(tr("conn.outside", t=repr(t), last=T - 1))
             t = T - 1
         self.full = C.Connectivity(model, ids)
         self.bprop_slider.max = max(64, bprop_len)

@@ -1,4 +1,6 @@
 """GraphView: any Variable's graph, grouped by link or expanded, coloured by values or gradients."""
+import html
+
 import ipywidgets as W
 
 from .. import graph as G
@@ -18,14 +20,48 @@ def _labelled(text, control):
 def _argument_problem(mode, max_nodes, layout, depth):
     """What is wrong with GraphView's options (None when nothing): said, not silently replaced."""
     if mode not in ("values", "gradients"):
-        return f"GraphView: mode must be 'values' or 'gradients', got {mode!r}"
+        return tr("graph.bad_mode", got=repr(mode))
     if isinstance(max_nodes, bool) or not isinstance(max_nodes, int) or max_nodes < 1:
-        return f"GraphView: max_nodes must be an int >= 1, got {max_nodes!r}"
+        return tr("graph.bad_max_nodes", got=repr(max_nodes))
     if layout not in ("auto", "unrolled", "layered"):
-        return f"GraphView: layout must be 'auto', 'unrolled' or 'layered', got {layout!r}"
+        return tr("graph.bad_layout", got=repr(layout))
     if depth is not None and (isinstance(depth, bool) or not isinstance(depth, int) or depth < 1):
-        return f"GraphView: depth must be an int >= 1 or None, got {depth!r}"
+        return tr("graph.bad_depth", got=repr(depth))
     return None
+
+
+def _stats(st):
+    return tr("graph.info.stats", min=st.min, max=st.max, mean=st.mean, norm=st.norm)
+
+
+def describe_node(nd):
+    """The node panel's lines for node ``nd`` (an rnnviz.graph Node), in the widgets' language.
+    A function (or a link box standing for one) that carries numbers carries its output's: its
+    lines say "output". The dtype is shown only when the trace recorded one (a function that
+    stands for its hidden output variable has the shape but no dtype: never "None")."""
+    if nd.is_param:
+        lines = [tr("graph.info.param", label=nd.label)]
+    elif nd.is_function:
+        lines = [tr("graph.info.function", label=nd.label)]
+    else:
+        lines = [tr("graph.info.variable", label=nd.label)]
+    out = "output_" if nd.is_function else ""
+    if nd.shape is not None:
+        key = "shape" if nd.dtype else "shape_only"
+        lines.append(tr(f"graph.info.{out}{key}", shape=tuple(nd.shape), dtype=nd.dtype))
+    if nd.link:
+        lines.append(tr("graph.info.link", link=nd.link))
+    if nd.step is not None:
+        lines.append(tr("graph.info.step_inferred" if nd.step_inferred else "graph.info.step", step=nd.step))
+    if nd.cut:
+        lines.append(tr("graph.info.cut"))
+    if nd.value is not None:
+        lines.append(tr(f"graph.info.{out}value", stats=_stats(nd.value)))
+    if nd.grad is not None:
+        lines.append(tr(f"graph.info.{out}grad", stats=_stats(nd.grad)))
+    elif not nd.is_function:
+        lines.append(tr("graph.info.no_grad"))
+    return lines
 
 
 class GraphView(FigureWidget):
@@ -77,8 +113,7 @@ class GraphView(FigureWidget):
             self.show_message(problem)
             self._show_blank(ftr("widget.nothing"))
         elif not isinstance(variable, Variable):
-            self.show_message(f"GraphView: expected an rnnviz Variable (e.g. a loss), got "
-                              f"{type(variable).__name__}")
+            self.show_message(tr("graph.bad_variable", got=type(variable).__name__))
             self._show_blank(ftr("widget.nothing"))
         else:
             self.variable = variable
@@ -204,9 +239,16 @@ class GraphView(FigureWidget):
         if nid is not None and nid >= 0:
             nd = self.graph.nodes[nid]
             if nd.kind == "group":
-                text = tr("graph.group_info", label=nd.label, link=nd.link, step=nd.step, members=nd.members)
+                # what the box stands for, then the numbers of its output (when it has them)
+                numbers = [line for line in describe_node(nd)[1:]
+                           if line not in (tr("graph.info.link", link=nd.link),
+                                           tr("graph.info.step", step=nd.step),
+                                           tr("graph.info.step_inferred", step=nd.step))]
+                text = "<br>".join([tr("graph.group_info", label=html.escape(nd.label), link=html.escape(nd.link),
+                                       step=nd.step, members=nd.members)]
+                                   + [html.escape(line) for line in numbers])
             else:
-                text = self.graph.describe(nid).replace("; ", "<br>")
+                text = "<br>".join(html.escape(line) for line in describe_node(nd))
             self.info.value = f'<div style="font-family:monospace;font-size:12px">{text}</div>'
         else:
             self.info.value = ""

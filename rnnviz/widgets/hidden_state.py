@@ -64,7 +64,7 @@ class HiddenStateAnimator(FigureWidget):
         H = sm.recurrent.lateral.W.shape[1]
         outside = [u for u in units if not 0 <= u < H]
         if outside:
-            notes.append(f"units {outside} are not in 0..{H - 1} (the hidden size is {H}): not drawn")
+            notes.append(tr("hidden.units_outside", outside=outside, last=H - 1, H=H))
         if words is not None and not hasattr(words, "__getitem__"):
             raise E.InputError(f"{self.who}: words must be a list (id -> word), got {type(words).__name__}")
         run = E.run_hidden(sm, xs)

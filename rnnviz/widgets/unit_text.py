@@ -82,7 +82,7 @@ class UnitTextView(FigureWidget):
         self.features = C.char_features(self.text)
         H = self.activations.shape[1]
         if isinstance(unit, bool) or not isinstance(unit, (int, numpy.integer)) or not 0 <= unit < H:
-            notes.append(f"unit={unit!r} is not in 0..{H - 1}: showing unit 0")
+            notes.append(tr("units.outside", unit=repr(unit), last=H - 1))
             unit = 0
         fig = self.figure
         fig.clf()

@@ -35,12 +35,141 @@ same checks with other shapes, axes and seeds. Messages give shapes and relative
 values, and a case's description leaves out its seeds. An error of the learner's code is sent back
 at the top level of what ``run`` returns, where ``pack``'s depth allows its frames, and costs the
 parts it keeps from being judged (an error in ``sum_to`` costs its case's part only).
+
+Messages are written with ``rnnviz.i18n`` when a check fails (``STRINGS``, keys
+``autograd_functions.*``): a hint kept in a constant or a ``mistakes`` dict is its key, looked up in
+the language of the moment (``checks.text_of``).
 """
 import numpy
 
+from ... import i18n
 from ...core import Variable
-from ..checks import USUAL_MISTAKES, check_array, numerical_gradients, unchanged
+from ..checks import check_array, numerical_gradients, text_of, unchanged, usual
 from ..protocol import Check, Received, describe_error, format_error, host, part, register
+
+STRINGS = {
+    "autograd_functions.ones_fewer": {
+        "en": "{name} is wrong (shape {shape}, expected shape {expected}): it has the right values in "
+              "fewer axes of size 1",
+        "ja": "{name} が間違っています（形状 {shape}、期待される形状 {expected}）: 値は正しいのですが、"
+              "大きさ 1 の軸が足りません"},
+    "autograd_functions.ones_more": {
+        "en": "{name} is wrong (shape {shape}, expected shape {expected}): it has the right values in "
+              "more axes of size 1",
+        "ja": "{name} が間違っています（形状 {shape}、期待される形状 {expected}）: 値は正しいのですが、"
+              "大きさ 1 の軸が多すぎます"},
+    "autograd_functions.dtype": {
+        "en": "an array made without a dtype is float64 (xp.ones(shape), np.float64(1), .astype(float)): "
+              "compute from the inputs (1 / (1 + xp.exp(-x))), or give new arrays the input's dtype "
+              "(xp.ones_like(x), xp.ones(shape, dtype=gy.dtype))",
+        "ja": "`dtype` を指定せずに作った配列は float64 になります（`xp.ones(shape)`, `np.float64(1)`, "
+              "`.astype(float)`）: 入力から計算するか（`1 / (1 + xp.exp(-x))`）、新しい配列に入力の `dtype` を"
+              "与えてください（`xp.ones_like(x)`, `xp.ones(shape, dtype=gy.dtype)`）"},
+    "autograd_functions.in_place": {
+        "en": "an in-place operation (x *= ..., gy += ..., y[...] = ..., out=...) on an array the "
+              "caller still uses: compute a new array instead (gx = gy * ...)",
+        "ja": "呼び出し側がまだ使っている配列を、その場で書き換える演算があります（`x *= ...`, `gy += ...`, "
+              "`y[...] = ...`, `out=...`）: 代わりに新しい配列を計算してください（`gx = gy * ...`）"},
+    "autograd_functions.copy": {
+        "en": "xp.broadcast_to(...) gives a read-only view of gy: return an array of its own, "
+              "xp.broadcast_to(gy, self.x_shape).copy()",
+        "ja": "`xp.broadcast_to(...)` は `gy` の読み取り専用のビューを返します: 自前の配列を返してください"
+              "（`xp.broadcast_to(gy, self.x_shape).copy()`）"},
+    "autograd_functions.sum_to_left": {
+        "en": "sum_to left axes unsummed: sum the axes g has in front of shape's, and, with "
+              "keepdims=True, the axes where shape has 1 and g has more",
+        "ja": "`sum_to` が和をとっていない軸があります: `g` が `shape` の軸より前に持つ軸について和をとり、"
+              "さらに `shape` が 1 で `g` がそれより大きい軸について `keepdims=True` で和をとってください"},
+    "autograd_functions.keepdims_sum_to": {
+        "en": "an axis where `shape` has 1 was summed away: sum those axes with keepdims=True "
+              "(or reshape the result to `shape`)",
+        "ja": "`shape` が 1 の軸が和で消えています: その軸は `keepdims=True` で和をとってください"
+              "（または結果を `shape` に `reshape` してください）"},
+    "autograd_functions.on_float32": {"en": "{label} on float32 arrays: ", "ja": "float32 の配列での `{label}`: "},
+    "autograd_functions.backward_on_float32": {
+        "en": "{label}.backward on float32 arrays: ", "ja": "float32 の配列での `{label}.backward`: "},
+    "autograd_functions.read_only": {
+        "en": "{label}: the gradient of {name} is a read-only view, an array nobody may write into",
+        "ja": "`{label}`: {name} の勾配が読み取り専用のビュー（だれも書き込めない配列）になっています"},
+    "autograd_functions.no_gradient": {
+        "en": "{label}: backward returned no array for the gradient of {name}",
+        "ja": "`{label}`: `backward` が {name} の勾配として配列を返しませんでした"},
+    "autograd_functions.forward_changed": {
+        "en": "forward changed its input {name}", "ja": "`forward` が入力 `{name}` を"},
+    "autograd_functions.backward_changed": {"en": "backward changed {what}", "ja": "`backward` が{what}を"},
+    "autograd_functions.what.y": {"en": "its forward's output y", "ja": " `forward` の出力 `y` "},
+    "autograd_functions.what.gy": {"en": "gy", "ja": " `gy` "},
+    "autograd_functions.what.input": {"en": "the input {name}", "ja": "入力 `{name}` "},
+    "autograd_functions.changed_sep": {"en": ", and ", "ja": "、"},
+    "autograd_functions.changed": {"en": "{label}: {found} in place", "ja": "`{label}`: {found}その場で書き換えました"},
+    "autograd_functions.nothing_right": {
+        "en": "{label}: neither the forward output nor a gradient is right yet; the dtype and the inputs "
+              "are checked once one of them is",
+        "ja": "`{label}`: 順伝播の出力も勾配もまだ正しくありません。`dtype` と入力の確認は、そのどれかが正しく"
+              "なってから行います"},
+    "autograd_functions.wrong_dtype": {
+        "en": "{label}: a {given} input gave a {dtype} {what}; keep the input's dtype",
+        "ja": "`{label}`: {given} の入力から `{dtype}` の{what}が出てきました。入力の `dtype` を保ってください"},
+    "autograd_functions.what.output": {"en": "output", "ja": "出力"},
+    "autograd_functions.what.gradient": {"en": "gradient of {name}", "ja": " {name} の勾配"},
+    "autograd_functions.sigmoid_dtype": {
+        "en": "Sigmoid: a float32 input gave a {kind} output; keep the input's dtype",
+        "ja": "`Sigmoid`: float32 の入力から {kind} の出力が出てきました。入力の `dtype` を保ってください"},
+    "autograd_functions.non_array": {"en": "non-array", "ja": "配列でない値"},
+    "autograd_functions.sigmoid_forward": {
+        "en": "y = 1 / (1 + xp.exp(-x)): check the sign inside exp, and each operation",
+        "ja": "`y = 1 / (1 + xp.exp(-x))`: `exp` の中の符号と、一つ一つの演算を確かめてください"},
+    "autograd_functions.sigmoid_backward": {
+        "en": "gx = gy * y * (1 - y), with y the output forward saved (self.save_outputs(y))",
+        "ja": "`gx = gy * y * (1 - y)` です。`y` は `forward` が保存した出力です（`self.save_outputs(y)`）"},
+    "autograd_functions.mul_other": {
+        "en": "each input's gradient uses the other input: gx0 = sum_to(gy * x1, x0.shape), "
+              "gx1 = sum_to(gy * x0, x1.shape)",
+        "ja": "各入力の勾配はもう一方の入力を使います: `gx0 = sum_to(gy * x1, x0.shape)`, "
+              "`gx1 = sum_to(gy * x0, x1.shape)`"},
+    "autograd_functions.mul_ones": {
+        "en": "sum_to lost an axis of size 1: where the input's shape has 1, sum with keepdims=True "
+              "(or reshape sum_to's result to the shape it was given)",
+        "ja": "`sum_to` が大きさ 1 の軸を失っています: 入力の形状が 1 の軸では `keepdims=True` で和をとってください"
+              "（または `sum_to` の結果を、渡された形状に `reshape` してください）"},
+    "autograd_functions.matmul_other": {
+        "en": "gx = gy @ W.T, (N, H)(H, D), and gW = x.T @ gy, (D, N)(N, H): check each factor, "
+              "its transpose and their order",
+        "ja": "`gx = gy @ W.T`（`(N, H)(H, D)`）と `gW = x.T @ gy`（`(D, N)(N, H)`）です: 各因子、その転置、"
+              "掛ける順番を確かめてください"},
+    "autograd_functions.sum_axis_grad": {
+        "en": "every element of x that went into an output element gets that element's "
+              "gradient: put the summed axis back where it was (xp.expand_dims(gy, self.axis), "
+              "only when keepdims is false), then broadcast to x's shape",
+        "ja": "出力の要素に入った `x` の要素はどれも、その出力の要素の勾配を受け取ります: 和で消えた軸を元の位置に"
+              "戻し（`xp.expand_dims(gy, self.axis)`、`keepdims` が偽のときだけ）、それから `x` の形状に"
+              "ブロードキャストしてください"},
+    "autograd_functions.keepdims_ignored": {
+        "en": "keepdims ignored: x.sum(axis=self.axis, keepdims=self.keepdims) keeps the "
+              "summed axis, with size 1, when keepdims is true",
+        "ja": "`keepdims` が無視されています: `x.sum(axis=self.axis, keepdims=self.keepdims)` は、`keepdims` が"
+              "真のとき、和をとった軸を大きさ 1 で残します"},
+    "autograd_functions.sum_to_name": {
+        "en": "sum_to(g, {shape}) for g of shape {g_shape}", "ja": "形状 {g_shape} の `g` に対する `sum_to(g, {shape})`"},
+    "autograd_functions.together_forward": {
+        "en": "the loss is made by the forwards of your four classes: the tests of Sigmoid, "
+              "MatMul, Mul and SumAxis above say which one is wrong",
+        "ja": "損失はあなたの 4 つのクラスの `forward` で作られます: どれが間違っているかは、上の `Sigmoid`, "
+              "`MatMul`, `Mul`, `SumAxis` のテストが示します"},
+    "autograd_functions.together_backward": {
+        "en": "the gradients come from the backwards of your four classes (rnnviz's engine "
+              "calls them): the tests of Sigmoid, MatMul, Mul and SumAxis above say which one "
+              "is wrong",
+        "ja": "勾配はあなたの 4 つのクラスの `backward` から来ます（`rnnviz` のエンジンがそれらを呼びます）: "
+              "どれが間違っているかは、上の `Sigmoid`, `MatMul`, `Mul`, `SumAxis` のテストが示します"},
+    "autograd_functions.together_error": {
+        "en": "the error is in one of your four classes (the lines above say where): its own "
+              "test above says more",
+        "ja": "エラーはあなたの 4 つのクラスのどれかにあります（場所は上の行が示します）: 詳しくは、そのクラス"
+              "自身の上のテストが示します"},
+    "autograd_functions.loss": {"en": "loss", "ja": "損失"},
+}
+i18n.register(STRINGS)
 
 # errors that CuPy (or rnnviz) raises when NumPy arrays are mixed into a GPU run
 _NUMPY_ON_GPU = ("Unsupported type <class 'numpy", "Implicit conversion to a NumPy array",
@@ -130,7 +259,7 @@ def _writeable(a):
 def _dtype_name(a):
     a = getattr(a, "array", a)
     dtype = getattr(a, "dtype", None)
-    return str(dtype) if dtype is not None else f"a {type(a).__name__}"
+    return str(dtype) if dtype is not None else type(a).__name__
 
 
 def _as_tuple(value):
@@ -147,22 +276,17 @@ def _compare(name, got, want, *, ones=None, **kwargs):
     shape, want_shape = getattr(got, "shape", None), numpy.shape(want)
     if ones and isinstance(got, Received) and shape != want_shape and _squeezed(shape) == _squeezed(want_shape):
         which = "fewer" if len(shape) < len(want_shape) else "more"
-        raise AssertionError(f"{name} is wrong (shape {shape}, expected shape {want_shape}): it has "
-                             f"the right values in {which} axes of size 1.\n  usual mistake: {ones}")
+        problem = i18n.tr(f"autograd_functions.ones_{which}", name=name, shape=shape, expected=want_shape)
+        raise AssertionError(i18n.tr("checks.failed", problem=problem, usual=text_of(ones)))
     check_array(name, got, want, **kwargs)
 
 
-DTYPE = ("an array made without a dtype is float64 (xp.ones(shape), np.float64(1), .astype(float)): "
-         "compute from the inputs (1 / (1 + xp.exp(-x))), or give new arrays the input's dtype "
-         "(xp.ones_like(x), xp.ones(shape, dtype=gy.dtype))")
-IN_PLACE = ("an in-place operation (x *= ..., gy += ..., y[...] = ..., out=...) on an array the "
-            "caller still uses: compute a new array instead (gx = gy * ...)")
-COPY = ("xp.broadcast_to(...) gives a read-only view of gy: return an array of its own, "
-        "xp.broadcast_to(gy, self.x_shape).copy()")
-SUM_TO_LEFT = ("sum_to left axes unsummed: sum the axes g has in front of shape's, and, with "
-               "keepdims=True, the axes where shape has 1 and g has more")
-KEEPDIMS_SUM_TO = ("an axis where `shape` has 1 was summed away: sum those axes with keepdims=True "
-                   "(or reshape the result to `shape`)")
+# the usual mistakes of this assignment: i18n keys, written out when a message is
+DTYPE = "autograd_functions.dtype"
+IN_PLACE = "autograd_functions.in_place"
+COPY = "autograd_functions.copy"
+SUM_TO_LEFT = "autograd_functions.sum_to_left"
+KEEPDIMS_SUM_TO = "autograd_functions.keepdims_sum_to"
 BROADCAST_ERROR = ("broadcast", "more dimensions than allowed", "shape mismatch")   # NumPy's, CuPy's
 MATMUL_ERROR = ("mismatch", "not aligned")
 
@@ -175,9 +299,9 @@ class _AutogradCheck(Check):
     def explain(self, error):
         message = str(error.get("message", ""))
         if any(s in message for s in _NUMPY_ON_GPU):
-            return f"usual mistake: {USUAL_MISTAKES['numpy_on_gpu']}"
+            return usual("checks.mistake.numpy_on_gpu")
         if "cannot reshape" in message:    # sum_to's reshape, the only one in the notebook
-            return f"usual mistake: {SUM_TO_LEFT}"
+            return usual(SUM_TO_LEFT)
         return ""
 
     def _raise_error(self, error, where=""):
@@ -252,10 +376,10 @@ class _NodeCheck(_AutogradCheck):
         reference = lambda *a: self.reference(inputs, *a)  # noqa: E731
         outputs = got["forward"]
         if len(outputs) != 1:   # nothing else can be judged: every part fails
-            raise AssertionError(f"{label}: forward should return one array, it returned {len(outputs)}")
+            raise AssertionError(i18n.tr("checks.fn.one_output", label=label, n=len(outputs)))
         right = []     # the value parts that passed: the other parts count only once one has
         with part("forward"):
-            _compare(f"{label} forward output", outputs[0], reference(*xs), device=dev, rtol=self.rtol,
+            _compare(i18n.tr("checks.fn.forward_output", label=label), outputs[0], reference(*xs), device=dev, rtol=self.rtol,
                      atol=self.atol, mistakes=self.mistakes.get("forward"), ones=self.ones.get("forward"))
             right.append("forward")
         numeric = numerical_gradients(reference, xs, host(inputs["gy"]))
@@ -265,10 +389,9 @@ class _NodeCheck(_AutogradCheck):
                 if "backward_error" in got:
                     self._raise_error(got["backward_error"])
                 if len(gxs) != len(xs):
-                    raise AssertionError(
-                        f"{label}.backward returned {len(gxs)} gradient(s) for {len(xs)} input(s): return "
-                        f"one gradient per input of forward, in the same order, as a tuple")
-                _compare(f"{label}: gradient of {name}", gxs[k], numeric[k], device=dev, rtol=self.rtol,
+                    raise AssertionError(i18n.tr("checks.fn.gradient_count", label=label, n=len(gxs),
+                                                 inputs=len(xs)))
+                _compare(i18n.tr("checks.fn.gradient_of", label=label, name=name), gxs[k], numeric[k], device=dev, rtol=self.rtol,
                          atol=max(self.atol, 1e-6), mistakes=self.mistakes.get(name), ones=self.ones.get(name))
                 right.append(name)
         if "copy" in self.parts:
@@ -278,51 +401,60 @@ class _NodeCheck(_AutogradCheck):
                 writeable = got.get("writeable") or [None]
                 for name, ok in zip(self.names, writeable):
                     if ok is False:
-                        raise AssertionError(f"{label}: the gradient of {name} is a read-only view, an "
-                                             f"array nobody may write into.\n  usual mistake: {COPY}")
+                        raise AssertionError(i18n.tr("checks.failed", usual=text_of(COPY), problem=i18n.tr(
+                            "autograd_functions.read_only", label=label, name=name)))
                     if ok is None:
-                        raise AssertionError(f"{label}: backward returned no array for the gradient of {name}")
+                        raise AssertionError(i18n.tr("autograd_functions.no_gradient", label=label, name=name))
         with part("dtype"):
             self._nothing_right_yet(label, right)
             self._judge_dtypes(label, got, outputs[0], gxs)
         with part("inputs unchanged"):
             self._nothing_right_yet(label, right)
             changed = got.get("changed") or {}
-            what = {"y": "its forward's output y", "gy": "gy"}
-            found = [f"forward changed its input {n}" for n in changed.get("forward", [])]
-            found += [f"backward changed {what.get(n, 'the input ' + n)}" for n in changed.get("backward", [])]
+
+            def what(n):
+                return i18n.tr(f"autograd_functions.what.{n}") if n in ("y", "gy") else \
+                    i18n.tr("autograd_functions.what.input", name=n)
+            found = [i18n.tr("autograd_functions.forward_changed", name=n) for n in changed.get("forward", [])]
+            found += [i18n.tr("autograd_functions.backward_changed", what=what(n)) for n in changed.get("backward", [])]
             if found:
-                raise AssertionError(f"{label}: {', and '.join(found)} in place.\n  usual mistake: {IN_PLACE}")
+                problem = i18n.tr("autograd_functions.changed", label=label,
+                                  found=i18n.tr("autograd_functions.changed_sep").join(found))
+                raise AssertionError(i18n.tr("checks.failed", problem=problem, usual=text_of(IN_PLACE)))
 
     @staticmethod
     def _nothing_right_yet(label, right):
         if not right:
-            raise AssertionError(f"{label}: neither the forward output nor a gradient is right yet; the "
-                                 f"dtype and the inputs are checked once one of them is")
+            raise AssertionError(i18n.tr("autograd_functions.nothing_right", label=label))
 
     def _judge_dtypes(self, label, got, y, gxs):
         def wrong(what, dtype, given):
-            raise AssertionError(f"{label}: a {given} input gave a {dtype} {what}; keep the input's "
-                                 f"dtype.\n  usual mistake: {DTYPE}")
+            problem = i18n.tr("autograd_functions.wrong_dtype", label=label, given=given, dtype=dtype, what=what)
+            raise AssertionError(i18n.tr("checks.failed", problem=problem, usual=text_of(DTYPE)))
 
+        def gradient_of(name):
+            return i18n.tr("autograd_functions.what.gradient", name=name)
+
+        output = i18n.tr("autograd_functions.what.output")
         if isinstance(y, Received) and y.dtype != numpy.float64:
-            wrong("output", y.dtype, "float64")
+            wrong(output, y.dtype, "float64")
         if "backward_error" not in got and len(gxs) == len(self.names):
             for name, g in zip(self.names, gxs):
                 if isinstance(g, Received) and g.dtype != numpy.float64:
-                    wrong(f"gradient of {name}", g.dtype, "float64")
+                    wrong(gradient_of(name), g.dtype, "float64")
         if "float32_error" in got:
-            self._raise_error(got["float32_error"], f"{label} on float32 arrays: ")
+            self._raise_error(got["float32_error"], i18n.tr("autograd_functions.on_float32", label=label))
         f32 = got.get("float32") or {}
         if f32.get("forward") != "float32":
-            wrong("output", f32.get("forward"), "float32")
+            wrong(output, f32.get("forward"), "float32")
         if "float32_backward_error" in got:
             if "backward_error" not in got:   # float64 went through: a float32 problem
-                self._raise_error(got["float32_backward_error"], f"{label}.backward on float32 arrays: ")
+                self._raise_error(got["float32_backward_error"],
+                                  i18n.tr("autograd_functions.backward_on_float32", label=label))
             return
         for name, dtype in zip(self.names, f32.get("gradients", [])):
             if dtype != "float32":
-                wrong(f"gradient of {name}", dtype, "float32")
+                wrong(gradient_of(name), dtype, "float32")
 
 
 NODE_PARTS = {"forward": 2, "gradient of x": 2, "dtype": 1, "inputs unchanged": 1}
@@ -336,10 +468,8 @@ class Sigmoid(_NodeCheck):
     learner = ("Sigmoid",)
     names = ("x",)
     parts = NODE_PARTS
-    mistakes = {"forward": {"other": "y = 1 / (1 + xp.exp(-x)): check the sign inside exp, and "
-                                     "each operation"},
-                "x": {"other": "gx = gy * y * (1 - y), with y the output forward saved "
-                               "(self.save_outputs(y))"}}
+    mistakes = {"forward": {"other": "autograd_functions.sigmoid_forward"},
+                "x": {"other": "autograd_functions.sigmoid_backward"}}
 
     def inputs(self, seed, shape, scale=1, gy_seed=0):
         return {"x": scale * _rng(seed).standard_normal(tuple(shape)), "gy": _gy(gy_seed, shape)}
@@ -364,15 +494,13 @@ class SigmoidDtype(_AutogradCheck):
 
     def judge(self, inputs, got, run):
         y = got["y"]
-        kind = y.dtype if isinstance(y, Received) else "non-array"
+        kind = y.dtype if isinstance(y, Received) else i18n.tr("autograd_functions.non_array")
         assert isinstance(y, Received) and y.dtype == numpy.float32, \
-            f"Sigmoid: a float32 input gave a {kind} output; keep the input's dtype"
+            i18n.tr("autograd_functions.sigmoid_dtype", kind=kind)
 
 
-MUL_OTHER = ("each input's gradient uses the other input: gx0 = sum_to(gy * x1, x0.shape), "
-             "gx1 = sum_to(gy * x0, x1.shape)")
-MUL_ONES = ("sum_to lost an axis of size 1: where the input's shape has 1, sum with keepdims=True "
-            "(or reshape sum_to's result to the shape it was given)")
+MUL_OTHER = "autograd_functions.mul_other"
+MUL_ONES = "autograd_functions.mul_ones"
 
 
 @register
@@ -398,8 +526,7 @@ class Mul(_NodeCheck):
         return x0 * x1
 
 
-MATMUL_OTHER = ("gx = gy @ W.T, (N, H)(H, D), and gW = x.T @ gy, (D, N)(N, H): check each factor, "
-                "its transpose and their order")
+MATMUL_OTHER = "autograd_functions.matmul_other"
 
 
 @register
@@ -422,13 +549,11 @@ class MatMul(_NodeCheck):
 
     def explain(self, error):
         if any(s in str(error.get("message", "")) for s in MATMUL_ERROR):
-            return f"usual mistake: {MATMUL_OTHER}"
+            return usual(MATMUL_OTHER)
         return super().explain(error)
 
 
-SUM_AXIS_GRAD = ("every element of x that went into an output element gets that element's "
-                 "gradient: put the summed axis back where it was (xp.expand_dims(gy, self.axis), "
-                 "only when keepdims is false), then broadcast to x's shape")
+SUM_AXIS_GRAD = "autograd_functions.sum_axis_grad"
 
 
 @register
@@ -440,9 +565,7 @@ class SumAxis(_NodeCheck):
     names = ("x",)
     parts = {"forward": 2, "gradient of x": 2, "copy": 1, "dtype": 1, "inputs unchanged": 1}
     mistakes = {"x": {"other": SUM_AXIS_GRAD, "shape": SUM_AXIS_GRAD}}
-    ones = {"forward": "keepdims ignored: x.sum(axis=self.axis, keepdims=self.keepdims) keeps the "
-                       "summed axis, with size 1, when keepdims is true",
-            "x": SUM_AXIS_GRAD}
+    ones = {"forward": "autograd_functions.keepdims_ignored", "x": SUM_AXIS_GRAD}
 
     def inputs(self, seed, shape, axis, keepdims=None, gy_seed=0):
         x = _rng(seed).standard_normal(tuple(shape))
@@ -466,7 +589,7 @@ class SumAxis(_NodeCheck):
 
     def explain(self, error):
         if any(s in str(error.get("message", "")) for s in BROADCAST_ERROR):
-            return f"usual mistake: {SUM_AXIS_GRAD}"
+            return usual(SUM_AXIS_GRAD)
         return super().explain(error)
 
 
@@ -510,18 +633,14 @@ class SumTo(_AutogradCheck):
         with part(sum_to_kind(g.shape, shape)):
             if "error" in got:
                 self._raise_error(got["error"])
-            _compare(f"sum_to(g, {shape}) for g of shape {g.shape}", got["out"], sum_to_reference(g, shape),
+            _compare(i18n.tr("autograd_functions.sum_to_name", shape=shape, g_shape=g.shape), got["out"], sum_to_reference(g, shape),
                      device=run.device, ones=KEEPDIMS_SUM_TO,
                      mistakes={"axis_lost": KEEPDIMS_SUM_TO})
 
 
-TOGETHER_FORWARD = ("the loss is made by the forwards of your four classes: the tests of Sigmoid, "
-                    "MatMul, Mul and SumAxis above say which one is wrong")
-TOGETHER_BACKWARD = ("the gradients come from the backwards of your four classes (rnnviz's engine "
-                     "calls them): the tests of Sigmoid, MatMul, Mul and SumAxis above say which one "
-                     "is wrong")
-TOGETHER_ERROR = ("the error is in one of your four classes (the lines above say where): its own "
-                  "test above says more")
+TOGETHER_FORWARD = "autograd_functions.together_forward"
+TOGETHER_BACKWARD = "autograd_functions.together_backward"
+TOGETHER_ERROR = "autograd_functions.together_error"
 
 
 def tiny_net_reference(x, W, v):
@@ -543,7 +662,7 @@ class Together(_AutogradCheck):
         return {"x": x, "W": W, "v": v}
 
     def explain(self, error):
-        return super().explain(error) or f"usual mistake: {TOGETHER_ERROR}"
+        return super().explain(error) or usual(TOGETHER_ERROR)
 
     def run(self, Sigmoid, MatMul, Mul, SumAxis, inputs, xp):
         def call(node, *xs):
@@ -564,7 +683,7 @@ class Together(_AutogradCheck):
         dev = run.device
         x, W, v = (host(inputs[k]) for k in ("x", "W", "v"))
         with part("loss"):
-            check_array("loss", got["loss"], numpy.asarray(tiny_net_reference(x, W, v)), device=dev,
+            check_array(i18n.tr("autograd_functions.loss"), got["loss"], numpy.asarray(tiny_net_reference(x, W, v)), device=dev,
                         mistakes={"other": TOGETHER_FORWARD, "scaled": TOGETHER_FORWARD})
         _, num_W, num_v = numerical_gradients(tiny_net_reference, [x, W, v], 1.0)
         for name, want in (("W.grad", num_W), ("v.grad", num_v)):

@@ -44,6 +44,11 @@ parts (a test cell's points are shared among them by weight; a part fails once, 
   ``inputs unchanged`` 1.
 
 Visible and hidden tests call these checks with other seeds and sizes.
+
+Messages are written with ``rnnviz.i18n`` when a check fails (``STRINGS``, keys
+``backward_engine.*``): the hints below are keys, and a graph's spec names itself and its variables
+by keys too (``"what"``: ``"label.chain"``, ``"label.chain_steps:2000"``; ``"names"``:
+``"name.leaf_used:3"``), written out in the language of the moment by ``say``.
 """
 import heapq
 import itertools
@@ -52,8 +57,9 @@ import sys
 import numpy
 
 from ... import functions as F
+from ... import i18n
 from ...core import Variable, using_config
-from ..checks import USUAL_MISTAKES, check_array, to_numpy, unchanged
+from ..checks import USUAL_MISTAKES, check_array, text_of, to_numpy, unchanged, usual
 from ..protocol import Check, describe_error, format_error, host, part, register
 
 OPS = ("add", "mul", "neg", "tanh")                 # op codes 0..3 of a program's rows
@@ -65,48 +71,219 @@ MAX_DEPTH = 200         # nesting of calls in backward beyond which the long cha
 
 RNNVIZ_OPS = (lambda a, b: a + b, lambda a, b: a * b, lambda a: -a, F.tanh)
 
-# -- what a message says is the usual mistake -------------------------------------------------------
+# -- what a message says ----------------------------------------------------------------------------
 
-ACCUMULATE = ("where paths meet, a variable used by two functions gets the sum of their gradients: "
-              "add to what it already got (grads[id(x)] = grads[id(x)] + gx), do not assign")
-LEAF_OVERWRITE = ("a leaf's .grad was overwritten: add into it (x.grad = gx if x.grad is None else "
-                  "x.grad + gx); it also keeps what earlier backward calls left there")
-ORDER = ("a function ran before every function that uses its output had run, so it passed on a "
-         "partial gradient: take functions from a heap, highest generation first (push "
-         "(-f.generation, a counter, f); heapq pops the smallest)")
-ALIASING = ("`+=` changed a gradient array that another variable also holds (Add's backward hands "
-            "the same gy to both its inputs, and a leaf's .grad may be that array): add out of "
-            "place, x.grad = x.grad + gx, which makes a new array")
-ONES = ("when output.grad is None, backward starts from ones shaped like output.data "
-        "(xp.ones_like(output.data)), not zeros")
-RETAIN_TRUE = ("with retain_grad=True each intermediate variable's .grad holds its summed gradient: "
-               "set y.grad = gy when you take y's function from the heap")
-RETAIN_FALSE = ("with retain_grad=False only the leaves get a .grad: keep the intermediate "
-                "variables' gradients in a dict of your own (grads[id(x)]), not in x.grad")
-UNUSED_LEAF = ("backward gives a .grad only to the variables the output depends on: those it "
-               "reaches from the output through the creators")
-NOT_RUN = ("backward must run every function the output depends on, each once: push a "
-           "function's inputs' creators as you go, until the heap is empty")
-NOT_REACHED = ("no gradient reached it: every function between it and the output must run and "
-               "pass its gradient on")
-GENERAL = ("compare the engine with the rules: start from output.grad (ones when None), highest "
-           "generation first, each function once, gradients added where paths meet and into a "
-           "leaf's .grad, out of place (x.grad = x.grad + gx)")
-MISTAKES = {"scaled": "a path counted the wrong number of times: a gradient assigned where it "
-                      "should be added (a variable used twice), or a function run twice (push it once)",
-            "other": GENERAL}
-IN_PLACE = ("an in-place operation (x.data += ..., x.data[...] = ...) on an array the caller "
-            "still uses: backward only reads the leaves' .data")
-KEY_ERROR = ("a function looked for its output's gradient and found none. Usually a function was "
-             "taken from the heap twice (push each function once), or before every consumer of "
-             "its output had run")
-RECURSION = ("a deep graph (a long chain) hit Python's recursion limit: walk the graph with a loop "
-             "and a heap, not with recursive calls")
-NESTED = ("a recursion (a function that calls itself for each input) nests as deep as the graph is "
-          "long: walk the graph with a loop and a heap; raising the recursion limit, even for the "
-          "length of the call, is no fix")
-LIMIT_CHANGED = ("do not change the recursion limit (sys.setrecursionlimit); walk the graph with a "
-                 "loop and a heap")
+STRINGS = {
+    # the usual mistakes (the constants below are their keys)
+    "backward_engine.accumulate": {
+        "en": "where paths meet, a variable used by two functions gets the sum of their gradients: "
+              "add to what it already got (grads[id(x)] = grads[id(x)] + gx), do not assign",
+        "ja": "経路が合流するところでは、2 つの関数に使われる変数はそれらの勾配の和を受け取ります: 代入せずに、"
+              "すでに受け取った勾配に足してください（`grads[id(x)] = grads[id(x)] + gx`）"},
+    "backward_engine.accumulate_both": {
+        "en": "{accumulate}; and add into a leaf's .grad likewise (x.grad = x.grad + gx)",
+        "ja": "{accumulate}。葉の変数の `.grad` にも同じように足し込んでください（`x.grad = x.grad + gx`）"},
+    "backward_engine.leaf_overwrite": {
+        "en": "a leaf's .grad was overwritten: add into it (x.grad = gx if x.grad is None else "
+              "x.grad + gx); it also keeps what earlier backward calls left there",
+        "ja": "葉の変数の `.grad` が上書きされています: そこに足し込んでください"
+              "（`x.grad = gx if x.grad is None else x.grad + gx`）。`.grad` には、それまでの `backward` の"
+              "呼び出しが残したものも保たれます"},
+    "backward_engine.order": {
+        "en": "a function ran before every function that uses its output had run, so it passed on a "
+              "partial gradient: take functions from a heap, highest generation first (push "
+              "(-f.generation, a counter, f); heapq pops the smallest)",
+        "ja": "ある関数が、その出力を使う関数がすべて実行される前に実行されたため、途中までの勾配を渡しています: "
+              "関数はヒープから世代の高い順に取り出してください（`(-f.generation, counter, f)` を積みます。"
+              "`heapq` は最小のものから取り出します）"},
+    "backward_engine.aliasing": {
+        "en": "`+=` changed a gradient array that another variable also holds (Add's backward hands "
+              "the same gy to both its inputs, and a leaf's .grad may be that array): add out of "
+              "place, x.grad = x.grad + gx, which makes a new array",
+        "ja": "`+=` が、ほかの変数も持っている勾配の配列を書き換えました（`Add` の `backward` は同じ `gy` を"
+              "両方の入力に渡し、葉の変数の `.grad` がその配列のこともあります）: 新しい配列を作る足し算 "
+              "`x.grad = x.grad + gx` を使ってください"},
+    "backward_engine.ones": {
+        "en": "when output.grad is None, backward starts from ones shaped like output.data "
+              "(xp.ones_like(output.data)), not zeros",
+        "ja": "`output.grad` が `None` のとき、`backward` は 0 ではなく、`output.data` と同じ形状の 1 から"
+              "始めます（`xp.ones_like(output.data)`）"},
+    "backward_engine.retain_true": {
+        "en": "with retain_grad=True each intermediate variable's .grad holds its summed gradient: "
+              "set y.grad = gy when you take y's function from the heap",
+        "ja": "`retain_grad=True` のときは、途中の変数の `.grad` にそれぞれの合計した勾配が入ります: `y` を"
+              "作った関数をヒープから取り出すときに `y.grad = gy` としてください"},
+    "backward_engine.retain_false": {
+        "en": "with retain_grad=False only the leaves get a .grad: keep the intermediate "
+              "variables' gradients in a dict of your own (grads[id(x)]), not in x.grad",
+        "ja": "`retain_grad=False` のときは、葉の変数だけが `.grad` を持ちます: 途中の変数の勾配は `x.grad` では"
+              "なく、自分の辞書（`grads[id(x)]`）に保ってください"},
+    "backward_engine.unused_leaf": {
+        "en": "backward gives a .grad only to the variables the output depends on: those it "
+              "reaches from the output through the creators",
+        "ja": "`backward` が `.grad` を与えるのは、出力が依存する変数（出力から `creator` をたどって届く変数）"
+              "だけです"},
+    "backward_engine.not_run": {
+        "en": "backward must run every function the output depends on, each once: push a "
+              "function's inputs' creators as you go, until the heap is empty",
+        "ja": "`backward` は、出力が依存するすべての関数を 1 回ずつ実行する必要があります: 進みながら関数の入力の "
+              "`creator` をヒープに積み、ヒープが空になるまで続けてください"},
+    "backward_engine.not_reached": {
+        "en": "no gradient reached it: every function between it and the output must run and "
+              "pass its gradient on",
+        "ja": "勾配が届いていません: その変数と出力の間にあるすべての関数が実行され、勾配を先へ渡す必要があります"},
+    "backward_engine.general": {
+        "en": "compare the engine with the rules: start from output.grad (ones when None), highest "
+              "generation first, each function once, gradients added where paths meet and into a "
+              "leaf's .grad, out of place (x.grad = x.grad + gx)",
+        "ja": "エンジンを規則と比べてください: `output.grad` から始める（`None` なら 1 から）、世代の高い順、"
+              "各関数は 1 回、経路が合流するところと葉の変数の `.grad` では勾配を足す、足し算は新しい配列で"
+              "（`x.grad = x.grad + gx`）"},
+    "backward_engine.scaled": {
+        "en": "a path counted the wrong number of times: a gradient assigned where it "
+              "should be added (a variable used twice), or a function run twice (push it once)",
+        "ja": "ある経路を数える回数が違います: 足すべきところで勾配を代入しているか（2 回使われる変数）、関数を "
+              "2 回実行しています（ヒープには 1 回だけ積んでください）"},
+    "backward_engine.in_place": {
+        "en": "an in-place operation (x.data += ..., x.data[...] = ...) on an array the caller "
+              "still uses: backward only reads the leaves' .data",
+        "ja": "呼び出し側がまだ使っている配列を、その場で書き換える演算があります（`x.data += ...`, "
+              "`x.data[...] = ...`）: `backward` は葉の変数の `.data` を読むだけにしてください"},
+    "backward_engine.key_error": {
+        "en": "a function looked for its output's gradient and found none. Usually a function was "
+              "taken from the heap twice (push each function once), or before every consumer of "
+              "its output had run",
+        "ja": "ある関数が出力の勾配を探しましたが、見つかりませんでした。たいていは、関数がヒープから 2 回"
+              "取り出されたか（各関数は 1 回だけ積んでください）、その出力を使う関数がすべて実行される前に"
+              "取り出されています"},
+    "backward_engine.recursion": {
+        "en": "a deep graph (a long chain) hit Python's recursion limit: walk the graph with a loop "
+              "and a heap, not with recursive calls",
+        "ja": "深いグラフ（長い鎖）が Python の再帰の上限に達しました: 再帰呼び出しではなく、ループとヒープで"
+              "グラフをたどってください"},
+    "backward_engine.nested": {
+        "en": "a recursion (a function that calls itself for each input) nests as deep as the graph is "
+              "long: walk the graph with a loop and a heap; raising the recursion limit, even for the "
+              "length of the call, is no fix",
+        "ja": "再帰（入力ごとに自分自身を呼ぶ関数）は、グラフの長さと同じだけ深く入れ子になります: ループと"
+              "ヒープでグラフをたどってください。再帰の上限を上げても、呼び出しの間だけであっても、解決には"
+              "なりません"},
+    "backward_engine.limit_changed": {
+        "en": "do not change the recursion limit (sys.setrecursionlimit); walk the graph with a "
+              "loop and a heap",
+        "ja": "再帰の上限を変えないでください（`sys.setrecursionlimit`）。ループとヒープでグラフをたどって"
+              "ください"},
+    "backward_engine.one_of": {
+        "en": "one of these mistakes gives exactly these gradients: {choices}",
+        "ja": "次の間違いのどれかが、ちょうどこの勾配になります: {choices}"},
+    "backward_engine.or": {"en": "; or ", "ja": "。または "},
+    # the messages
+    "backward_engine.grad_of": {"en": "{what}: .grad of {name}", "ja": "{what}: {name}の `.grad`"},
+    "backward_engine.should_be_none": {"en": "{name} should be None", "ja": "{name} は `None` のはずです"},
+    "backward_engine.is_none": {"en": "{name} is None", "ja": "{name} が `None` です"},
+    "backward_engine.not_walked": {
+        "en": "{what}: backward did not run the backward of every function of the graph",
+        "ja": "{what}: `backward` がグラフのすべての関数の `backward` を実行していません"},
+    "backward_engine.graph_count": {
+        "en": "expected the results of {n} graph(s)", "ja": "{n} 個のグラフの結果が必要です"},
+    "backward_engine.gradient_count": {
+        "en": "{what}: expected {n} gradient(s)", "ja": "{what}: 勾配が {n} 個必要です"},
+    "backward_engine.nothing_walked": {
+        "en": "backward did not run every function of any graph of this case (it raised an error, or "
+              "stopped early), so nothing shows that it leaves its inputs as they were",
+        "ja": "`backward` は、このケースのどのグラフでもすべての関数を実行しませんでした（エラーになったか、"
+              "途中で止まりました）。そのため、入力をそのまま残すことが確かめられません"},
+    "backward_engine.gy_changed": {
+        "en": "backward changed the array given as the output's gradient (output.grad) in place",
+        "ja": "`backward` が、出力の勾配として渡された配列（`output.grad`）をその場で書き換えました"},
+    "backward_engine.leaves_changed": {
+        "en": "backward changed the .data of {n} leaf/leaves",
+        "ja": "`backward` が葉の変数 {n} 個の `.data` を書き換えました"},
+    "backward_engine.hit_limit": {
+        "en": "{what}: backward hit the recursion limit", "ja": "{what}: `backward` が再帰の上限に達しました"},
+    "backward_engine.raised": {
+        "en": "{what}: backward raised an error, so it did not show that it works without recursion: {error}",
+        "ja": "{what}: `backward` がエラーになったため、再帰なしで動くことを示せませんでした: {error}"},
+    "backward_engine.chain_not_walked": {
+        "en": "{what}: backward did not run the backward of every function of the chain, so it did not "
+              "show that it walks it without recursion",
+        "ja": "{what}: `backward` が鎖のすべての関数の `backward` を実行しなかったため、再帰なしでたどれる"
+              "ことを示せませんでした"},
+    "backward_engine.limit": {
+        "en": "{what}: backward changed the recursion limit (it ran under Python's default, {limit})",
+        "ja": "{what}: `backward` が再帰の上限を変えました（Python の既定値 {limit} のもとで実行しました）"},
+    "backward_engine.depth": {
+        "en": "{what}: backward nested Python calls {depth} deep: a recursion, whose depth grows with the graph",
+        "ja": "{what}: `backward` が Python の呼び出しを {depth} 段の深さまで入れ子にしました: グラフとともに"
+              "深くなる再帰です"},
+    # what a graph is called in a message ("what": "label.<key>" or "label.<key>:<arg>")
+    "backward_engine.label.chain": {"en": "chain", "ja": "鎖"},
+    "backward_engine.label.diamond": {"en": "diamond", "ja": "ひし形"},
+    "backward_engine.label.twice": {"en": "x + x", "ja": "`x + x`"},
+    "backward_engine.label.square_twice": {"en": "a*a + a*a", "ja": "`a*a + a*a`"},
+    "backward_engine.label.long_short": {"en": "long and short paths", "ja": "長い経路と短い経路"},
+    "backward_engine.label.one_element": {
+        "en": "a one-element output whose .grad was not set", "ja": "`.grad` が設定されていない要素 1 個の出力"},
+    "backward_engine.label.random": {"en": "random graph", "ja": "ランダムなグラフ"},
+    "backward_engine.label.retain": {"en": "retain_grad={arg}", "ja": "`retain_grad={arg}`"},
+    "backward_engine.label.second": {"en": "second backward", "ja": "2 回目の `backward`"},
+    "backward_engine.label.chain_steps": {"en": "{arg}-step chain", "ja": "{arg} ステップの鎖"},
+    # how a message names a variable ("names": "name.<key>" or "name.<key>:<uses>")
+    "backward_engine.name.leaf_x": {"en": "leaf x", "ja": "葉の変数 `x` "},
+    "backward_engine.name.leaf_w": {"en": "leaf w", "ja": "葉の変数 `w` "},
+    "backward_engine.name.diamond_a": {
+        "en": "a = tanh(x), an intermediate variable used 2 times,",
+        "ja": "`a = tanh(x)`（2 回使われる途中の変数）"},
+    "backward_engine.name.square_a": {
+        "en": "a = x*x, an intermediate variable used 4 times,", "ja": "`a = x*x`（4 回使われる途中の変数）"},
+    "backward_engine.name.leaf_unused": {
+        "en": "a leaf the output does not depend on", "ja": "出力が依存しない葉の変数"},
+    "backward_engine.name.inner_unused": {
+        "en": "an intermediate variable the output does not depend on", "ja": "出力が依存しない途中の変数"},
+    "backward_engine.name.leaf_used_once": {"en": "a leaf used 1 time", "ja": "1 回使われる葉の変数"},
+    "backward_engine.name.inner_used_once": {
+        "en": "an intermediate variable used 1 time", "ja": "1 回使われる途中の変数"},
+    "backward_engine.name.leaf_used": {"en": "a leaf used {arg} times", "ja": "{arg} 回使われる葉の変数"},
+    "backward_engine.name.inner_used": {
+        "en": "an intermediate variable used {arg} times", "ja": "{arg} 回使われる途中の変数"},
+    "backward_engine.name.both": {
+        "en": "a leaf both backward calls reach", "ja": "2 回の `backward` の両方が届く葉の変数"},
+    "backward_engine.name.second_only": {
+        "en": "a leaf only the second backward reaches", "ja": "2 回目の `backward` だけが届く葉の変数"},
+    "backward_engine.name.first_only": {
+        "en": "a leaf only the first backward reaches", "ja": "1 回目の `backward` だけが届く葉の変数"},
+}
+i18n.register(STRINGS)
+
+ACCUMULATE = "backward_engine.accumulate"
+LEAF_OVERWRITE = "backward_engine.leaf_overwrite"
+ORDER = "backward_engine.order"
+ALIASING = "backward_engine.aliasing"
+ONES = "backward_engine.ones"
+RETAIN_TRUE = "backward_engine.retain_true"
+RETAIN_FALSE = "backward_engine.retain_false"
+UNUSED_LEAF = "backward_engine.unused_leaf"
+NOT_RUN = "backward_engine.not_run"
+NOT_REACHED = "backward_engine.not_reached"
+GENERAL = "backward_engine.general"
+MISTAKES = {"scaled": "backward_engine.scaled", "other": GENERAL}
+IN_PLACE = "backward_engine.in_place"
+KEY_ERROR = "backward_engine.key_error"
+RECURSION = "backward_engine.recursion"
+NESTED = "backward_engine.nested"
+LIMIT_CHANGED = "backward_engine.limit_changed"
+
+
+def say(coded: str) -> str:
+    """A graph's or a variable's name as a spec keeps it (``"label.chain_steps:2000"``), written out
+    in the current language."""
+    key, _, arg = str(coded).partition(":")
+    return i18n.tr(f"backward_engine.{key}", arg=arg)
+
+
+def _failed(problem: str, hint: str) -> AssertionError:
+    """"<problem>.\n  usual mistake: <hint>" in the current language (``hint``: a key or a text)."""
+    return AssertionError(i18n.tr("checks.failed", problem=problem, usual=text_of(hint)))
 
 
 def randn(seed, *shape):
@@ -163,12 +340,13 @@ class Graph:
         return sum(1 for i in range(0, len(self.rows), 3) for a in self.rows[i + 1:i + 3] if a == k)
 
     def kind(self, k):
-        """Variable ``k`` as a message may name it: by kind and uses, never by its number."""
+        """Variable ``k`` as a message may name it (a ``say`` code): by kind and uses, never by its
+        number."""
         n = self.uses(k)
-        what = "a leaf" if k < len(self.leaves) else "an intermediate variable"
+        what = "leaf" if k < len(self.leaves) else "inner"
         if n == 0:
-            return f"{what} the output does not depend on"
-        return f"{what} used {n} time{'s' if n != 1 else ''}"
+            return f"name.{what}_unused"
+        return f"name.{what}_used_once" if n == 1 else f"name.{what}_used:{n}"
 
     def spec(self, what, report, gy_seed=GY_SEED, retain_grad=False, part="gradients",
              inner_part=None, names=None):
@@ -183,20 +361,20 @@ class Graph:
 def chain(g, seed, size):
     x = g.leaf(randn(seed, size))
     g.tanh(g.mul(g.tanh(x), x))
-    return [(x, "leaf x")]
+    return [(x, "name.leaf_x")]
 
 
 def diamond(g, seed, size):
     x = g.leaf(randn(seed, size))
     a = g.tanh(x)
     g.add(g.mul(a, x), g.neg(g.tanh(a)))
-    return [(x, "leaf x"), (a, "a = tanh(x), an intermediate variable used 2 times,")]
+    return [(x, "name.leaf_x"), (a, "name.diamond_a")]
 
 
 def twice(g, seed, size):
     x = g.leaf(randn(seed, size))
     g.add(x, x)
-    return [(x, "leaf x")]
+    return [(x, "name.leaf_x")]
 
 
 def square_twice(g, seed, size):
@@ -204,7 +382,7 @@ def square_twice(g, seed, size):
     x = g.leaf(randn(seed, size))
     a = g.mul(x, x)
     g.add(g.mul(a, a), g.mul(a, a))
-    return [(x, "leaf x"), (a, "a = x*x, an intermediate variable used 4 times,")]
+    return [(x, "name.leaf_x"), (a, "name.square_a")]
 
 
 def long_and_short(g, seed, size):
@@ -214,24 +392,25 @@ def long_and_short(g, seed, size):
     for _ in range(6):
         h = g.tanh(g.add(h, x))
     g.add(h, g.neg(x))
-    return [(x, "leaf x")]
+    return [(x, "name.leaf_x")]
 
 
 def tanh_times_x(g, seed, size):
     x = g.leaf(randn(seed, size))
     g.mul(g.tanh(x), x)
-    return [(x, "leaf x")]
+    return [(x, "name.leaf_x")]
 
 
 #: graph name (and part of ``basics``) -> (builder(g, seed, size) -> reported variables and their
-#: names, label in messages, output gradient set before backward (False: backward starts from ones)).
+#: names (``say`` codes), label in messages (a ``say`` code), output gradient set before backward
+#: (False: backward starts from ones)).
 GRAPHS = {
-    "chain": (chain, "chain", True),
-    "diamond": (diamond, "diamond", True),
-    "x + x": (twice, "x + x", True),
-    "a*a + a*a": (square_twice, "a*a + a*a", True),
-    "long and short paths": (long_and_short, "long and short paths", True),
-    "one-element output": (tanh_times_x, "a one-element output whose .grad was not set", False),
+    "chain": (chain, "label.chain", True),
+    "diamond": (diamond, "label.diamond", True),
+    "x + x": (twice, "label.twice", True),
+    "a*a + a*a": (square_twice, "label.square_twice", True),
+    "long and short paths": (long_and_short, "label.long_short", True),
+    "one-element output": (tanh_times_x, "label.one_element", False),
 }
 
 
@@ -474,7 +653,7 @@ def simulate(spec, mistake):
     return [None if v.grad is None else numpy.asarray(v.grad) for v in reported]
 
 
-#: (mistake, what the message says), tried in this order; a mistake of two changes counts only when
+#: (mistake, what the message says: an i18n key), tried in this order; a mistake of two changes counts only when
 #: no mistake before it gave the learner's gradients
 DIAGNOSES = (
     ({"leaf": "assign"}, LEAF_OVERWRITE),
@@ -485,8 +664,7 @@ DIAGNOSES = (
     ({"leaf": "inplace"}, ALIASING),
     ({"inner": "inplace"}, ALIASING),
     ({"start": "zeros"}, ONES),
-    ({"leaf": "assign", "inner": "assign"}, f"{ACCUMULATE}; and add into a leaf's .grad likewise "
-                                            f"(x.grad = x.grad + gx)"),
+    ({"leaf": "assign", "inner": "assign"}, "backward_engine.accumulate_both"),
     ({"leaf": "inplace", "inner": "inplace"}, ALIASING),
 )
 
@@ -515,9 +693,10 @@ def diagnose(spec, mine, want, indices):
             continue   # this graph does not show that mistake
         if all(_close(mine[i], sim[i]) for i in indices) and sentence not in found:
             found.append(sentence)
+    found = [i18n.tr(key, accumulate=i18n.tr(ACCUMULATE)) for key in found]
     if len(found) > 1:
-        return "one of these mistakes gives exactly these gradients: " + \
-            "; or ".join(f"({k + 1}) {s}" for k, s in enumerate(found))
+        return i18n.tr("backward_engine.one_of", choices=i18n.tr("backward_engine.or").join(
+            f"({k + 1}) {s}" for k, s in enumerate(found)))
     return found[0] if found else None
 
 
@@ -543,17 +722,18 @@ def compare(spec, mine, want, device, walked=True):
         return _hinted(diagnosis[0]) if diagnosis[0] else MISTAKES
 
     for i, (k, g, w) in enumerate(zip(indices, mine, want)):
-        name = f"{what}: .grad of {spec['names'][i]}"
+        name = i18n.tr("backward_engine.grad_of", what=say(what), name=say(spec["names"][i]))
         leaf = k < n_leaves
         with part(spec["part"] if leaf else spec["inner_part"]):
             if w is None:
-                assert g is None, f"{name} should be None.\n  usual mistake: " + (
-                    UNUSED_LEAF if leaf else RETAIN_FALSE)
-                assert walked, (f"{spec['what']}: backward did not run the backward of every function "
-                                f"of the graph.\n  usual mistake: {NOT_RUN}")
+                if g is not None:
+                    raise _failed(i18n.tr("backward_engine.should_be_none", name=name),
+                                  UNUSED_LEAF if leaf else RETAIN_FALSE)
+                if not walked:
+                    raise _failed(i18n.tr("backward_engine.not_walked", what=say(what)), NOT_RUN)
             elif g is None:
-                raise AssertionError(f"{name} is None.\n  usual mistake: "
-                                     f"{NOT_REACHED if leaf or not spec['retain_grad'] else RETAIN_TRUE}")
+                raise _failed(i18n.tr("backward_engine.is_none", name=name),
+                              NOT_REACHED if leaf or not spec["retain_grad"] else RETAIN_TRUE)
             elif not _close_received(g, w):
                 check_array(name, g, w, device=device, mistakes=hint())
             else:
@@ -593,7 +773,7 @@ class GraphCheck(Check):
         specs = inputs["graphs"]
         results = got.get("graphs")
         assert isinstance(results, list) and len(results) == len(specs), \
-            f"expected the results of {len(specs)} graph(s)"
+            i18n.tr("backward_engine.graph_count", n=len(specs))
         ran = []     # the graphs backward walked to the end: evidence for "inputs unchanged"
         for k, (spec, mine) in enumerate(zip(specs, results)):
             indices = to_numpy(spec["report"]).tolist()
@@ -605,7 +785,7 @@ class GraphCheck(Check):
                 message += f"\n  {hint}" if hint else ""
                 for name in dict.fromkeys((spec["part"], spec["inner_part"])):
                     with part(name):
-                        raise AssertionError(f"{spec['what']}: {message}")
+                        raise AssertionError(f"{say(spec['what'])}: {message}")
             else:
                 if mine.get("walked"):
                     ran.append(mine)
@@ -613,7 +793,8 @@ class GraphCheck(Check):
                 if not (isinstance(grads, list) and len(grads) == len(indices)):
                     for name in dict.fromkeys((spec["part"], spec["inner_part"])):
                         with part(name):
-                            raise AssertionError(f"{spec['what']}: expected {len(indices)} gradient(s)")
+                            raise AssertionError(i18n.tr("backward_engine.gradient_count", what=say(spec["what"]),
+                                                         n=len(indices)))
                 else:
                     compare(spec, grads, reference(spec), run.device, bool(mine.get("walked")))
             if spec.get("deep"):
@@ -621,44 +802,36 @@ class GraphCheck(Check):
                     self._no_recursion(spec, mine)
         with part("inputs unchanged"):
             if not ran:
-                raise AssertionError("backward did not run every function of any graph of this case "
-                                     "(it raised an error, or stopped early), so nothing shows that it "
-                                     "leaves its inputs as they were")
+                raise AssertionError(i18n.tr("backward_engine.nothing_walked"))
             for mine in ran:
                 if mine.get("gy_changed"):
-                    raise AssertionError(f"backward changed the array given as the output's gradient "
-                                         f"(output.grad) in place.\n  usual mistake: {ALIASING}")
+                    raise _failed(i18n.tr("backward_engine.gy_changed"), ALIASING)
                 if mine.get("leaves_changed"):
-                    raise AssertionError(f"backward changed the .data of {mine['leaves_changed']} "
-                                         f"leaf/leaves.\n  usual mistake: {IN_PLACE}")
+                    raise _failed(i18n.tr("backward_engine.leaves_changed", n=mine["leaves_changed"]), IN_PLACE)
 
     def _no_recursion(self, spec, mine):
-        error = mine.get("error")
+        error, what = mine.get("error"), say(spec["what"])
         if error and error.get("type") == "RecursionError":
-            raise AssertionError(f"{spec['what']}: backward hit the recursion limit.\n  usual mistake: {RECURSION}")
+            raise _failed(i18n.tr("backward_engine.hit_limit", what=what), RECURSION)
         if error:   # a backward that fails shows nothing about recursion
-            raise AssertionError(f"{spec['what']}: backward raised an error, so it did not show that it "
-                                 f"works without recursion: {format_error(error)}")
+            raise AssertionError(i18n.tr("backward_engine.raised", what=what, error=format_error(error)))
         if not mine.get("walked"):
-            raise AssertionError(f"{spec['what']}: backward did not run the backward of every function of "
-                                 f"the chain, so it did not show that it walks it without recursion")
+            raise AssertionError(i18n.tr("backward_engine.chain_not_walked", what=what))
         limit = mine.get("recursion_limit")
         if limit != DEFAULT_RECURSION_LIMIT:
-            raise AssertionError(f"{spec['what']}: backward changed the recursion limit (it ran under "
-                                 f"Python's default, {DEFAULT_RECURSION_LIMIT}).\n  usual mistake: {LIMIT_CHANGED}")
+            raise _failed(i18n.tr("backward_engine.limit", what=what, limit=DEFAULT_RECURSION_LIMIT), LIMIT_CHANGED)
         depth = mine.get("depth")
         if not isinstance(depth, int) or depth > MAX_DEPTH:
-            raise AssertionError(f"{spec['what']}: backward nested Python calls {depth} deep: a recursion, "
-                                 f"whose depth grows with the graph.\n  usual mistake: {NESTED}")
+            raise _failed(i18n.tr("backward_engine.depth", what=what, depth=depth), NESTED)
 
     def explain(self, error):
         message = error.get("message", "")
         if error.get("type") == "KeyError":
-            return KEY_ERROR
+            return text_of(KEY_ERROR)
         if error.get("type") == "RecursionError":
-            return RECURSION
+            return text_of(RECURSION)
         if "Unsupported type <class 'numpy.ndarray'>" in message:   # CuPy refusing a NumPy array
-            return "usual mistake: " + USUAL_MISTAKES["numpy_on_gpu"]
+            return usual(USUAL_MISTAKES.key("numpy_on_gpu"))
         return ""
 
 
@@ -686,7 +859,7 @@ class Random(GraphCheck):
 
     def graphs(self, seed):
         g, report = random_graph(seed)
-        return [g.spec("random graph", report, part="leaves' gradients",
+        return [g.spec("label.random", report, part="leaves' gradients",
                        inner_part="intermediate .grad left None")]
 
 
@@ -699,13 +872,13 @@ class Retain(GraphCheck):
 
     def graphs(self, seed):
         g, report = random_graph(seed, n_ops=12)
-        specs = [g.spec(f"retain_grad={retain}", report, retain_grad=retain, part=f"retain_grad={retain}")
+        specs = [g.spec(f"label.retain:{retain}", report, retain_grad=retain, part=f"retain_grad={retain}")
                  for retain in (False, True)]
         first = [g.uses(k) > 0 for k in range(3)]
-        second = g.spec("second backward", [0, 1, 2], part="second backward",
-                        names=[{(True, True): "a leaf both backward calls reach",
-                                (False, True): "a leaf only the second backward reaches",
-                                (True, False): "a leaf only the first backward reaches"}[first[k], k < 2]
+        second = g.spec("label.second", [0, 1, 2], part="second backward",
+                        names=[{(True, True): "name.both",
+                                (False, True): "name.second_only",
+                                (True, False): "name.first_only"}[first[k], k < 2]
                                for k in range(3)])
         start = len(g.rows) // 3
         y = g.tanh(g.mul(0, 1))
@@ -727,6 +900,6 @@ class LongChain(GraphCheck):
         h = x
         for _ in range(steps):
             h = g.tanh(g.add(g.mul(h, w), x))
-        spec = g.spec(f"{steps}-step chain", [x, w], names=["leaf x", "leaf w"])
+        spec = g.spec(f"label.chain_steps:{steps}", [x, w], names=["name.leaf_x", "name.leaf_w"])
         spec["deep"] = True
         return [spec]

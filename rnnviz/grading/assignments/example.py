@@ -6,13 +6,30 @@ the upstream gradient ``gy``. A test cell says::
     from rnnviz.grading import run_test
     run_test("example.squares", squares, n=3)
     run_test("example.square_grad", square_grad, x=[1.0, -2.0, 3.0])
+
+Its messages are written with ``rnnviz.i18n`` (``STRINGS``: keys ``example.*``), in English or
+Japanese as the grader or the learner's kernel asks; a new assignment does the same.
 """
 import numpy
 
 from ... import functions as F
+from ... import i18n
 from ...core import Variable
 from ..checks import check_array
 from ..protocol import Check, Other, host, register
+
+STRINGS = {
+    "example.not_list": {
+        "en": "squares({n}) should return a list, it returned {kind}",
+        "ja": "`squares({n})` はリストを返す必要がありますが、`{kind}` を返しました"},
+    "example.wrong_squares": {
+        "en": "squares({n}) is wrong: it should return the {n} squares 1, 4, ..., {n}**2 "
+              "(it returned {items} items)",
+        "ja": "`squares({n})` が間違っています: {n} 個の平方数 1, 4, ..., `{n}**2` を返す必要があります"
+              "（返された要素は {items} 個です）"},
+    "example.square_grad": {"en": "square_grad(x, gy)", "ja": "`square_grad(x, gy)`"},
+}
+i18n.register(STRINGS)
 
 
 @register
@@ -33,12 +50,9 @@ class Squares(Check):
 
     def judge(self, inputs, got, run):
         n, value = inputs["n"], got["squares"]
-        assert isinstance(value, list), (
-            f"squares({n}) should return a list, it returned {_kind(value)}")
+        assert isinstance(value, list), i18n.tr("example.not_list", n=n, kind=_kind(value))
         want = [i * i for i in range(1, n + 1)]
-        assert [host(v) for v in value] == want, (
-            f"squares({n}) is wrong: it should return the {n} squares 1, 4, ..., {n}**2 "
-            f"(it returned {len(value)} items)")
+        assert [host(v) for v in value] == want, i18n.tr("example.wrong_squares", n=n, items=len(value))
 
 
 @register
@@ -62,7 +76,7 @@ class SquareGrad(Check):
         x, gy = host(inputs["x"]), host(inputs["gy"])
         v = Variable(x)
         F.sum(v * v * Variable(gy)).backward()
-        check_array("square_grad(x, gy)", got["grad"], v.grad, device=run.device)
+        check_array(i18n.tr("example.square_grad"), got["grad"], v.grad, device=run.device)
 
 
 def _kind(value):

@@ -36,45 +36,107 @@ import itertools
 import numpy
 
 from ... import functions as F
+from ... import i18n
 from ...core import Variable
 from ..checks import check_array
 from ..protocol import host, part, register
-from .rnn_by_hand import (AS_GIVEN, Given, LayerCheck, batch_factors, by_scale, check_cache, in_place, keep, matching,
-                          phase, refusing_library)
+from .rnn_by_hand import (Given, LayerCheck, as_given, batch_factors, by_scale, cache_hints, check_cache, code,
+                          given_to, in_place, joined, keep, label, matching, phase, refusing_library)
+from .rnn_by_hand import say as shared
+
+# The learner-readable texts of these checks (``say``: looked up when a message is made).
+STRINGS = {
+    "lstm.order": {
+        "en": "the gates must be laid out [i, f, g, o] along the 4H axis (rnnviz and PyTorch); "
+              "[f, g, i, o] is the book's order",
+        "ja": "ゲートは 4H の軸に沿って `[i, f, g, o]` の順に並べます（`rnnviz` と PyTorch の順）。"
+              "`[f, g, i, o]` は教科書の順です"},
+    "lstm.gate_slices": {
+        "en": "check each gate's slice and activation: blocks [i, f, g, o] along the 4H axis "
+              "(A[:, :H] is i, A[:, H:2*H] is f, ...), sigmoid for i, f, o and tanh for g",
+        "ja": "各ゲートのスライスと活性化関数を確かめてください: 4H の軸に沿ってブロック `[i, f, g, o]`"
+              "（`A[:, :H]` が `i`、`A[:, H:2*H]` が `f`、…）、`i`・`f`・`o` には `sigmoid`、`g` には `tanh` です"},
+    "lstm.order_fwd": {
+        "en": "the gates' slices are in another order: A[:, :H] is i, A[:, H:2*H] is f, A[:, 2*H:3*H] is g, "
+              "A[:, 3*H:] is o (rnnviz's and PyTorch's [i, f, g, o]; [f, g, i, o] is the book's order)",
+        "ja": "ゲートのスライスの順が違います: `A[:, :H]` が `i`、`A[:, H:2*H]` が `f`、`A[:, 2*H:3*H]` が `g`、"
+              "`A[:, 3*H:]` が `o` です（`rnnviz` と PyTorch の `[i, f, g, o]`。`[f, g, i, o]` は教科書の順です）"},
+    "lstm.activations": {
+        "en": "a gate has the wrong activation: sigmoid for i, f and o, tanh for g",
+        "ja": "活性化関数を間違えたゲートがあります: `i`・`f`・`o` には `sigmoid`、`g` には `tanh` です"},
+    "lstm.forward": {
+        "en": "compare each line with the equations: A = x @ Wx + h_prev @ Wh + b, the gates ({slices}), "
+              "c_next = f * c_prev + i * g, h_next = o * tanh(c_next)",
+        "ja": "各行を式と見比べてください: `A = x @ Wx + h_prev @ Wh + b`、ゲート（{slices}）、"
+              "`c_next = f * c_prev + i * g`、`h_next = o * tanh(c_next)` です"},
+    "lstm.gate_cache": {
+        "en": "each gate is the activation of its block of A = x @ Wx + h_prev @ Wh + b: {slices}",
+        "ja": "各ゲートは `A = x @ Wx + h_prev @ Wh + b` の自分のブロックに活性化関数を通したものです: {slices}"},
+    "lstm.tc": {"en": "tc = tanh(c_next); {slices}", "ja": "`tc = tanh(c_next)` です。{slices}"},
+    "lstm.moved": {
+        "en": "either the gates' slices or activations are mixed up ({slices}), or the cache's order is not {order}",
+        "ja": "ゲートのスライスか活性化関数が入れ替わっている（{slices}）か、キャッシュの順が `{order}` ではありません"},
+    "lstm.gate_grads": {
+        "en": "the gates named wrong get a wrong gradient: i, f and g reach the loss through c_next "
+              "(their gradient goes through dc, which includes the path through h_next), o through "
+              "h_next alone; then each block is d(gate) times its activation's derivative "
+              "(sigmoid: s * (1 - s), tanh: 1 - t ** 2)",
+        "ja": "間違いとされたゲートの勾配が間違っています: `i`・`f`・`g` は `c_next` を通って損失に届き（その勾配は "
+              "`h_next` を通る経路も含む `dc` を通ります）、`o` は `h_next` だけを通ります。各ブロックは、"
+              "ゲートの勾配に活性化関数の導関数（`sigmoid`: `s * (1 - s)`、`tanh`: `1 - t ** 2`）を掛けたものです"},
+    "lstm.dc_prev": {
+        "en": "dc_prev = dc * f, where dc gathers both paths into c_next: dc_next, and the path "
+              "through h_next = o * tanh(c_next)",
+        "ja": "`dc_prev = dc * f` で、`dc` は `c_next` に入る二つの経路をまとめたもの: `dc_next` と、"
+              "`h_next = o * tanh(c_next)` を通る経路です"},
+    "lstm.no_h_path": {
+        "en": "the path from h_next into c_next is missing: c_next also feeds h_next = o * "
+              "tanh(c_next), so the gradient reaching c_next is dc_next plus what comes through h_next",
+        "ja": "`h_next` から `c_next` への経路が抜けています: `c_next` は `h_next = o * tanh(c_next)` にも"
+              "使われるので、`c_next` に届く勾配は `dc_next` と `h_next` を通ってくる分の和です"},
+    "lstm.wrong_gate": {
+        "en": "dc_prev goes through the forget gate: c_next = f * c_prev + i * g, so dc_prev = dc * f",
+        "ja": "`dc_prev` は忘却ゲートを通ります: `c_next = f * c_prev + i * g` なので `dc_prev = dc * f` です"},
+    "lstm.refusal": {
+        "en": "the LSTM assignment builds F.lstm: write it with xp (sigmoid, xp.tanh, @, .sum), not "
+              "with rnnviz.functions, rnnviz.links or autograd",
+        "ja": "LSTM の課題では `F.lstm` を自分で作ります: `rnnviz.functions`、`rnnviz.links`、自動微分は使わず、"
+              "`xp`（`sigmoid`、`xp.tanh`、`@`、`.sum`）で書いてください"},
+    "lstm.returns_forward": {"en": "LSTM.forward should return (h_next, c_next)",
+                             "ja": "`LSTM.forward` は `(h_next, c_next)` を返す必要があります"},
+    "lstm.returns_backward": {"en": "LSTM.backward should return (dx, dh_prev, dc_prev)",
+                              "ja": "`LSTM.backward` は `(dx, dh_prev, dc_prev)` を返す必要があります"},
+    "lstm.dA": {
+        "en": "{name} = dA @ {weight}.T, where dA (N, 4H), the gradient of A, joins the gates' blocks "
+              "[i, f, g, o]: check dA and the transpose",
+        "ja": "`{name} = dA @ {weight}.T` で、`A` の勾配 `dA`（形状 (N, 4H)）はゲートのブロック `[i, f, g, o]` を"
+              "並べたものです: `dA` と転置を確かめてください"},
+    "lstm.weight": {
+        "en": "{what} = {formula}, where dA (N, 4H) joins the gates' blocks [i, f, g, o]",
+        "ja": "`{what} = {formula}` で、`dA`（形状 (N, 4H)）はゲートのブロック `[i, f, g, o]` を並べたものです"},
+    "lstm.db_shape": {"en": "db sums dA over the batch axis (axis=0)",
+                      "ja": "`db` は `dA` をバッチの軸（`axis=0`）について和をとります"},
+    "lstm.grads_count": {"en": "LSTM.grads should hold three arrays: [dWx, dWh, db]",
+                         "ja": "`LSTM.grads` には配列が 3 個（`[dWx, dWh, db]`）入るはずです"},
+    "lstm.example.forward": {"en": "c_next = f * c_prev + i * g, not c_prev *= f",
+                             "ja": "`c_prev *= f` ではなく `c_next = f * c_prev + i * g`"},
+    "lstm.example.backward": {"en": "dc = dc_next + ..., not dc = dc_next; dc += ...",
+                              "ja": "`dc = dc_next; dc += ...` ではなく `dc = dc_next + ...`"},
+}
+i18n.register(STRINGS)
+
+
+def say(key, **fields):
+    return i18n.tr(f"lstm.{key}", **fields)
+
 
 GATES = {"parts": (1, ["i", "f", "g", "o"])}    # the 4H axis of Wx and Wh: which gates are wrong
 GATES_B = {"parts": (0, ["i", "f", "g", "o"])}  # ... and of b
-ORDER = ("the gates must be laid out [i, f, g, o] along the 4H axis (rnnviz and PyTorch); "
-         "[f, g, i, o] is the book's order")
-GATE_SLICES = ("check each gate's slice and activation: blocks [i, f, g, o] along the 4H axis "
-               "(A[:, :H] is i, A[:, H:2*H] is f, ...), sigmoid for i, f, o and tanh for g")
-ORDER_FWD = ("the gates' slices are in another order: A[:, :H] is i, A[:, H:2*H] is f, A[:, 2*H:3*H] is g, "
-             "A[:, 3*H:] is o (rnnviz's and PyTorch's [i, f, g, o]; [f, g, i, o] is the book's order)")
-ACTIVATIONS = "a gate has the wrong activation: sigmoid for i, f and o, tanh for g"
-LSTM_FORWARD = (f"compare each line with the equations: A = x @ Wx + h_prev @ Wh + b, the gates ({GATE_SLICES}), "
-                f"c_next = f * c_prev + i * g, h_next = o * tanh(c_next)")
-GATE_CACHE = f"each gate is the activation of its block of A = x @ Wx + h_prev @ Wh + b: {GATE_SLICES}"
-GATE_GRADS = ("the gates named wrong get a wrong gradient: i, f and g reach the loss through c_next "
-              "(their gradient goes through dc, which includes the path through h_next), o through "
-              "h_next alone; then each block is d(gate) times its activation's derivative "
-              "(sigmoid: s * (1 - s), tanh: 1 - t ** 2)")
-DC_PREV = ("dc_prev = dc * f, where dc gathers both paths into c_next: dc_next, and the path "
-           "through h_next = o * tanh(c_next)")
-NO_H_PATH = ("the path from h_next into c_next is missing: c_next also feeds h_next = o * "
-             "tanh(c_next), so the gradient reaching c_next is dc_next plus what comes through h_next")
-WRONG_GATE = "dc_prev goes through the forget gate: c_next = f * c_prev + i * g, so dc_prev = dc * f"
-REFUSAL = ("the LSTM assignment builds F.lstm: write it with xp (sigmoid, xp.tanh, @, .sum), not "
-           "with rnnviz.functions, rnnviz.links or autograd")
+REFUSAL = "lstm.refusal"
 NAMES = ("x", "h_prev", "c_prev", "Wx", "Wh", "b", "dh_next", "dc_next")
 CACHE = ("x", "h_prev", "c_prev", "i", "f", "g", "o", "tc")
 ORDER_TEXT = "(x, h_prev, c_prev, i, f, g, o, tc)"
-CACHE_HINTS = (
-    (("AttributeError",), ("has no attribute",),
-     f"backward runs on a new LSTM whose self.cache the test sets to {ORDER_TEXT}: take what "
-     f"backward needs from self.cache and self.params only"),
-    (("ValueError", "TypeError"), ("unpack",),
-     f"self.cache is the tuple {ORDER_TEXT}, in that order: unpack it as such"),
-)
+CACHE_HINTS = cache_hints("LSTM", ORDER_TEXT)
 
 
 def lstm_reference(x, h_prev, c_prev, Wx, Wh, b, dh_next, dc_next):
@@ -110,11 +172,11 @@ def forward_variants(x, h_prev, c_prev, Wx, Wh, b):
     out = []
     for order in itertools.permutations(range(4)):
         for acts in activations:
-            wrong = [ORDER_FWD] * (order != (0, 1, 2, 3)) + [ACTIVATIONS] * (acts is not right)
+            wrong = [say("order_fwd")] * (order != (0, 1, 2, 3)) + [say("activations")] * (acts is not right)
             if wrong:
                 i, f, g, o = (act(blocks[k]) for act, k in zip(acts, order))
                 c_next = f * c_prev + i * g
-                out.append((c_next, o * numpy.tanh(c_next), "; and ".join(wrong)))
+                out.append((c_next, o * numpy.tanh(c_next), joined(wrong)))
     return out
 
 
@@ -135,13 +197,13 @@ class LSTMCheck(LayerCheck):
     learner = ("LSTM",)
     refusal = REFUSAL
     hints = {"backward": CACHE_HINTS}
-    shape_notes = {"backward": f"or self.cache read in another order than {ORDER_TEXT}"}
+    shape_notes = {"backward": lambda: shared("shape_note", order=ORDER_TEXT)}
 
     def forward_phase(self, LSTM, a, got, given):
         layer = None
         with phase(got, "forward") as out:
-            layer = LSTM(*(given(f"{n} (given to LSTM(Wx, Wh, b))", a[n]) for n in ("Wx", "Wh", "b")))
-            out["returned"] = keep(layer.forward(*(given(f"{n} (given to LSTM.forward)", a[n])
+            layer = LSTM(*(given(given_to(n, "LSTM(Wx, Wh, b)"), a[n]) for n in ("Wx", "Wh", "b")))
+            out["returned"] = keep(layer.forward(*(given(given_to(n, "LSTM.forward"), a[n])
                                                    for n in ("x", "h_prev", "c_prev"))))
             out["cache"] = keep(layer.cache)
         return layer
@@ -149,7 +211,7 @@ class LSTMCheck(LayerCheck):
     @staticmethod
     def backward_calls(layer, a, out, given):
         before = list(layer.grads)
-        out["returned"] = keep(layer.backward(*(given(f"{n} (given to LSTM.backward)", a[n])
+        out["returned"] = keep(layer.backward(*(given(given_to(n, "LSTM.backward"), a[n])
                                                 for n in ("dh_next", "dc_next"))))
         out["grads"] = keep(layer.grads)
         out["in_place"] = in_place(layer, before)
@@ -163,18 +225,19 @@ class LSTMCheck(LayerCheck):
         for k, name, want in ((1, "c_next", c_next), (0, "h_next", h_next)):
             with part(name):
                 out = self.result(got, "forward", "returned", run)
-                assert isinstance(out, (tuple, list)) and len(out) == 2, "LSTM.forward should return (h_next, c_next)"
-                hint = matching(out[k], [(v[1 - k], sentence) for *v, sentence in variants], LSTM_FORWARD)
-                check_array(f"LSTM.forward: {name}", out[k], want, device=dev,
+                assert isinstance(out, (tuple, list)) and len(out) == 2, say("returns_forward")
+                hint = matching(out[k], [(v[1 - k], sentence) for *v, sentence in variants],
+                                say("forward", slices=say("gate_slices")))
+                check_array(code(f"LSTM.forward: {name}"), out[k], want, device=dev,
                             mistakes={"other": hint, "parts": hint, "scaled": hint, "sign": hint})
         with part("cache"):
+            slices = say("gate_slices")
             check_cache("LSTM.forward: self.cache", self.result(got, "forward", "cache", run),
                         [(n, cache[n]) for n in CACHE], dev, ORDER_TEXT, mistakes={
-                            **{n: {"other": AS_GIVEN.format(n)} for n in ("x", "h_prev", "c_prev")},
-                            **{n: {"other": GATE_CACHE} for n in ("i", "f", "g", "o")},
-                            "tc": {"other": f"tc = tanh(c_next); {GATE_SLICES}"},
-                            "moved": f"either the gates' slices or activations are mixed up ({GATE_SLICES}), "
-                                     f"or the cache's order is not {ORDER_TEXT}"})
+                            **{n: {"other": as_given(n)} for n in ("x", "h_prev", "c_prev")},
+                            **{n: {"other": say("gate_cache", slices=slices)} for n in ("i", "f", "g", "o")},
+                            "tc": {"other": say("tc", slices=slices)},
+                            "moved": say("moved", slices=slices, order=ORDER_TEXT)})
 
     def judge_backward(self, a, cache, got, run):
         dev = run.device
@@ -183,47 +246,43 @@ class LSTMCheck(LayerCheck):
         N = a["x"].shape[0]
         with part("dc_prev"):
             out = self.returned(got, run)
-            alternatives = [(dc_prev_with(cache, a["dh_next"], a["dc_next"], h_path=False), NO_H_PATH)]
-            alternatives += [(dc_prev_with(cache, a["dh_next"], a["dc_next"], gate=gate), WRONG_GATE)
+            alternatives = [(dc_prev_with(cache, a["dh_next"], a["dc_next"], h_path=False), say("no_h_path"))]
+            alternatives += [(dc_prev_with(cache, a["dh_next"], a["dc_next"], gate=gate), say("wrong_gate"))
                              for gate in ("i", "g", "o")]
-            check_array("LSTM.backward: dc_prev", out[2], want_dc, device=dev,
-                        mistakes={"other": matching(out[2], alternatives, DC_PREV)})
+            check_array(code("LSTM.backward: dc_prev"), out[2], want_dc, device=dev,
+                        mistakes={"other": matching(out[2], alternatives, say("dc_prev"))})
         for k, name, want, weight in ((0, "dx", want_dx, "Wx"), (1, "dh_prev", want_dh, "Wh")):
             with part(name):
                 out = self.returned(got, run)
-                hint = (f"{name} = dA @ {weight}.T, where dA (N, 4H), the gradient of A, joins the "
-                        f"gates' blocks [i, f, g, o]: check dA and the transpose")
-                check_array(f"LSTM.backward: {name}", out[k], want, device=dev,
+                hint = say("dA", name=name, weight=weight)
+                check_array(code(f"LSTM.backward: {name}"), out[k], want, device=dev,
                             mistakes={"other": hint, "scaled": hint})
 
         def mistakes(k, got_w, want):
             what, formula = (("dWx", "x.T @ dA"), ("dWh", "h_prev.T @ dA"), ("db", "dA.sum(axis=0)"))[k]
-            hint = f"{what} = {formula}, where dA (N, 4H) joins the gates' blocks [i, f, g, o]"
-            return {"swapped_parts": ORDER, "parts": GATE_GRADS, "other": hint,
+            hint = say("weight", what=what, formula=formula)
+            return {"swapped_parts": say("order"), "parts": say("gate_grads"), "other": hint,
                     "scaled": by_scale(got_w, want, batch_factors(N, what), hint),
-                    "shape": "db sums dA over the batch axis (axis=0)" if what == "db" else hint,
-                    "zero": f"nothing was written into self.grads[{k}]: write {what} into it "
-                            f"(self.grads[{k}][...] = ...)"}
+                    "shape": say("db_shape") if what == "db" else hint,
+                    "zero": shared("not_written", k=k, what=what)}
 
         for k, (name, want) in enumerate((("dWx", want_dWx), ("dWh", want_dWh), ("db", want_db))):
             self.judge_grads_one(got, run, k, name, want, mistakes, GATES_B if name == "db" else GATES)
 
     def returned(self, got, run):
         out = self.result(got, "backward", "returned", run)
-        assert isinstance(out, (tuple, list)) and len(out) == 3, "LSTM.backward should return (dx, dh_prev, dc_prev)"
+        assert isinstance(out, (tuple, list)) and len(out) == 3, say("returns_backward")
         return out
 
     def judge_grads_one(self, got, run, k, name, want, mistakes, gates):
         with part(name):
             grads = self.result(got, "backward", "grads", run)
-            assert isinstance(grads, (list, tuple)) and len(grads) == 3, \
-                "LSTM.grads should hold three arrays: [dWx, dWh, db]"
-            check_array(f"LSTM.grads[{k}] ({name})", grads[k], want, device=run.device,
+            assert isinstance(grads, (list, tuple)) and len(grads) == 3, say("grads_count")
+            check_array(shared("grad_name", cls="LSTM", k=k, name=name), grads[k], want, device=run.device,
                         mistakes=mistakes(k, grads[k], want), **gates)
             flags = self.result(got, "backward", "in_place", run)
             assert isinstance(flags, list) and k < len(flags) and flags[k] is True, (
-                f"LSTM.grads[{k}] ({name}) is a new array: write into the one __init__ made "
-                f"(LSTM.grads[{k}][...] = {name}); whoever holds self.grads (an optimizer) reads that array")
+                shared("new_array", cls="LSTM", k=k, name=name))
 
 
 @register
@@ -232,7 +291,7 @@ class Forward(LSTMCheck):
 
     name = "lstm.forward"
     parts = {"c_next": 1, "h_next": 1, "cache": 0.5, "inputs unchanged": 0.5}
-    example = "c_next = f * c_prev + i * g, not c_prev *= f"
+    example = "lstm.example.forward"
 
     def inputs(self, seed, N, D, H):
         return random_case(seed, N, D, H)
@@ -259,7 +318,7 @@ class Backward(LSTMCheck):
     name = "lstm.backward"
     parts = {"dc_prev": 1, "dx": 0.75, "dh_prev": 0.75, "dWx": 0.75, "dWh": 0.75, "db": 0.5,
              "inputs unchanged": 0.5}
-    example = "dc = dc_next + ..., not dc = dc_next; dc += ..."
+    example = "lstm.example.backward"
 
     def inputs(self, seed, N, D, H):
         a = random_case(seed, N, D, H)
@@ -270,8 +329,8 @@ class Backward(LSTMCheck):
     def run(self, LSTM, inputs, xp):
         a, got, given = inputs, {}, Given()
         with refusing_library(self.refusal), phase(got, "backward") as out:
-            layer = LSTM(*(given(f"{n} (given to LSTM(Wx, Wh, b))", a[n]) for n in ("Wx", "Wh", "b")))
-            layer.cache = tuple(given(f"self.cache[{k}] ({n}, set before LSTM.backward)", a[n])
+            layer = LSTM(*(given(given_to(n, "LSTM(Wx, Wh, b)"), a[n]) for n in ("Wx", "Wh", "b")))
+            layer.cache = tuple(given(label("cache", k=k, name=n, where="LSTM.backward"), a[n])
                                 for k, n in enumerate(CACHE))
             self.backward_calls(layer, a, out, given)
         got["given"] = given.arrays()
@@ -280,7 +339,7 @@ class Backward(LSTMCheck):
     def judge(self, inputs, got, run):
         a = {n: host(v) for n, v in inputs.items()}
         self.judge_backward(a, {n: a[n] for n in CACHE}, got, run)
-        cache = {f"self.cache[{k}] ({n}, set before LSTM.backward)": a[n] for k, n in enumerate(CACHE)}
+        cache = {label("cache", k=k, name=n, where="LSTM.backward"): a[n] for k, n in enumerate(CACHE)}
         self.judge_unchanged(got, originals(a, ("Wx", "Wh", "b"), "LSTM(Wx, Wh, b)") | cache
                              | originals(a, ("dh_next", "dc_next"), "LSTM.backward"), ["backward"], run)
 
@@ -320,4 +379,4 @@ class Step(LSTMCheck):
 
 
 def originals(a, names, where):
-    return {f"{n} (given to {where})": a[n] for n in names}
+    return {given_to(n, where): a[n] for n in names}

@@ -28,49 +28,191 @@ import math
 import numpy
 
 from ... import functions as F
+from ... import i18n
 from ... import optimizers
 from ...core import Variable
 from ..checks import check_array
 from ..protocol import Other, Received, host, part, register
-from .rnn_by_hand import Given, LayerCheck, keep, matching, phase, refusing_library
+from .rnn_by_hand import Given, LayerCheck, code, given_to, joined, keep, label, matching, phase, refusing_library, text, usual
 
-REFUSAL = ("the masked-loss assignment builds F.temporal_softmax_cross_entropy and GradientClipping: "
-           "write them with xp (xp.exp, xp.log, .max, .sum, xp.clip), not with rnnviz.functions, "
-           "rnnviz.optimizers or autograd")
+# The learner-readable texts of these checks (``say``: looked up when a message is made).
+STRINGS = {
+    "masked_loss.refusal": {
+        "en": "the masked-loss assignment builds F.temporal_softmax_cross_entropy and GradientClipping: "
+              "write them with xp (xp.exp, xp.log, .max, .sum, xp.clip), not with rnnviz.functions, "
+              "rnnviz.optimizers or autograd",
+        "ja": "マスク付き損失の課題では `F.temporal_softmax_cross_entropy` と `GradientClipping` を自分で作ります: "
+              "`rnnviz.functions`、`rnnviz.optimizers`、自動微分は使わず、`xp`（`xp.exp`、`xp.log`、`.max`、"
+              "`.sum`、`xp.clip`）で書いてください"},
+    "masked_loss.normalised": {
+        "en": "loss = -(1/B) sum over the live (t, b) of log softmax(x[t, b])[t[t, b]]: summed over the "
+              "live positions, divided by the batch size B (F.temporal_softmax_cross_entropy's default)",
+        "ja": "損失は、パディングでない位置 (t, b) についての `log softmax(x[t, b])[t[t, b]]` の和に `-(1/B)` を"
+              "掛けたものです: パディングでない位置について和をとり、バッチサイズ B で割ります"
+              "（`F.temporal_softmax_cross_entropy` の既定）"},
+    "masked_loss.per_token": {
+        "en": "divided by the number of live positions (the per-token mean, Chainer's normalize=True); "
+              "the library's default, and this assignment, divide by the batch size B",
+        "ja": "パディングでない位置の数で割っています（トークンごとの平均、Chainer の `normalize=True`）。"
+              "ライブラリの既定とこの課題ではバッチサイズ B で割ります"},
+    "masked_loss.per_position": {
+        "en": "divided by T * B, every position padded or not; divide by the batch size B",
+        "ja": "パディングかどうかによらず全位置の数 T * B で割っています。バッチサイズ B で割ってください"},
+    "masked_loss.not_divided": {"en": "not divided by the batch size B",
+                                "ja": "バッチサイズ B で割っていません"},
+    "masked_loss.no_mask": {
+        "en": "the padded positions were counted: multiply each position's loss (and its row of dx) by the "
+              "mask, so that a padded position adds nothing",
+        "ja": "パディングの位置も数えています: 各位置の損失（と `dx` のその行）にマスクを掛けて、パディングの位置が"
+              "何も足さないようにしてください"},
+    "masked_loss.dx": {
+        "en": "dx[t, b] = mask[t, b] * (softmax(x[t, b]) - onehot(t[t, b])) / B: the softmax minus the one-hot "
+              "label, on live positions only, divided by B as the loss is",
+        "ja": "`dx[t, b] = mask[t, b] * (softmax(x[t, b]) - onehot(t[t, b])) / B`: ソフトマックスからラベルの "
+              "ワンホット表現を引いたもので、パディングでない位置だけ、損失と同じく B で割ります"},
+    "masked_loss.no_onehot": {
+        "en": "the one-hot label is missing: dx = mask * (softmax(x) - onehot(t)) / B",
+        "ja": "ラベルのワンホット表現が抜けています: `dx = mask * (softmax(x) - onehot(t)) / B` です"},
+    "masked_loss.padded": {
+        "en": "a padded position must change nothing: multiply by the mask (or use xp.where) after computing "
+              "each position's loss and gradient, so its scores and label are never read into the result",
+        "ja": "パディングの位置は何も変えてはいけません: 各位置の損失と勾配を計算した後でマスクを掛ける"
+              "（または `xp.where` を使う）ことで、その位置のスコアとラベルが結果に入らないようにしてください"},
+    "masked_loss.stable": {
+        "en": "exp of a large score overflows (inf / inf is NaN): subtract each row's maximum before exp; "
+              "softmax and log-softmax do not change, since a constant added to a row cancels",
+        "ja": "大きなスコアの `exp` はオーバーフローします（`inf / inf` は NaN）: `exp` の前に各行の最大値を"
+              "引いてください。行に足した定数は打ち消し合うので、ソフトマックスも対数ソフトマックスも変わりません"},
+    "masked_loss.global": {
+        "en": "the norm is global: one norm over every array together, sqrt of the sum of the squares of "
+              "all their elements",
+        "ja": "ノルムは全体でひとつです: すべての配列をまとめたノルム、つまり全要素の 2 乗の和の平方根です"},
+    "masked_loss.per_array": {
+        "en": "each array was clipped by its own norm; {glob}, and every array is scaled by the same "
+              "factor threshold / norm, so the update keeps its direction",
+        "ja": "配列ごとに自分のノルムでクリップしています。{glob}。すべての配列に同じ係数 `threshold / norm` を"
+              "掛けるので、更新の向きは変わりません"},
+    "masked_loss.value_not_norm": {
+        "en": "that is value clipping (each element cut to [-threshold, threshold]), which changes the "
+              "direction; clipping by norm scales every array by threshold / norm",
+        "ja": "それは値のクリッピング（各要素を `[-threshold, threshold]` に切る）で、向きが変わります。"
+              "ノルムによるクリッピングはすべての配列に `threshold / norm` を掛けます"},
+    "masked_loss.clipped": {
+        "en": "when the global norm exceeds the threshold, every array is multiplied by threshold / norm, "
+              "so that the clipped gradients have norm threshold",
+        "ja": "全体のノルムがしきい値を超えるときは、すべての配列に `threshold / norm` を掛け、クリップした勾配の"
+              "ノルムがしきい値になるようにします"},
+    "masked_loss.unclipped": {
+        "en": "below the threshold the gradients come back unchanged: clip only when norm > threshold "
+              "(and all-zero gradients, of norm 0, stay zeros: no division by zero)",
+        "ja": "しきい値より小さいときは勾配をそのまま返します: `norm > threshold` のときだけクリップしてください"
+              "（すべてゼロの勾配はノルムが 0 なのでゼロのままです: ゼロで割らないこと）"},
+    "masked_loss.norm_dtype": {
+        "en": "multiply by a Python float (rate = float(threshold / norm)) or by a scalar of the array's "
+              "dtype: a NumPy float64 scalar turns a float32 array into float64 (NumPy 2)",
+        "ja": "Python の `float`（`rate = float(threshold / norm)`）か配列と同じ `dtype` のスカラーを掛けてください: "
+              "NumPy の float64 のスカラーは float32 の配列を float64 に変えます（NumPy 2）"},
+    "masked_loss.dtype": {
+        "en": "compute in the inputs' dtype: an array made with a default dtype (xp.zeros(shape)) or a "
+              "NumPy float64 scalar turns float32 into float64; use dtype=x.dtype or xp.zeros_like",
+        "ja": "入力の `dtype` で計算してください: 既定の `dtype` で作った配列（`xp.zeros(shape)`）や NumPy の float64 の"
+              "スカラーは float32 を float64 に変えます。`dtype=x.dtype` か `xp.zeros_like` を使ってください"},
+    "masked_loss.index": {
+        "en": "index the scores with the labels as integers (t is int), or use a one-hot: "
+              "xp.arange(V) == t[..., None]",
+        "ja": "スコアはラベルを整数として使って添字で取り出すか（`t` は `int`）、ワンホット表現を使ってください: "
+              "`xp.arange(V) == t[..., None]`"},
+    "masked_loss.not_number": {
+        "en": "{label} is wrong: expected a number, got {kind}.",
+        "ja": "{label} が間違っています: 数がひとつ返るはずですが、{kind} でした。"},
+    "masked_loss.several": {"en": "an array of several numbers", "ja": "複数の数の配列"},
+    "masked_loss.return_float": {
+        "en": "return a Python float (float(...)) or an array of one element",
+        "ja": "Python の `float`（`float(...)`）か要素がひとつの配列を返してください"},
+    "masked_loss.not_finite": {"en": "{label} is wrong: it is NaN or infinite.",
+                               "ja": "{label} が間違っています: NaN か無限大です。"},
+    "masked_loss.scalar_wrong": {"en": "{label} is wrong (relative error {error}).",
+                                 "ja": "{label} が間違っています（相対誤差 {error}）。"},
+    "masked_loss.returns": {"en": "{fn} should return {what}, it returned {got}",
+                            "ja": "`{fn}` は `{what}` を返す必要がありますが、`{got}` を返しました"},
+    "masked_loss.example.loss": {
+        "en": "p = e / e.sum(...) makes a new array; x -= x.max(...) changes the caller's scores",
+        "ja": "`p = e / e.sum(...)` は新しい配列を作りますが、`x -= x.max(...)` は呼び出し側のスコアを変えます"},
+    "masked_loss.sign_loss": {
+        "en": "a sign error: the loss is minus the log-probability of the label",
+        "ja": "符号の間違いです: 損失はラベルの対数確率にマイナスを付けたものです"},
+    "masked_loss.sign_dx": {"en": "a sign error: dx = mask * (softmax(x) - onehot(t)) / B",
+                            "ja": "符号の間違いです: `dx = mask * (softmax(x) - onehot(t)) / B` です"},
+    "masked_loss.dx_padded": {
+        "en": "masked_cross_entropy: dx is not zero at the padded positions.",
+        "ja": "`masked_cross_entropy` の `dx` がパディングの位置でゼロではありません。"},
+    "masked_loss.padded_changed": {
+        "en": "masked_cross_entropy: other scores and labels at the padded positions changed the loss or dx.",
+        "ja": "`masked_cross_entropy`: パディングの位置のスコアとラベルを変えると、損失か `dx` が変わりました。"},
+    "masked_loss.dx_dtype": {"en": "masked_cross_entropy: dx has dtype {got}, but x is {want}.",
+                             "ja": "`masked_cross_entropy` の `dx` の `dtype` が {got} ですが、`x` は {want} です。"},
+    "masked_loss.large_loss": {"en": "masked_cross_entropy on large scores: loss",
+                               "ja": "大きなスコアでの `masked_cross_entropy` の損失"},
+    "masked_loss.large_dx": {"en": "masked_cross_entropy on large scores: dx",
+                             "ja": "大きなスコアでの `masked_cross_entropy` の `dx`"},
+    "masked_loss.with_large": {"en": "{hint} (and with large scores: {stable})",
+                               "ja": "{hint}（そして大きなスコアでは: {stable}）"},
+    "masked_loss.loss_name": {"en": "masked_cross_entropy: loss", "ja": "`masked_cross_entropy` の損失"},
+    "masked_loss.list_of": {
+        "en": "{what} should be a list of {n} arrays, one per gradient given, in their order; it is {kind}",
+        "ja": "{what} は、渡した勾配ごとにひとつ、同じ順に並んだ配列 {n} 個のリストのはずですが、{kind} です"},
+    "masked_loss.clipped_of": {"en": "{fn}'s clipped", "ja": "`{fn}` がクリップした結果"},
+    "masked_loss.result_of": {"en": "{fn}'s result", "ja": "`{fn}` の結果"},
+    "masked_loss.example.clip": {
+        "en": "g * rate makes a new array; g *= rate changes the caller's gradient",
+        "ja": "`g * rate` は新しい配列を作りますが、`g *= rate` は呼び出し側の勾配を変えます"},
+    "masked_loss.example.value": {
+        "en": "xp.clip(g, ...) makes a new array; g[g > threshold] = threshold changes the caller's gradient",
+        "ja": "`xp.clip(g, ...)` は新しい配列を作りますが、`g[g > threshold] = threshold` は呼び出し側の勾配を変えます"},
+    "masked_loss.label.clipped": {"en": "grads[{k}] (given to clip_grads_by_norm, the clipped call)",
+                                  "ja": "`grads[{k}]`（`clip_grads_by_norm` のクリップする呼び出しに渡した配列）"},
+    "masked_loss.label.unclipped": {"en": "grads[{k}] (given to clip_grads_by_norm, the unclipped call)",
+                                    "ja": "`grads[{k}]`（`clip_grads_by_norm` のクリップしない呼び出しに渡した配列）"},
+    "masked_loss.call.clipped": {"en": "clipped", "ja": "クリップする呼び出し"},
+    "masked_loss.call.unclipped": {"en": "unclipped", "ja": "クリップしない呼び出し"},
+    "masked_loss.sqrt": {"en": "the square root is missing: {glob}", "ja": "平方根が抜けています: {glob}"},
+    "masked_loss.norms_added": {"en": "the arrays' norms were added; {glob}", "ja": "配列ごとのノルムを足しています。{glob}"},
+    "masked_loss.largest": {"en": "the largest array's norm; {glob}", "ja": "最大の配列のノルムです。{glob}"},
+    "masked_loss.mean_squares": {"en": "a mean of the squares; {glob}", "ja": "2 乗の平均です。{glob}"},
+    "masked_loss.norm_returned": {"en": "clip_grads_by_norm: the norm returned ({call} call)",
+                                  "ja": "`clip_grads_by_norm` が返したノルム（{call}）"},
+    "masked_loss.norm_before": {"en": "return the global norm before clipping; {glob}",
+                                "ja": "クリップする前の全体のノルムを返してください。{glob}"},
+    "masked_loss.nothing_clipped": {"en": "nothing was clipped; {clipped}",
+                                    "ja": "何もクリップされていません。{clipped}"},
+    "masked_loss.clipped_below": {"en": "clip_grads_by_norm: clipped[{k}] (threshold below the norm)",
+                                  "ja": "`clip_grads_by_norm` の `clipped[{k}]`（しきい値がノルムより小さい場合）"},
+    "masked_loss.clipped_above": {"en": "clip_grads_by_norm: clipped[{k}] (threshold above the norm)",
+                                  "ja": "`clip_grads_by_norm` の `clipped[{k}]`（しきい値がノルムより大きい場合）"},
+    "masked_loss.clipped_zeros": {"en": "clip_grads_by_norm: clipped[{k}] (all-zero gradients)",
+                                  "ja": "`clip_grads_by_norm` の `clipped[{k}]`（勾配がすべてゼロの場合）"},
+    "masked_loss.norm_zeros": {"en": "clip_grads_by_norm: the norm returned (all-zero gradients)",
+                               "ja": "`clip_grads_by_norm` が返したノルム（勾配がすべてゼロの場合）"},
+    "masked_loss.clip_dtype": {
+        "en": "{fn}: clipped[{k}] has dtype {got}, but the gradients are {want}.",
+        "ja": "`{fn}` の `clipped[{k}]` の `dtype` が {got} ですが、勾配は {want} です。"},
+    "masked_loss.value_hint": {
+        "en": "each element is cut to [-threshold, threshold] (xp.clip(g, -threshold, threshold)): "
+              "the elements inside stay as they are",
+        "ja": "各要素を `[-threshold, threshold]` に切ります（`xp.clip(g, -threshold, threshold)`）: "
+              "範囲内の要素はそのままです"},
+}
+i18n.register(STRINGS)
+
+
+def say(key, **fields):
+    return i18n.tr(f"masked_loss.{key}", **fields)
+
+
+REFUSAL = "masked_loss.refusal"
 TOLERANCE = {"float64": {"rtol": 1e-6, "atol": 1e-9}, "float32": {"rtol": 2e-4, "atol": 2e-6}}
-NORMALISED = ("loss = -(1/B) sum over the live (t, b) of log softmax(x[t, b])[t[t, b]]: summed over the "
-              "live positions, divided by the batch size B (F.temporal_softmax_cross_entropy's default)")
-PER_TOKEN = ("divided by the number of live positions (the per-token mean, Chainer's normalize=True); "
-             "the library's default, and this assignment, divide by the batch size B")
-PER_POSITION = "divided by T * B, every position padded or not; divide by the batch size B"
-NOT_DIVIDED = "not divided by the batch size B"
-NO_MASK = ("the padded positions were counted: multiply each position's loss (and its row of dx) by the "
-           "mask, so that a padded position adds nothing")
-DX = ("dx[t, b] = mask[t, b] * (softmax(x[t, b]) - onehot(t[t, b])) / B: the softmax minus the one-hot "
-      "label, on live positions only, divided by B as the loss is")
-NO_ONEHOT = "the one-hot label is missing: dx = mask * (softmax(x) - onehot(t)) / B"
-PADDED = ("a padded position must change nothing: multiply by the mask (or use xp.where) after computing "
-          "each position's loss and gradient, so its scores and label are never read into the result")
-STABLE = ("exp of a large score overflows (inf / inf is NaN): subtract each row's maximum before exp; "
-          "softmax and log-softmax do not change, since a constant added to a row cancels")
-GLOBAL = ("the norm is global: one norm over every array together, sqrt of the sum of the squares of "
-          "all their elements")
-PER_ARRAY = (f"each array was clipped by its own norm; {GLOBAL}, and every array is scaled by the same "
-             f"factor threshold / norm, so the update keeps its direction")
-VALUE_NOT_NORM = ("that is value clipping (each element cut to [-threshold, threshold]), which changes the "
-                  "direction; clipping by norm scales every array by threshold / norm")
-CLIPPED = ("when the global norm exceeds the threshold, every array is multiplied by threshold / norm, "
-           "so that the clipped gradients have norm threshold")
-UNCLIPPED = ("below the threshold the gradients come back unchanged: clip only when norm > threshold "
-             "(and all-zero gradients, of norm 0, stay zeros: no division by zero)")
-NORM_DTYPE = ("multiply by a Python float (rate = float(threshold / norm)) or by a scalar of the array's "
-              "dtype: a NumPy float64 scalar turns a float32 array into float64 (NumPy 2)")
-DTYPE = ("compute in the inputs' dtype: an array made with a default dtype (xp.zeros(shape)) or a "
-         "NumPy float64 scalar turns float32 into float64; use dtype=x.dtype or xp.zeros_like")
-HINTS = {"call": ((("IndexError",), ("out of bounds", "index"),
-                   "index the scores with the labels as integers (t is int), or use a one-hot: "
-                   "xp.arange(V) == t[..., None]"),),
-         "zeros": ((("ZeroDivisionError",), ("division",), UNCLIPPED),)}
+HINTS = {"call": ((("IndexError",), ("out of bounds", "index"), lambda: say("index")),),
+         "zeros": ((("ZeroDivisionError",), ("division",), lambda: say("unclipped")),)}
 
 
 @contextlib.contextmanager
@@ -81,7 +223,7 @@ def refusing(message):
     def refused(what):
         def call(*args, **kwargs):
             from .rnn_by_hand import Refused
-            raise Refused(f"{message} ({what} was called)")
+            raise Refused(i18n.tr("rnn_by_hand.refused", message=text(message), what=what))
         return call
 
     classes = [c for c in (hooks.GradientClipping, getattr(hooks, "GradientHardClipping", None)) if c is not None]
@@ -113,17 +255,16 @@ def check_scalar(label, got, want, tol, alternatives=(), default=""):
     of the first (value, sentence) in ``alternatives`` that ``got`` equals."""
     got = scalar(got)
     if not isinstance(got, float):
-        kind = got.type_name if isinstance(got, Other) else "an array of several numbers" \
-            if isinstance(got, Received) else type(got).__name__
-        raise AssertionError(f"{label} is wrong: expected a number, got {kind}.\n  usual mistake: "
-                             f"return a Python float (float(...)) or an array of one element")
+        kind = code(got.type_name) if isinstance(got, Other) else say("several") \
+            if isinstance(got, Received) else code(type(got).__name__)
+        raise AssertionError(f"{say('not_number', label=label, kind=kind)}\n  {usual(say('return_float'))}")
     if not math.isfinite(got):
-        raise AssertionError(f"{label} is wrong: it is NaN or infinite.\n  usual mistake: {STABLE}")
+        raise AssertionError(f"{say('not_finite', label=label)}\n  {usual(say('stable'))}")
     if math.isclose(got, want, rel_tol=tol["rtol"], abs_tol=tol["atol"]):
         return
     hint = next((s for v, s in alternatives if math.isclose(got, v, rel_tol=1e-6, abs_tol=1e-12)), default)
     error = abs(got - want) / max(abs(want), 1e-12)
-    raise AssertionError(f"{label} is wrong (relative error {error:.2g}).\n  usual mistake: {hint}")
+    raise AssertionError(f"{say('scalar_wrong', label=label, error=f'{error:.2g}')}\n  {usual(hint)}")
 
 
 # -- the masked loss ----------------------------------------------------------------------------------
@@ -166,7 +307,7 @@ class LossCheck(LayerCheck):
     learner = ("masked_cross_entropy",)
     refusal = REFUSAL
     hints = HINTS
-    example = "p = e / e.sum(...) makes a new array; x -= x.max(...) changes the caller's scores"
+    example = "masked_loss.example.loss"
 
     def describe(self, case):
         return ", ".join(f"{k}={v}" for k, v in case.items() if k not in ("seed", "scale"))
@@ -174,10 +315,10 @@ class LossCheck(LayerCheck):
     @staticmethod
     def call(fn, a, got, given, name):
         with phase(got, name) as out:
-            result = fn(*(given(f"{n} (given to masked_cross_entropy)", a[n]) for n in ("x", "t", "mask")))
+            result = fn(*(given(given_to(n, "masked_cross_entropy"), a[n]) for n in ("x", "t", "mask")))
             if not (isinstance(result, (tuple, list)) and len(result) == 2):
-                raise TypeError(f"masked_cross_entropy should return (loss, dx), it returned "
-                                f"{type(result).__name__}")
+                raise TypeError(say("returns", fn="masked_cross_entropy", what="(loss, dx)",
+                                    got=type(result).__name__))
             loss, dx = result
             out["loss"] = keep(loss)
             out["dx"] = keep(dx)
@@ -209,41 +350,38 @@ class Loss(LossCheck):
         tol, dev = TOLERANCE[x.dtype.name], run.device
         want_loss, want_dx = loss_reference(x, t, mask)
         live = max(int(mask.sum()), 1)
-        scales = [(B / live, PER_TOKEN), (1 / T, PER_POSITION), (B, NOT_DIVIDED)]
+        no_mask = say("no_mask")
+        scales = [(B / live, say("per_token")), (1 / T, say("per_position")), (B, say("not_divided"))]
         with part("loss"):
-            alternatives = [(want_loss * k, s) for k, s in scales] + [(-want_loss, "a sign error: the loss is "
-                                                                      "minus the log-probability of the label")]
+            alternatives = [(want_loss * k, s) for k, s in scales] + [(-want_loss, say("sign_loss"))]
             alternatives += [(loss_by_hand(x, t, mask, Z, masked=False)[0],
-                              f"{NO_MASK}; and {s}" if Z != B else NO_MASK)
-                             for Z, s in ((B, ""), (live, PER_TOKEN), (T * B, PER_POSITION))]
-            check_scalar("masked_cross_entropy: loss", self.result(got, "call", "loss", run), want_loss, tol,
-                         alternatives, NORMALISED)
+                              joined([no_mask, say(s)]) if Z != B else no_mask)
+                             for Z, s in ((B, ""), (live, "per_token"), (T * B, "per_position"))]
+            check_scalar(say("loss_name"), self.result(got, "call", "loss", run), want_loss, tol,
+                         alternatives, say("normalised"))
         with part("dx"):
             dx = self.result(got, "call", "dx", run)
-            alternatives = [(loss_by_hand(x, t, mask, B, masked=False)[1], NO_MASK),
-                            (loss_by_hand(x, t, mask, B, onehot=False)[1], NO_ONEHOT)]
-            hint = matching(dx, alternatives, DX)
-            check_array("masked_cross_entropy: dx", dx, want_dx, device=dev, **tol, mistakes={
-                "other": hint, "sign": "a sign error: dx = mask * (softmax(x) - onehot(t)) / B",
+            alternatives = [(loss_by_hand(x, t, mask, B, masked=False)[1], no_mask),
+                            (loss_by_hand(x, t, mask, B, onehot=False)[1], say("no_onehot"))]
+            hint = matching(dx, alternatives, say("dx"))
+            check_array(code("masked_cross_entropy: dx"), dx, want_dx, device=dev, **tol, mistakes={
+                "other": hint, "sign": say("sign_dx"),
                 "scaled": next((s for k, s in scales if _scaled(dx, want_dx, k)), hint)})
         with part("padded positions"):
             dx = host(self.result(got, "call", "dx", run))
             if isinstance(dx, numpy.ndarray) and dx.shape == x.shape and numpy.any(dx[~mask] != 0):
-                raise AssertionError(f"masked_cross_entropy: dx is not zero at the padded positions.\n  "
-                                     f"usual mistake: {NO_MASK}")
+                raise AssertionError(f"{say('dx_padded')}\n  {usual(no_mask)}")
             loss1, loss2 = (scalar(self.result(got, k, "loss", run)) for k in ("call", "padded"))
             dx2 = host(self.result(got, "padded", "dx", run))
             same = isinstance(loss1, float) and isinstance(loss2, float) and math.isclose(loss1, loss2, rel_tol=1e-9) \
                 and isinstance(dx, numpy.ndarray) and isinstance(dx2, numpy.ndarray) and dx.shape == dx2.shape \
                 and numpy.allclose(dx, dx2, rtol=1e-9, atol=0)
-            assert same, (f"masked_cross_entropy: other scores and labels at the padded positions changed "
-                          f"the loss or dx.\n  usual mistake: {PADDED}")
+            assert same, f"{say('padded_changed')}\n  {usual(say('padded'))}"
         with part("dtype"):
             dx = self.result(got, "call", "dx", run)
             if isinstance(dx, Received) and dx.dtype != x.dtype:
-                raise AssertionError(f"masked_cross_entropy: dx has dtype {dx.dtype}, but x is {x.dtype}.\n  "
-                                     f"usual mistake: {DTYPE}")
-        labels = {f"{n} (given to masked_cross_entropy)": a[n] for n in ("x", "t", "mask")}
+                raise AssertionError(f"{say('dx_dtype', got=dx.dtype, want=x.dtype)}\n  {usual(say('dtype'))}")
+        labels = {given_to(n, "masked_cross_entropy"): a[n] for n in ("x", "t", "mask")}
         self.judge_unchanged(got, labels, ["call"], run)
 
 
@@ -273,11 +411,12 @@ class LargeScores(LossCheck):
         want_loss, want_dx = loss_reference(x, t, mask)
         tol = TOLERANCE["float64"]
         with part("large scores"):
-            check_scalar("masked_cross_entropy on large scores: loss", self.result(got, "call", "loss", run),
-                         want_loss, tol, (), f"{NORMALISED} (and with large scores: {STABLE})")
-            check_array("masked_cross_entropy on large scores: dx", self.result(got, "call", "dx", run), want_dx,
-                        device=run.device, **tol, mistakes={"nan": STABLE, "other": f"{DX} (and with large scores: "
-                                                                                    f"{STABLE})"})
+            stable = say("stable")
+            check_scalar(say("large_loss"), self.result(got, "call", "loss", run),
+                         want_loss, tol, (), say("with_large", hint=say("normalised"), stable=stable))
+            check_array(say("large_dx"), self.result(got, "call", "dx", run), want_dx,
+                        device=run.device, **tol, mistakes={"nan": stable,
+                                                            "other": say("with_large", hint=say("dx"), stable=stable)})
 
 
 # -- clipping ------------------------------------------------------------------------------------------
@@ -323,7 +462,7 @@ class ClipCheck(LayerCheck):
     learner = ("clip_grads_by_norm",)
     refusal = REFUSAL
     hints = HINTS
-    example = "g * rate makes a new array; g *= rate changes the caller's gradient"
+    example = "masked_loss.example.clip"
 
     def describe(self, case):
         return ", ".join(f"{k}={v}" for k, v in case.items() if k != "seed")
@@ -332,11 +471,11 @@ class ClipCheck(LayerCheck):
     def arrays(value, n, what):
         """The ``n`` arrays of a returned list, or an AssertionError that says what came instead."""
         if not isinstance(value, (tuple, list)) or len(value) != n:
-            kind = f"a {type(value).__name__} of {len(value)}" if isinstance(value, (tuple, list)) else (
-                value.type_name if isinstance(value, Other) else "an array" if isinstance(value, Received)
-                else type(value).__name__)
-            raise AssertionError(f"{what} should be a list of {n} arrays, one per gradient given, in their "
-                                 f"order; it is {kind}")
+            kind = i18n.tr("rnn_by_hand.kind.sequence", type=type(value).__name__, n=len(value)) \
+                if isinstance(value, (tuple, list)) else (
+                    code(value.type_name) if isinstance(value, Other) else i18n.tr("rnn_by_hand.kind.array")
+                    if isinstance(value, Received) else code(type(value).__name__))
+            raise AssertionError(say("list_of", what=what, n=n, kind=kind))
         return value
 
 
@@ -365,8 +504,8 @@ class ClipNorm(ClipCheck):
                             for k, g in enumerate(inputs[grads])]
                     result = clip_grads_by_norm(mine, inputs[threshold])
                     if not (isinstance(result, (tuple, list)) and len(result) == 2):
-                        raise TypeError(f"clip_grads_by_norm should return (clipped, norm), it returned "
-                                        f"{type(result).__name__}")
+                        raise TypeError(say("returns", fn="clip_grads_by_norm", what="(clipped, norm)",
+                                            got=type(result).__name__))
                     out["clipped"], out["norm"] = keep(list(result[0]) if isinstance(result[0], (tuple, list))
                                                        else result[0]), keep(result[1])
         got["given"] = given.arrays()
@@ -374,7 +513,7 @@ class ClipNorm(ClipCheck):
 
     @staticmethod
     def label(k, call):
-        return f"grads[{k}] (given to clip_grads_by_norm, the {call} call)"
+        return label(f"masked_loss.label.{call}", k=k)
 
     def judge(self, inputs, got, run):
         grads = [host(g) for g in inputs["grads"]]
@@ -384,35 +523,36 @@ class ClipNorm(ClipCheck):
         norm = global_norm(grads)
         per_array = [g * min(1.0, low / max(global_norm([g]), 1e-300)) for g in grads]
         by_value = [numpy.clip(g, -low, low) for g in grads]
+        glob, clipped, unclipped = say("global"), say("clipped"), say("unclipped")
+        returned = say("clipped_of", fn="clip_grads_by_norm")
         with part("norm"):
             squares = norm ** 2
-            alternatives = [(squares, f"the square root is missing: {GLOBAL}"),
-                            (sum(global_norm([g]) for g in grads), f"the arrays' norms were added; {GLOBAL}"),
-                            (max(global_norm([g]) for g in grads), f"the largest array's norm; {GLOBAL}"),
-                            (math.sqrt(squares / sum(g.size for g in grads)), f"a mean of the squares; {GLOBAL}")]
+            alternatives = [(squares, say("sqrt", glob=glob)),
+                            (sum(global_norm([g]) for g in grads), say("norms_added", glob=glob)),
+                            (max(global_norm([g]) for g in grads), say("largest", glob=glob)),
+                            (math.sqrt(squares / sum(g.size for g in grads)), say("mean_squares", glob=glob))]
             for name in ("clipped", "unclipped"):
-                check_scalar(f"clip_grads_by_norm: the norm returned ({name} call)",
+                check_scalar(say("norm_returned", call=say(f"call.{name}")),
                              self.result(got, name, "norm", run), norm, tol, alternatives,
-                             f"return the global norm before clipping; {GLOBAL}")
+                             say("norm_before", glob=glob))
         with part("clipped"):
-            out = self.arrays(self.result(got, "clipped", "clipped", run), n, "clip_grads_by_norm's clipped")
+            out = self.arrays(self.result(got, "clipped", "clipped", run), n, returned)
             want = library_clip(grads, low)
             for k, (o, w) in enumerate(zip(out, want)):
-                hint = matching(o, [(per_array[k], PER_ARRAY), (by_value[k], VALUE_NOT_NORM),
-                                    (grads[k], f"nothing was clipped; {CLIPPED}")], CLIPPED)
-                check_array(f"clip_grads_by_norm: clipped[{k}] (threshold below the norm)", o, w, device=dev, **tol,
+                hint = matching(o, [(per_array[k], say("per_array", glob=glob)), (by_value[k], say("value_not_norm")),
+                                    (grads[k], say("nothing_clipped", clipped=clipped))], clipped)
+                check_array(say("clipped_below", k=k), o, w, device=dev, **tol,
                             mistakes={"other": hint, "scaled": hint})
         with part("unclipped"):
-            out = self.arrays(self.result(got, "unclipped", "clipped", run), n, "clip_grads_by_norm's clipped")
+            out = self.arrays(self.result(got, "unclipped", "clipped", run), n, returned)
             for k, (o, w) in enumerate(zip(out, library_clip(grads, high))):
-                check_array(f"clip_grads_by_norm: clipped[{k}] (threshold above the norm)", o, w, device=dev, **tol,
-                            mistakes={"other": UNCLIPPED, "scaled": UNCLIPPED})
-            zeros = self.arrays(self.result(got, "zeros", "clipped", run), n, "clip_grads_by_norm's clipped")
+                check_array(say("clipped_above", k=k), o, w, device=dev, **tol,
+                            mistakes={"other": unclipped, "scaled": unclipped})
+            zeros = self.arrays(self.result(got, "zeros", "clipped", run), n, returned)
             for k, o in enumerate(zeros):
-                check_array(f"clip_grads_by_norm: clipped[{k}] (all-zero gradients)", o, numpy.zeros_like(grads[k]),
-                            device=dev, **tol, mistakes={"nan": UNCLIPPED, "other": UNCLIPPED})
-            check_scalar("clip_grads_by_norm: the norm returned (all-zero gradients)",
-                         self.result(got, "zeros", "norm", run), 0.0, tol, (), GLOBAL)
+                check_array(say("clipped_zeros", k=k), o, numpy.zeros_like(grads[k]),
+                            device=dev, **tol, mistakes={"nan": unclipped, "other": unclipped})
+            check_scalar(say("norm_zeros"), self.result(got, "zeros", "norm", run), 0.0, tol, (), glob)
         with part("dtype"):
             returned = [c for c in self.CALLS if isinstance(got.get(c), dict) and "clipped" in got[c]]
             if not returned:
@@ -421,8 +561,8 @@ class ClipNorm(ClipCheck):
                 out = got[name]["clipped"]
                 for k, o in enumerate(out if isinstance(out, (tuple, list)) else []):
                     if isinstance(o, Received) and o.dtype != dtype:
-                        raise AssertionError(f"clip_grads_by_norm: clipped[{k}] has dtype {o.dtype}, but the "
-                                             f"gradients are {dtype}.\n  usual mistake: {NORM_DTYPE}")
+                        raise AssertionError(f"{say('clip_dtype', fn='clip_grads_by_norm', k=k, got=o.dtype, want=dtype)}"
+                                             f"\n  {usual(say('norm_dtype'))}")
         self.judge_unchanged(got, {self.label(k, c): g for k, g in enumerate(grads) for c in self.CALLS[:2]},
                              list(self.CALLS[:2]), run)
 
@@ -434,7 +574,7 @@ class ClipValue(ClipCheck):
     name = "masked_loss.clip_value"
     learner = ("clip_grads_by_value",)
     parts = {"value clipping": 0.5}
-    example = "xp.clip(g, ...) makes a new array; g[g > threshold] = threshold changes the caller's gradient"
+    example = "masked_loss.example.value"
 
     def inputs(self, seed, shapes, dtype="float64"):
         grads = grads_case(seed, shapes, dtype)
@@ -444,7 +584,7 @@ class ClipValue(ClipCheck):
     def run(self, clip_grads_by_value, inputs, xp):
         got, given = {}, Given()
         with refusing(self.refusal), phase(got, "call") as out:
-            mine = [given(f"grads[{k}] (given to clip_grads_by_value)", g) for k, g in enumerate(inputs["grads"])]
+            mine = [given(given_to(f"grads[{k}]", "clip_grads_by_value"), g) for k, g in enumerate(inputs["grads"])]
             result = clip_grads_by_value(mine, inputs["threshold"])
             out["clipped"] = keep(list(result) if isinstance(result, tuple) else result)
         got["given"] = given.arrays()
@@ -454,21 +594,21 @@ class ClipValue(ClipCheck):
         grads, c = [host(g) for g in inputs["grads"]], inputs["threshold"]
         tol = TOLERANCE[grads[0].dtype.name]
         with part("value clipping"):
-            out = self.arrays(self.result(got, "call", "clipped", run), len(grads), "clip_grads_by_value's result")
+            out = self.arrays(self.result(got, "call", "clipped", run), len(grads),
+                              say("result_of", fn="clip_grads_by_value"))
             for k, (o, g, w) in enumerate(zip(out, grads, value_clip(grads, c))):
-                hint = ("each element is cut to [-threshold, threshold] (xp.clip(g, -threshold, threshold)): "
-                        "the elements inside stay as they are")
-                check_array(f"clip_grads_by_value: clipped[{k}]", o, w, device=run.device, **tol,
-                            mistakes={"other": hint})
+                check_array(code(f"clip_grads_by_value: clipped[{k}]"), o, w, device=run.device, **tol,
+                            mistakes={"other": say("value_hint")})
                 if isinstance(o, Received) and o.dtype != g.dtype:
-                    raise AssertionError(f"clip_grads_by_value: clipped[{k}] has dtype {o.dtype}, but the gradients "
-                                         f"are {g.dtype}.\n  usual mistake: {DTYPE}")
+                    raise AssertionError(f"{say('clip_dtype', fn='clip_grads_by_value', k=k, got=o.dtype, want=g.dtype)}"
+                                         f"\n  {usual(say('dtype'))}")
             self.judge_unchanged_here(got, grads, run)
 
     def judge_unchanged_here(self, got, grads, run):
         given = got.get("given") if isinstance(got, dict) else None
         changed = [k for k, g in enumerate(grads) if not (isinstance(given, dict) and numpy.array_equal(
-            host(given.get(f"grads[{k}] (given to clip_grads_by_value)")), g))]
+            host(given.get(given_to(f"grads[{k}]", "clip_grads_by_value"))), g))]
         if changed:
-            raise AssertionError(f"grads[{changed[0]}] changed during the call.\n  usual mistake: do not change the "
-                                 f"arrays you are given, make new ones ({self.example})")
+            shown = i18n.tr("rnn_by_hand.code", code=f"grads[{changed[0]}]")
+            raise AssertionError(f"{i18n.tr('rnn_by_hand.changed', shown=shown)}\n  "
+                                 f"{usual(i18n.tr('rnn_by_hand.unchanged', example=text(self.example)))}")

@@ -42,6 +42,7 @@ import math
 
 import numpy
 
+from ... import i18n
 from ... import links as L
 from ... import optimizers
 from ...core.function_node import live_function_node_count
@@ -52,15 +53,273 @@ from ...training import evaluate_perplexity
 from ..checks import check_array, to_numpy
 from ..protocol import Check, Other, Received, host, part, register
 
+# The learner-readable texts of these checks (``say``: looked up when a message is made).
+STRINGS = {
+    "truncated_bptt.usual": {"en": "usual mistake: {hint}", "ja": "よくある間違い: {hint}"},
+    "truncated_bptt.code": {"en": "{code}", "ja": "`{code}`"},
+    "truncated_bptt.return_model": {"en": "return L.Classifier(L.RNNLM(n_vocab, n_embed, n_hidden))",
+                                    "ja": "`L.Classifier(L.RNNLM(n_vocab, n_embed, n_hidden))` を返してください"},
+    "truncated_bptt.diverged": {
+        "en": "the training diverged: the learning rate is too large, or the gradients explode: lower "
+              "the learning rate, or clip the gradients (optimizer.add_hook(optimizers."
+              "GradientClipping(5.0)) after optimizer.setup(model))",
+        "ja": "学習が発散しました: 学習率が大きすぎるか、勾配が爆発しています。学習率を下げるか、勾配をクリップして"
+              "ください（`optimizer.setup(model)` の後に `optimizer.add_hook(optimizers.GradientClipping(5.0))`）"},
+    "truncated_bptt.array_of_shape": {"en": "an array of shape {shape}", "ja": "形状 {shape} の配列"},
+    "truncated_bptt.a_type": {"en": "a {type}", "ja": "`{type}`"},
+    "truncated_bptt.plain_number": {
+        "en": "the window's loss is still a plain number, not a Variable: no step's loss was added to it "
+              "(does the loop read bprop_len batches and add each model(x, t) to the loss?)",
+        "ja": "窓の損失がまだ `Variable` ではなくただの数です: どの時刻の損失も足されていません（ループは "
+              "`bprop_len` 個のバッチを読み、それぞれの `model(x, t)` を損失に足していますか？）"},
+    "truncated_bptt.gpu_mix": {
+        "en": "NumPy and CuPy arrays were mixed on the GPU run: when device == 'gpu', {where}",
+        "ja": "GPU での実行で NumPy と CuPy の配列が混ざりました: `device == 'gpu'` のときは、{where}"},
+    "truncated_bptt.where.window": {
+        "en": "move x and t to the GPU with to_device(x, 'gpu') and to_device(t, 'gpu') (the test's model "
+              "is already there)",
+        "ja": "`to_device(x, 'gpu')` と `to_device(t, 'gpu')` で `x` と `t` を GPU に移してください"
+              "（テストのモデルはすでに GPU 上にあります）"},
+    "truncated_bptt.where.model": {
+        "en": "move the model to the GPU with model.to_device('gpu') right after building it, and x, t "
+              "with to_device(x, 'gpu') in train_window",
+        "ja": "モデルは作った直後に `model.to_device('gpu')` で GPU に移し、`x` と `t` は `train_window` の中で "
+              "`to_device(x, 'gpu')` で移してください"},
+    "truncated_bptt.mistake.reset": {
+        "en": "the hidden state is reset between windows (model.reset_state(), or a new model or "
+              "predictor): the state must carry over between windows; only loss.unchain_backward() cuts "
+              "the history, and it keeps the state's value",
+        "ja": "窓と窓の間で隠れ状態をリセットしています（`model.reset_state()`、または新しいモデルや `predictor`）: "
+              "隠れ状態は次の窓へ引き継ぐ必要があります。履歴を切るのは `loss.unchain_backward()` だけで、"
+              "それは隠れ状態の値を保ちます"},
+    "truncated_bptt.mistake.fewer": {
+        "en": "train_window reads bprop_len - 1 batches per window: read exactly bprop_len batches "
+              "(bprop_len calls of next(iterator))",
+        "ja": "`train_window` が窓ごとに `bprop_len - 1` 個のバッチを読んでいます: ちょうど `bprop_len` 個のバッチを"
+              "読んでください（`next(iterator)` を `bprop_len` 回）"},
+    "truncated_bptt.mistake.more": {
+        "en": "train_window reads bprop_len + 1 batches per window: read exactly bprop_len batches "
+              "(bprop_len calls of next(iterator))",
+        "ja": "`train_window` が窓ごとに `bprop_len + 1` 個のバッチを読んでいます: ちょうど `bprop_len` 個のバッチを"
+              "読んでください（`next(iterator)` を `bprop_len` 回）"},
+    "truncated_bptt.mistake.no_unchain": {
+        "en": "the history of earlier windows still takes part in backward: cut it with "
+              "loss.unchain_backward() after loss.backward()",
+        "ja": "前の窓の履歴がまだ逆伝播に加わっています: `loss.backward()` の後に `loss.unchain_backward()` で"
+              "切ってください"},
+    "truncated_bptt.mistake.no_clear": {
+        "en": "old gradients are kept and added to: clear them with model.cleargrads() before loss.backward()",
+        "ja": "古い勾配が残り、それに足されています: `loss.backward()` の前に `model.cleargrads()` で消してください"},
+    "truncated_bptt.mistake.update_first": {
+        "en": "optimizer.update() comes before loss.backward(): it updates with the previous window's "
+              "gradients, and backward then runs on weights already changed: call it once per window, "
+              "after loss.backward()",
+        "ja": "`optimizer.update()` が `loss.backward()` より前にあります: 前の窓の勾配で更新し、その後の逆伝播は"
+              "すでに変わった重みで実行されます。窓ごとに 1 回、`loss.backward()` の後に呼んでください"},
+    "truncated_bptt.mistake.last_only": {
+        "en": "only the last step's loss is back-propagated: add every step's loss into the window's "
+              "loss (loss += model(x, t))",
+        "ja": "最後の時刻の損失だけを逆伝播しています: すべての時刻の損失を窓の損失に足してください"
+              "（`loss += model(x, t)`）"},
+    "truncated_bptt.windows_shape": {
+        "en": "the test expected {windows} windows of results and got something else",
+        "ja": "テストは {windows} 個の窓の結果を期待しましたが、別のものが返ってきました"},
+    "truncated_bptt.loss_float": {
+        "en": "train_window should return the mean loss per step as a Python float "
+              "(float(loss.array) / bprop_len), got a {kind}",
+        "ja": "`train_window` は 1 時刻あたりの平均損失を Python の `float`（`float(loss.array) / bprop_len`）で"
+              "返す必要がありますが、{kind} が返ってきました"},
+    "truncated_bptt.loss_times": {
+        "en": "it is bprop_len times the mean: return the window's summed loss divided by bprop_len",
+        "ja": "平均の `bprop_len` 倍になっています: 窓の損失の和を `bprop_len` で割って返してください"},
+    "truncated_bptt.loss_twice": {
+        "en": "it is the mean divided by bprop_len once more: divide the summed loss by bprop_len once",
+        "ja": "平均をさらに `bprop_len` で割っています: 損失の和を `bprop_len` で 1 回だけ割ってください"},
+    "truncated_bptt.loss_batch": {
+        "en": "it is the mean divided by the batch size too: each step's loss is already a mean over the "
+              "batch, so divide the summed loss by bprop_len only",
+        "ja": "平均をさらにバッチサイズで割っています: 各時刻の損失はすでにバッチについての平均なので、損失の和は "
+              "`bprop_len` だけで割ってください"},
+    "truncated_bptt.loss_later": {
+        "en": "window 1's loss is right but a later one is not: a window's loss depends on the state "
+              "carried over from the window before (do not reset it) and on reading exactly bprop_len batches",
+        "ja": "窓 1 の損失は正しいのに後の窓の損失が間違っています: 窓の損失は前の窓から引き継いだ隠れ状態"
+              "（リセットしないこと）と、ちょうど `bprop_len` 個のバッチを読むことによります"},
+    "truncated_bptt.loss_plain": {
+        "en": "return float(loss.array) / bprop_len, where loss is the sum of the losses of exactly "
+              "bprop_len steps",
+        "ja": "`float(loss.array) / bprop_len` を返してください。`loss` はちょうど `bprop_len` 時刻分の損失の和です"},
+    "truncated_bptt.loss_wrong": {
+        "en": "window {w}: the mean loss returned differs from the reference by {error} (relative).",
+        "ja": "窓 {w}: 返した平均損失が正解と相対誤差 {error} だけ違います。"},
+    "truncated_bptt.grads_unread": {"en": "window {w}: the gradients could not be read",
+                                    "ja": "窓 {w}: 勾配を読み取れませんでした"},
+    "truncated_bptt.grads_first": {
+        "en": "the gradients are not those of the window's summed loss: add the losses of all bprop_len "
+              "steps into one Variable and call backward on it once",
+        "ja": "勾配が窓の損失の和の勾配になっていません: `bprop_len` 時刻すべての損失をひとつの `Variable` に"
+              "足し、それに対して `backward` を 1 回呼んでください"},
+    "truncated_bptt.grads_later": {
+        "en": "window 1's gradients are right but a later window's are not: check what carries from one "
+              "window to the next: the hidden state carries over (no reset), the history is cut "
+              "(loss.unchain_backward() after backward) and old gradients are cleared (model.cleargrads() "
+              "before backward)",
+        "ja": "窓 1 の勾配は正しいのに後の窓の勾配が間違っています: 窓から窓へ何が引き継がれるかを確かめてください: "
+              "隠れ状態は引き継ぎ（リセットしない）、履歴は切り（`backward` の後に `loss.unchain_backward()`）、"
+              "古い勾配は消します（`backward` の前に `model.cleargrads()`）"},
+    "truncated_bptt.grads_first_too": {"en": "window 1's gradients are wrong too: fix those first",
+                                       "ja": "窓 1 の勾配も間違っています: 先にそれを直してください"},
+    "truncated_bptt.grads_none": {
+        "en": "no gradient was left in the model after the window: call loss.backward() before "
+              "loss.unchain_backward() (unchaining first cuts the graph that backward walks), and leave the "
+              "window's gradients in the model (clear the old ones before backward, not after the update)",
+        "ja": "窓の後のモデルに勾配が残っていません: `loss.unchain_backward()` の前に `loss.backward()` を"
+              "呼び（先に切ると逆伝播がたどるグラフがなくなります）、窓の勾配をモデルに残してください（古い勾配は"
+              "更新の後ではなく `backward` の前に消します）"},
+    "truncated_bptt.no_param": {"en": "window {w}: the model has no parameter {name} any more",
+                                "ja": "窓 {w}: モデルにパラメータ `{name}` がもうありません"},
+    "truncated_bptt.unused": {
+        "en": "window {w}: {name} should get no gradient in this window (the state it weighs is not "
+              "used), yet it has one.",
+        "ja": "窓 {w}: `{name}` はこの窓では勾配を受け取らないはずです（それが重みを掛ける隠れ状態は使われません）"
+              "が、勾配があります。"},
+    "truncated_bptt.gradient_of": {"en": "window {w}: gradient of {name}", "ja": "窓 {w} の `{name}` の勾配"},
+    "truncated_bptt.after_update": {"en": "window {w}: {name} after the update", "ja": "窓 {w} の更新後の `{name}`"},
+    "truncated_bptt.params_unread": {
+        "en": "window {w}: the weights after the window could not be read (a parameter is missing, "
+              "replaced or of another shape): update the model's own parameters in place with "
+              "optimizer.update()",
+        "ja": "窓 {w}: 窓の後の重みを読み取れませんでした（パラメータがない、置き換えられた、または形状が違います）: "
+              "`optimizer.update()` でモデル自身のパラメータをその場で更新してください"},
+    "truncated_bptt.not_changed": {
+        "en": "the weights did not change in window {w}: call optimizer.update() once per window, "
+              "after loss.backward()",
+        "ja": "窓 {w} で重みが変わっていません: 窓ごとに 1 回、`loss.backward()` の後に `optimizer.update()` を"
+              "呼んでください"},
+    "truncated_bptt.twice": {
+        "en": "the weights moved twice as far: call optimizer.update() once per window",
+        "ja": "重みが 2 倍動いています: `optimizer.update()` は窓ごとに 1 回呼んでください"},
+    "truncated_bptt.update": {
+        "en": "the weights after a window should be those before it minus lr times the gradients the "
+              "window left in the model: call optimizer.update() once per window, after loss.backward(), "
+              "and leave the optimizer's settings as they are",
+        "ja": "窓の後の重みは、窓の前の重みから、窓がモデルに残した勾配の `lr` 倍を引いたものになるはずです: "
+              "窓ごとに 1 回、`loss.backward()` の後に `optimizer.update()` を呼び、オプティマイザの設定は"
+              "変えないでください"},
+    "truncated_bptt.update_wrong": {"en": "window {w}: the weights after the update are wrong.",
+                                    "ja": "窓 {w}: 更新後の重みが間違っています。"},
+    "truncated_bptt.counts": {
+        "en": "the test expected {windows} counts of live function nodes and got something else",
+        "ja": "テストは残っている関数ノードの数を {windows} 個期待しましたが、別のものが返ってきました"},
+    "truncated_bptt.grew": {
+        "en": "the live function nodes grew from {first} after window 1 to {most} after {windows} windows: "
+              "the history is never freed. Cut it with loss.unchain_backward() after loss.backward(), and "
+              "keep no Variable of an old window alive (a list of losses, a global)",
+        "ja": "残っている関数ノードが窓 1 の後の {first} 個から {windows} 個の窓の後の {most} 個に増えました: "
+              "履歴が解放されていません。`loss.backward()` の後に `loss.unchain_backward()` で切り、古い窓の "
+              "`Variable` を残さないでください（損失のリストやグローバル変数）"},
+    "truncated_bptt.model_kind": {"en": "train_language_model should {what} (an LSTM or RNN cell), got {got}",
+                                  "ja": "`train_language_model`: {what}（セルは LSTM か RNN）。返ってきたのは {got} です"},
+    "truncated_bptt.model_cell": {
+        "en": "train_language_model should {what}: its recurrent layers should be rnnviz's L.LSTM "
+              "(cell='lstm', the default) or L.RNN (cell='rnn')",
+        "ja": "`train_language_model`: {what}。再帰層は `rnnviz` の `L.LSTM`（`cell='lstm'`、既定）か "
+              "`L.RNN`（`cell='rnn'`）にしてください"},
+    "truncated_bptt.model_params": {
+        "en": "the parameters of the returned model could not be read: {what} with every parameter initialised",
+        "ja": "返したモデルのパラメータを読み取れませんでした: すべてのパラメータを初期化したうえで、{what}"},
+    "truncated_bptt.model_layer": {
+        "en": "train_language_model should {what}: its embedding or output layer is missing",
+        "ja": "`train_language_model`: {what}。埋め込み層か出力層がありません"},
+    "truncated_bptt.model_vocab": {
+        "en": "the model's vocabulary has {got} words, the test's {want}: build L.RNNLM(n_vocab, ...) "
+              "with the n_vocab given",
+        "ja": "モデルの語彙は {got} 語ですが、テストの語彙は {want} 語です: 渡された `n_vocab` で "
+              "`L.RNNLM(n_vocab, ...)` を作ってください"},
+    "truncated_bptt.model_extra": {
+        "en": "train_language_model should {what}: the returned model has an extra parameter {name}",
+        "ja": "`train_language_model`: {what}。返したモデルに余分なパラメータ `{name}` があります"},
+    "truncated_bptt.model_lacks": {
+        "en": "train_language_model should {what}: the returned model lacks the parameter {name}",
+        "ja": "`train_language_model`: {what}。返したモデルにパラメータ `{name}` がありません"},
+    "truncated_bptt.param_shape": {
+        "en": "the model's parameter {name} has shape {got}, expected {want} for L.RNNLM({config})",
+        "ja": "モデルのパラメータ `{name}` の形状が {got} ですが、`L.RNNLM({config})` では {want} のはずです"},
+    "truncated_bptt.shape_of": {"en": "the shape of {name} is wrong", "ja": "`{name}` の形状が間違っています"},
+    "truncated_bptt.not_on_gpu": {
+        "en": "the returned model is not on the GPU on the GPU run: move it with model.to_device('gpu') "
+              "right after building it when device == 'gpu', and return it there",
+        "ja": "GPU での実行で、返したモデルが GPU 上にありません: `device == 'gpu'` のときは作った直後に "
+              "`model.to_device('gpu')` で移し、そのまま返してください"},
+    "truncated_bptt.on_gpu": {
+        "en": "the returned model holds CuPy arrays on the CPU run: move it to the GPU only when device == 'gpu'",
+        "ja": "CPU での実行で、返したモデルが CuPy の配列を持っています: GPU に移すのは `device == 'gpu'` のときだけです"},
+    "truncated_bptt.not_measured": {"en": "the CPU time of the run was not measured",
+                                    "ja": "実行の CPU 時間を測れませんでした"},
+    "truncated_bptt.budget": {
+        "en": "train_language_model took {spent} s of CPU time, counted over the whole kernel (every thread "
+              "and process), for a budget of {budget} s (and {slack} s more allowed for the last window).",
+        "ja": "`train_language_model` は CPU 時間を {spent} 秒使いました（カーネル全体、すべてのスレッドと"
+              "プロセスの合計）。予算は {budget} 秒です（最後の窓のためにさらに {slack} 秒まで認めます）。"},
+    "truncated_bptt.budget_hint": {
+        "en": "the loop does not stop on time: check time.process_time() before each window and stop once "
+              "budget_s seconds are spent since the start; training in a thread or a subprocess counts too; "
+              "a very large model makes each window long",
+        "ja": "ループが時間どおりに止まっていません: 各窓の前に `time.process_time()` を確かめ、開始から "
+              "`budget_s` 秒使ったら止めてください。スレッドやサブプロセスでの学習も数えます。とても大きなモデルは"
+              "窓ごとの時間が長くなります"},
+    "truncated_bptt.over_budget": {
+        "en": "the perplexity counts only for a run within its CPU budget, and this one took longer (see the budget)",
+        "ja": "パープレキシティは CPU 時間の予算内の実行でのみ数えます。この実行は予算を超えました（予算の項を参照）"},
+    "truncated_bptt.no_model": {"en": "the perplexity could not be measured: train_language_model should {what}",
+                                "ja": "パープレキシティを測れませんでした: `train_language_model`: {what}"},
+    "truncated_bptt.gpu_where": {
+        "en": " (the GPU check trains on half the budget and asks only for a model that learned: below {target})",
+        "ja": "（GPU のチェックは予算の半分で学習し、学習したモデルであることだけを求めます: {target} 未満）"},
+    "truncated_bptt.ppl": {"en": "validation perplexity {ppl}, not below {target}{where}.",
+                           "ja": "検証データのパープレキシティが {ppl} で、{target} 未満ではありません{where}。"},
+    "truncated_bptt.ppl_diverged": {
+        "en": "{diverged} (a uniform guess over the {n} words scores {n}; this model does much worse)",
+        "ja": "{diverged}（{n} 語から一様に当て推量すると {n} になります。このモデルはそれよりずっと悪い値です）"},
+    "truncated_bptt.ppl_untrained": {
+        "en": "the model is about as good as an untrained one (a uniform guess over the {n} words scores {n}): "
+              "either the weights hardly changed (does the training loop run? does train_window update the "
+              "weights?) or the training went wrong (a learning rate too large makes the loss grow: lower it, "
+              "or clip the gradients)",
+        "ja": "モデルは学習前のものと同じくらいの性能です（{n} 語から一様に当て推量すると {n} になります）: "
+              "重みがほとんど変わっていない（学習のループは回っていますか？ `train_window` は重みを更新していますか？）"
+              "か、学習がうまくいっていません（学習率が大きすぎると損失が増えます: 学習率を下げるか、勾配を"
+              "クリップしてください）"},
+    "truncated_bptt.ppl_tune": {
+        "en": "the model learned, but not enough within the budget: tune the learning rate (too small learns "
+              "slowly, too large oscillates; Adam(alpha=0.01) works well here), use about 32 parallel streams "
+              "(the iterator's batch size) and a hidden size around 64 (a larger model makes fewer updates in "
+              "the budget)",
+        "ja": "モデルは学習しましたが、予算内では足りません: 学習率を調整し（小さすぎると学習が遅く、大きすぎると"
+              "振動します。ここでは `Adam(alpha=0.01)` がよく効きます）、並列の系列を 32 本ほど（イテレータの"
+              "バッチサイズ）、隠れ状態の大きさを 64 ほどにしてください（大きなモデルは予算内の更新回数が減ります）"},
+    "truncated_bptt.too_large": {
+        "en": "the trained model is too large to send back for grading: a hidden size around 64 is enough "
+              "(and trains faster within the budget)",
+        "ja": "学習したモデルが大きすぎて採点のために送り返せません: 隠れ状態の大きさは 64 ほどで足ります"
+              "（予算内でより速く学習できます）"},
+}
+i18n.register(STRINGS)
+
+
+def say(key, **fields):
+    return i18n.tr(f"truncated_bptt.{key}", **fields)
+
+
+def usual(hint):
+    return say("usual", hint=hint)
+
+
 SMALL = (8, 8)                 # n_embed, n_hidden of the small model of the window checks
 LR_WINDOWS, LR_LIVE = 0.5, 0.1
 RTOL, ATOL = 1e-4, 1e-6
-RETURN_MODEL = "return L.Classifier(L.RNNLM(n_vocab, n_embed, n_hidden))"
 GPU_MIX = ("Unsupported type <class 'numpy.ndarray'>", "Implicit conversion to a NumPy array",
            "a mix of NumPy (cpu) and CuPy (gpu)")
-DIVERGED = ("the training diverged: the learning rate is too large, or the gradients explode: lower "
-            "the learning rate, or clip the gradients (optimizer.add_hook(optimizers."
-            "GradientClipping(5.0)) after optimizer.setup(model))")
 
 
 def small_model(n_vocab=30, seed=0):
@@ -101,10 +360,10 @@ def _device_name(xp):
 
 def _kind(value):
     if isinstance(value, Received):
-        return f"an array of shape {value.shape}"
+        return say("array_of_shape", shape=value.shape)
     if isinstance(value, Other):
-        return f"a {value.type_name}"
-    return f"a {type(value).__name__}"
+        return say("a_type", type=value.type_name)
+    return say("a_type", type=type(value).__name__)
 
 
 def _close(a, b):
@@ -120,46 +379,27 @@ def _near(x, y):
 
 def explain_gpu_mix(error, where):
     """The hint for NumPy and CuPy arrays mixed (the GPU run), for a loss that stayed a number,
-    or ""."""
+    or "". ``where``: the key (``truncated_bptt.where.*``) of what to move to the GPU."""
     message = str(error.get("message", "")) if isinstance(error, dict) else ""
     if "object has no attribute 'backward'" in message or "object has no attribute 'unchain" in message:
-        return ("usual mistake: the window's loss is still a plain number, not a Variable: no "
-                "step's loss was added to it (does the loop read bprop_len batches and add each "
-                "model(x, t) to the loss?)")
+        return usual(say("plain_number"))
     if any(s in message for s in GPU_MIX):
-        return (f"usual mistake: NumPy and CuPy arrays were mixed on the GPU run: when device == "
-                f"'gpu', {where}")
+        return usual(say("gpu_mix", where=say(f"where.{where}")))
     return ""
 
 
 # -- 1. the windows ------------------------------------------------------------------------------
 
 #: The usual mistakes of train_window the judge replays to name the cause of a mismatch:
-#: (key, how the replay differs, the hint).
+#: (key, how the replay differs); the hint is ``truncated_bptt.mistake.<key>``.
 MISTAKES = [
-    ("reset", {"reset": True},
-     "the hidden state is reset between windows (model.reset_state(), or a new model or "
-     "predictor): the state must carry over between windows; only loss.unchain_backward() cuts "
-     "the history, and it keeps the state's value"),
-    ("fewer", {"extra": -1},
-     "train_window reads bprop_len - 1 batches per window: read exactly bprop_len batches "
-     "(bprop_len calls of next(iterator))"),
-    ("more", {"extra": 1},
-     "train_window reads bprop_len + 1 batches per window: read exactly bprop_len batches "
-     "(bprop_len calls of next(iterator))"),
-    ("no_unchain", {"unchain": False},
-     "the history of earlier windows still takes part in backward: cut it with "
-     "loss.unchain_backward() after loss.backward()"),
-    ("no_clear", {"cleargrads": False},
-     "old gradients are kept and added to: clear them with model.cleargrads() before "
-     "loss.backward()"),
-    ("update_first", {"update_first": True},
-     "optimizer.update() comes before loss.backward(): it updates with the previous window's "
-     "gradients, and backward then runs on weights already changed: call it once per window, "
-     "after loss.backward()"),
-    ("last_only", {"last_only": True},
-     "only the last step's loss is back-propagated: add every step's loss into the window's "
-     "loss (loss += model(x, t))"),
+    ("reset", {"reset": True}),
+    ("fewer", {"extra": -1}),
+    ("more", {"extra": 1}),
+    ("no_unchain", {"unchain": False}),
+    ("no_clear", {"cleargrads": False}),
+    ("update_first", {"update_first": True}),
+    ("last_only", {"last_only": True}),
 ]
 VALUE_SYMPTOMS = ("zero", "sign", "scaled", "transposed", "parts", "swapped_parts", "other")
 
@@ -253,15 +493,14 @@ class Windows(Check):
         return {"losses": losses, "grads": grads, "params": params}
 
     def explain(self, error):
-        return explain_gpu_mix(error, "move x and t to the GPU with to_device(x, 'gpu') and "
-                                      "to_device(t, 'gpu') (the test's model is already there)")
+        return explain_gpu_mix(error, "window")
 
     def judge(self, inputs, got, run):
         dev, a = run.device, inputs
         windows, bprop_len = a["windows"], a["bprop_len"]
         losses, grads, params = got.get("losses"), got.get("grads"), got.get("params")
         assert all(isinstance(x, list) and len(x) == windows for x in (losses, grads, params)), (
-            f"the test expected {windows} windows of results and got something else")
+            say("windows_shape", windows=windows))
         initial = {name: host(v) for name, v in a["params"].items()}
         names = list(initial)
         shapes = {name: tuple(v.shape) for name, v in initial.items()}
@@ -292,13 +531,13 @@ class Windows(Check):
         the learner's are the reference's)."""
         if all(_same_grads(g, r["grads"]) for g, r in zip(grads, ref)):
             return None
-        for _, change, hint in MISTAKES:
+        for key, change in MISTAKES:
             steps = a["bprop_len"] + change.get("extra", 0)
             if steps < 1 or (change.get("last_only") and steps == 1):   # no window, or no change
                 continue
             other = replay(a, before, **change)
             if all(_same_grads(g, r["grads"]) for g, r in zip(grads, other)):
-                return hint, other
+                return say(f"mistake.{key}"), other
         return None
 
     def _judge_losses(self, a, losses, ref, diagnosis):
@@ -306,71 +545,51 @@ class Windows(Check):
         for w, loss in enumerate(losses):
             kind = loss["type"] if isinstance(loss, dict) and isinstance(loss.get("type"), str) \
                 else type(loss).__name__
-            assert isinstance(loss, float), (
-                f"train_window should return the mean loss per step as a Python float "
-                f"(float(loss.array) / bprop_len), got a {kind}")
+            assert isinstance(loss, float), say("loss_float", kind=say("a_type", type=kind))
             want = ref[w]["loss"] / bprop_len
             if _near(loss, want):
                 continue
             if diagnosis is not None and _near(loss, diagnosis[1][w]["loss"] / bprop_len):
                 hint = diagnosis[0]
             elif bprop_len > 1 and _near(loss, want * bprop_len):
-                hint = ("it is bprop_len times the mean: return the window's summed loss divided "
-                        "by bprop_len")
+                hint = say("loss_times")
             elif bprop_len > 1 and _near(loss, want / bprop_len):
-                hint = ("it is the mean divided by bprop_len once more: divide the summed loss by "
-                        "bprop_len once")
+                hint = say("loss_twice")
             elif batch > 1 and _near(loss, want / batch):
-                hint = ("it is the mean divided by the batch size too: each step's loss is already "
-                        "a mean over the batch, so divide the summed loss by bprop_len only")
+                hint = say("loss_batch")
             elif w > 0:   # the earlier windows' losses were right
-                hint = ("window 1's loss is right but a later one is not: a window's loss depends "
-                        "on the state carried over from the window before (do not reset it) and "
-                        "on reading exactly bprop_len batches")
+                hint = say("loss_later")
             else:
-                hint = ("return float(loss.array) / bprop_len, where loss is the sum of the "
-                        "losses of exactly bprop_len steps")
-            raise AssertionError(
-                f"window {w + 1}: the mean loss returned differs from the reference by "
-                f"{abs(loss - want) / max(1.0, abs(want)):.2g} (relative).\n  usual mistake: {hint}")
+                hint = say("loss_plain")
+            error = f"{abs(loss - want) / max(1.0, abs(want)):.2g}"
+            raise AssertionError(f"{say('loss_wrong', w=w + 1, error=error)}\n  {usual(hint)}")
 
     def _judge_grads(self, w, got_grads, want, dev, diagnosis, first_right):
-        assert isinstance(got_grads, dict), f"window {w + 1}: the gradients could not be read"
+        assert isinstance(got_grads, dict), say("grads_unread", w=w + 1)
         if diagnosis is not None:
             fallback = diagnosis[0]
         elif w == 0:
-            fallback = ("the gradients are not those of the window's summed loss: add the losses "
-                        "of all bprop_len steps into one Variable and call backward on it once")
+            fallback = say("grads_first")
         elif first_right:
-            fallback = ("window 1's gradients are right but a later window's are not: check what "
-                        "carries from one window to the next: the hidden state carries over (no "
-                        "reset), the history is cut (loss.unchain_backward() after backward) and "
-                        "old gradients are cleared (model.cleargrads() before backward)")
+            fallback = say("grads_later")
         else:
-            fallback = ("window 1's gradients are wrong too: fix those first")
+            fallback = say("grads_first_too")
         mistakes = {s: fallback for s in VALUE_SYMPTOMS}
-        mistakes["none"] = ("no gradient was left in the model after the window: call "
-                            "loss.backward() before loss.unchain_backward() (unchaining first cuts "
-                            "the graph that backward walks), and leave the window's gradients in "
-                            "the model (clear the old ones before backward, not after the update)")
+        mistakes["none"] = say("grads_none")
         for name, q in want.items():
-            assert name in got_grads, f"window {w + 1}: the model has no parameter {name} any more"
+            assert name in got_grads, say("no_param", w=w + 1, name=name)
             g = got_grads[name]
             if q is None:  # not used in this window (the lateral weight at a first step)
                 assert g is None or (isinstance(g, Received) and not host(g).any()), (
-                    f"window {w + 1}: {name} should get no gradient in this window (the state it "
-                    f"weighs is not used), yet it has one.\n  usual mistake: {fallback}")
+                    f"{say('unused', w=w + 1, name=name)}\n  {usual(fallback)}")
                 continue
-            check_array(f"window {w + 1}: gradient of {name}", g, q, device=dev,
+            check_array(say("gradient_of", w=w + 1, name=name), g, q, device=dev,
                         rtol=RTOL, atol=ATOL, mistakes=mistakes)
 
     def _judge_update(self, w, before, after, got_params, got_grads, ref_grads, dev):
-        assert before is not None and after is not None, (
-            f"window {w + 1}: the weights after the window could not be read (a parameter is "
-            f"missing, replaced or of another shape): update the model's own parameters in place "
-            f"with optimizer.update()")
+        assert before is not None and after is not None, say("params_unread", w=w + 1)
         for name, v in got_params.items():   # on the GPU run, CuPy arrays
-            check_array(f"window {w + 1}: {name} after the update", v, after[name], device=dev)
+            check_array(say("after_update", w=w + 1, name=name), v, after[name], device=dev)
 
         def stepped(grads):
             return {name: before[name] if host(grads.get(name)) is None else
@@ -387,19 +606,15 @@ class Windows(Check):
         twice = stepped({n: None if host(learner_grads.get(n)) is None else 2 * host(learner_grads[n])
                          for n in before})
         if unchanged:
-            hint = (f"the weights did not change in window {w + 1}: call optimizer.update() once "
-                    f"per window, after loss.backward()")
+            hint = say("not_changed", w=w + 1)
         elif all(_close(after[n], twice[n]) for n in before):
-            hint = "the weights moved twice as far: call optimizer.update() once per window"
+            hint = say("twice")
         else:
-            hint = ("the weights after a window should be those before it minus lr times the "
-                    "gradients the window left in the model: call optimizer.update() once per "
-                    "window, after loss.backward(), and leave the optimizer's settings as they are")
+            hint = say("update")
         name = next(n for n in before if not any(_close(after[n], e[n]) for e in expected))
-        check_array(f"window {w + 1}: {name} after the update", after[name], expected[0][name],
+        check_array(say("after_update", w=w + 1, name=name), after[name], expected[0][name],
                     rtol=RTOL, atol=ATOL, mistakes={s: hint for s in VALUE_SYMPTOMS})
-        raise AssertionError(f"window {w + 1}: the weights after the update are wrong.\n  usual "
-                             f"mistake: {hint}")
+        raise AssertionError(f"{say('update_wrong', w=w + 1)}\n  {usual(hint)}")
 
 
 @register
@@ -427,21 +642,15 @@ class LiveNodes(Check):
         return {"counts": counts}
 
     def explain(self, error):
-        return explain_gpu_mix(error, "move x and t to the GPU with to_device(x, 'gpu') and "
-                                      "to_device(t, 'gpu') (the test's model is already there)")
+        return explain_gpu_mix(error, "window")
 
     def judge(self, inputs, got, run):
         windows = inputs["windows"]
         counts = got.get("counts")
         with part("live nodes"):
             assert (isinstance(counts, list) and len(counts) == windows
-                    and all(type(c) is int and c >= 0 for c in counts)), (
-                f"the test expected {windows} counts of live function nodes and got something else")
-            assert max(counts) <= counts[0], (
-                f"the live function nodes grew from {counts[0]} after window 1 to {max(counts)} "
-                f"after {windows} windows: the history is never freed. Cut it with "
-                f"loss.unchain_backward() after loss.backward(), and keep no Variable of an old "
-                f"window alive (a list of losses, a global)")
+                    and all(type(c) is int and c >= 0 for c in counts)), say("counts", windows=windows)
+            assert max(counts) <= counts[0], say("grew", first=counts[0], most=max(counts), windows=windows)
 
 
 # -- 2. the language model -------------------------------------------------------------------------
@@ -479,39 +688,32 @@ def rnnlm_shapes(n_vocab, n_embed, n_hidden, n_layers, cell):
 def rebuild_model(sent, n_vocab):
     """The learner's trained model rebuilt in the grader (on the CPU) from ``describe_model``'s
     data, every parameter shape-checked; AssertionError with what is wrong otherwise."""
+    what = say("return_model")
     kind = sent.get("type") if isinstance(sent, dict) else None
     assert kind == "Classifier(RNNLM)", (
-        f"train_language_model should {RETURN_MODEL} (an LSTM or RNN cell), got "
-        f"{kind if isinstance(kind, str) else _kind(sent)}")
+        say("model_kind", what=what, got=say("code", code=kind) if isinstance(kind, str) else _kind(sent)))
     cell, n_layers, dropout = sent.get("cell"), sent.get("n_layers"), sent.get("dropout", 0.0)
     params = sent.get("params")
-    assert cell in ("lstm", "rnn") and type(n_layers) is int and 1 <= n_layers <= 64, (
-        f"train_language_model should {RETURN_MODEL}: its recurrent layers should be rnnviz's "
-        f"L.LSTM (cell='lstm', the default) or L.RNN (cell='rnn')")
+    assert cell in ("lstm", "rnn") and type(n_layers) is int and 1 <= n_layers <= 64, say("model_cell", what=what)
     assert isinstance(params, dict) and all(isinstance(v, Received) for v in params.values()), (
-        f"the parameters of the returned model could not be read: {RETURN_MODEL} with every "
-        f"parameter initialised")
+        say("model_params", what=what))
     embed, out = params.get("/predictor/embed/W"), params.get("/predictor/out/W")
     assert embed is not None and out is not None and len(embed.shape) == 2 and len(out.shape) == 2, (
-        f"train_language_model should {RETURN_MODEL}: its embedding or output layer is missing")
-    assert embed.shape[0] == n_vocab, (
-        f"the model's vocabulary has {embed.shape[0]} words, the test's {n_vocab}: build "
-        f"L.RNNLM(n_vocab, ...) with the n_vocab given")
+        say("model_layer", what=what))
+    assert embed.shape[0] == n_vocab, say("model_vocab", got=embed.shape[0], want=n_vocab)
     shapes = rnnlm_shapes(n_vocab, embed.shape[1], out.shape[1], n_layers, cell)
     for name in sorted(set(shapes) | set(params)):
         assert name in shapes and name in params, (
-            f"train_language_model should {RETURN_MODEL}: the returned model "
-            f"{'has an extra' if name in params else 'lacks the'} parameter {name}")
+            say("model_extra" if name in params else "model_lacks", what=what, name=name))
         config = (f"{n_vocab}, {embed.shape[1]}, {out.shape[1]}"
                   + (f", n_layers={n_layers}" if n_layers > 1 else "")
                   + (f", cell={cell!r}" if cell != "lstm" else ""))
         assert tuple(params[name].shape) == shapes[name], (
-            f"the model's parameter {name} has shape {tuple(params[name].shape)}, expected "
-            f"{shapes[name]} for L.RNNLM({config})")
+            say("param_shape", name=name, got=tuple(params[name].shape), want=shapes[name], config=config))
     dropout = dropout if isinstance(dropout, float) and 0.0 <= dropout < 1.0 else 0.0
     model = L.Classifier(L.RNNLM(n_vocab, embed.shape[1], out.shape[1], n_layers, cell, dropout))
     for name, p in model.namedparams():
-        assert tuple(p.array.shape) == tuple(params[name].shape), f"the shape of {name} is wrong"
+        assert tuple(p.array.shape) == tuple(params[name].shape), say("shape_of", name=name)
         p.array = numpy.array(host(params[name]), dtype=p.array.dtype)
     return model
 
@@ -520,12 +722,9 @@ def check_model_device(sent, device):
     """The returned model's parameters are on the run's device (CuPy on the GPU run)."""
     origins = {v.origin for v in sent["params"].values()}
     if device.name == "gpu":
-        assert origins == {"cupy"}, (
-            "the returned model is not on the GPU on the GPU run: move it with "
-            "model.to_device('gpu') right after building it when device == 'gpu', and return it there")
+        assert origins == {"cupy"}, say("not_on_gpu")
     else:
-        assert origins == {"numpy"}, ("the returned model holds CuPy arrays on the CPU run: move it "
-                                      "to the GPU only when device == 'gpu'")
+        assert origins == {"numpy"}, say("on_gpu")
 
 
 @register
@@ -574,57 +773,38 @@ class LanguageModel(Check):
         budget_s = inputs["gpu_budget_s"] if gpu else inputs["budget_s"]
         target = self.GPU_TARGET if gpu else self.TARGET
         spent = run.cpu_seconds
-        assert spent is not None, "the CPU time of the run was not measured"
+        assert spent is not None, say("not_measured")
         within = spent <= budget_s + self.SLACK_S
         with part("budget"):
-            assert within, (
-                f"train_language_model took {spent:.1f} s of CPU time, counted over the whole "
-                f"kernel (every thread and process), for a budget of {budget_s:g} s (and "
-                f"{self.SLACK_S:g} s more allowed for the last window).\n  usual mistake: the "
-                f"loop does not stop on time: check time.process_time() before each window and "
-                f"stop once budget_s seconds are spent since the start; training in a thread or "
-                f"a subprocess counts too; a very large model makes each window long")
+            assert within, (f"{say('budget', spent=f'{spent:.1f}', budget=f'{budget_s:g}', slack=f'{self.SLACK_S:g}')}"
+                            f"\n  {usual(say('budget_hint'))}")
         model = None
         with part("model"):
             sent = got.get("model")
             model = rebuild_model(sent, n_vocab)
             check_model_device(sent, run.device)
         with part("perplexity"):
-            assert within, (
-                "the perplexity counts only for a run within its CPU budget, and this one took "
-                "longer (see the budget)")
-            assert model is not None, (
-                f"the perplexity could not be measured: train_language_model should {RETURN_MODEL}")
+            assert within, say("over_budget")
+            assert model is not None, say("no_model", what=say("return_model"))
             _, valid, _ = get_kjv_words(vocab_size=self.N_VOCAB)
             ppl = evaluate_perplexity(model, valid[:2000], batch_size=20)
             assert ppl < target, self.perplexity_message(ppl, target, n_vocab, gpu)
 
     @staticmethod
     def perplexity_message(ppl, target, n_vocab, gpu):
-        where = (f" (the GPU check trains on half the budget and asks only for a model that "
-                 f"learned: below {target:g})") if gpu else ""
-        text = f"validation perplexity {ppl:.3g}, not below {target:g}{where}.\n  usual mistake: "
+        where = say("gpu_where", target=f"{target:g}") if gpu else ""
+        text = say("ppl", ppl=f"{ppl:.3g}", target=f"{target:g}", where=where)
         if not math.isfinite(ppl) or ppl > 2 * n_vocab:
-            return text + (f"{DIVERGED} (a uniform guess over the {n_vocab} words scores "
-                           f"{n_vocab}; this model does much worse)")
-        if ppl >= n_vocab / 2:
-            return text + (f"the model is about as good as an untrained one (a uniform guess over "
-                           f"the {n_vocab} words scores {n_vocab}): either the weights hardly "
-                           f"changed (does the training loop run? does train_window update "
-                           f"the weights?) or the training went wrong (a learning rate too large "
-                           f"makes the loss grow: lower it, or clip the gradients)")
-        return text + ("the model learned, but not enough within the budget: tune the learning "
-                       "rate (too small learns slowly, too large oscillates; Adam(alpha=0.01) "
-                       "works well here), use about 32 parallel streams (the iterator's batch "
-                       "size) and a hidden size around 64 (a larger model makes fewer updates in "
-                       "the budget)")
+            hint = say("ppl_diverged", diverged=say("diverged"), n=n_vocab)
+        elif ppl >= n_vocab / 2:
+            hint = say("ppl_untrained", n=n_vocab)
+        else:
+            hint = say("ppl_tune")
+        return f"{text}\n  {usual(hint)}"
 
     def explain(self, error):
         if error.get("type") == "ProtocolError":
-            return ("the trained model is too large to send back for grading: a hidden size "
-                    "around 64 is enough (and trains faster within the budget)")
+            return say("too_large")
         if error.get("type") == "FloatingPointError":
-            return f"usual mistake: {DIVERGED}"
-        return explain_gpu_mix(error, "move the model to the GPU with model.to_device('gpu') "
-                                      "right after building it, and x, t with to_device(x, 'gpu') "
-                                      "in train_window")
+            return usual(say("diverged"))
+        return explain_gpu_mix(error, "model")
