@@ -70,18 +70,30 @@ assignments: $(STAMP)
 	    --CourseDirectory.assignment_id='[a-z]*'
 
 # The Japanese edition: JupyterLab's Japanese language pack (the `lab` extra installs it) is
-# selected in a settings folder of its own inside the venv, and the course's Japanese README opens
-# (rendered: Markdown files open in the preview there).
+# selected in a settings folder of its own inside the venv. JupyterLab opens on a workspace of its
+# own, `rnnviz-ja`: the course's Japanese README in the main area (rendered: Markdown files open in
+# the preview there) and the file browser at the repository root, where course/ (course/ja/) and
+# assignments/ (the Japanese assignments, NAME_ja/) lie side by side. The workspace is written once
+# (JupyterLab then keeps the learner's own layout in it): delete $(JA_WORKSPACES) to start afresh.
 JA_SETTINGS := $(VENV)/share/rnnviz/lab-ja/settings
+JA_WORKSPACES := $(VENV)/share/rnnviz/lab-ja/workspaces
+JA_WORKSPACE := {"data": {"layout-restorer:data": {"main": {"dock": {"type": "tab-area", "currentIndex": 0, "widgets": ["markdownviewer-widget:course/ja/README.md"]}, "current": "markdownviewer-widget:course/ja/README.md"}, "left": {"collapsed": false, "visible": true, "current": "filebrowser", "widgets": ["filebrowser"]}}, "markdownviewer-widget:course/ja/README.md": {"data": {"path": "course/ja/README.md", "factory": "Markdown Preview"}}, "file-browser-filebrowser:cwd": {"path": ""}}, "metadata": {"id": "rnnviz-ja"}}
 lab-ja: $(STAMP)
 	@mkdir -p $(JA_SETTINGS)/@jupyterlab/translation-extension
 	@echo '{"locale": "ja_JP"}' > $(JA_SETTINGS)/@jupyterlab/translation-extension/plugin.jupyterlab-settings
 	@mkdir -p $(JA_SETTINGS)/@jupyterlab/docmanager-extension
 	@echo '{"defaultViewers": {"markdown": "Markdown Preview"}}' > $(JA_SETTINGS)/@jupyterlab/docmanager-extension/plugin.jupyterlab-settings
+	@mkdir -p $(JA_WORKSPACES)
+	@ls $(JA_WORKSPACES)/rnnviz-ja-*.jupyterlab-workspace >/dev/null 2>&1 || { \
+	    echo '$(JA_WORKSPACE)' > $(JA_WORKSPACES)/rnnviz-ja.json && \
+	    JUPYTERLAB_WORKSPACES_DIR=$(JA_WORKSPACES) $(PY) -m jupyter lab workspaces import \
+	        $(JA_WORKSPACES)/rnnviz-ja.json >/dev/null 2>&1 && rm -f $(JA_WORKSPACES)/rnnviz-ja.json; }
 	@echo "日本語版の JupyterLab を 127.0.0.1:$(PORT) で起動します。下に表示される http://127.0.0.1:...?token=... の URL を開いてください。"
-	@echo "Starting JupyterLab in Japanese at 127.0.0.1:$(PORT) on course/ja/README.md; open the URL it prints below."
-	JUPYTERLAB_SETTINGS_DIR=$(JA_SETTINGS) LANG=C.UTF-8 $(PY) -m jupyter lab --no-browser --ip=127.0.0.1 \
-	    --port=$(PORT) --ServerApp.root_dir=. --LabApp.default_url=/lab/tree/course/ja/README.md \
+	@echo "左のファイルブラウザでは、コース（course/ja/）と課題（assignments/ の NAME_ja/）が並んでいます。"
+	@echo "Starting JupyterLab in Japanese at 127.0.0.1:$(PORT) on course/ja/README.md, course/ and assignments/ side by side; open the URL it prints below."
+	JUPYTERLAB_SETTINGS_DIR=$(JA_SETTINGS) JUPYTERLAB_WORKSPACES_DIR=$(JA_WORKSPACES) LANG=C.UTF-8 \
+	    $(PY) -m jupyter lab --no-browser --ip=127.0.0.1 \
+	    --port=$(PORT) --ServerApp.root_dir=. --LabApp.default_url=/lab/workspaces/rnnviz-ja \
 	    $(if $(filter 0,$(shell id -u)),--allow-root,)
 
 # `jupyter nbconvert --to html` in this venv shows every widget as its static picture (the PNG each
@@ -99,3 +111,17 @@ install install-test lab lab-ja test: $(NBCONVERT_CONFIG)
 # `make site EXECUTED=DIR` takes executed lessons from DIR (laid out like course/) instead.
 site: $(STAMP)
 	$(PY) course/_build/site.py --out site $(if $(EXECUTED),--executed $(EXECUTED),)
+
+# A course hub on this machine (run as root): JupyterHub 6 on 127.0.0.1:$(HUB_PORT) for the class in
+# $(ROSTER), each user logging in with the machine's account (first passwords in
+# /srv/rnnviz-hub/initial-passwords), the kit for everyone from a venv of Debian's Python in
+# /opt/rnnviz-hub, the kit's exchange, the formgrader for instructors. Ctrl-C stops it, or run it
+# in the background with `make hub HUB_ARGS=--background` and stop it with `make hub-stop`.
+# Idempotent: a second run keeps users, homes and passwords. See deploy/README.md.
+ROSTER   ?= deploy/roster.txt
+HUB_PORT ?= 8000
+.PHONY: hub hub-stop
+hub:
+	/usr/bin/python3 deploy/hub.py up --roster $(ROSTER) --port $(HUB_PORT) $(HUB_ARGS)
+hub-stop:
+	/usr/bin/python3 deploy/hub.py stop

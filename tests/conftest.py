@@ -42,7 +42,7 @@ def backward_engine(request):
 # In CI (RNNVIZ_STRICT_SKIPS=1, set by .ci/run) a test skipped because PyTorch, Playwright or
 # Chromium is missing is a failure: CI installs them, so such a skip means a broken install step,
 # not a check that passed.
-_STRICT_WORDS = ("torch", "playwright", "chromium", "bubblewrap", "h5py")
+_STRICT_WORDS = ("torch", "playwright", "chromium", "bubblewrap", "h5py", "hub", "root", "dask")
 
 
 @pytest.hookimpl(hookwrapper=True)
