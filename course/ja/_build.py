@@ -346,28 +346,35 @@ def match_markdown(cells, src: Source) -> list:
     return match
 
 
+def translate_markdown(nb, src: Source, report: Report) -> set[str]:
+    """Put each markdown cell's Japanese text from ``src`` in place (found by id, else by the English
+    text's hash); note missing and stale cells in ``report``. Returns the markers used. The lessons
+    and the assignments' twins (solutions/_ja/build.py) share it."""
+    markdown = [c for c in nb.cells if c.cell_type == "markdown"]
+    matched = match_markdown(markdown, src)
+    for cell, entry in zip(markdown, matched):
+        h = en_hash(cell.source)
+        if entry is None:
+            report.missing.append(f"markdown cell {cell.get('id')} (English hash {h})")
+            continue
+        was, text = src.md[entry]
+        if was != h:
+            report.stale.append(f"markdown cell {cell.get('id')}: English text changed since it was "
+                                f"translated (marker {entry} says {was}, now {h})")
+        cell.source = join_japanese_lines(text)
+    return set(matched)
+
+
 def build(english: Path) -> tuple[nbformat.NotebookNode, Report]:
     """The Japanese notebook for ``english`` (in memory) and what still needs translating."""
     nb = nbformat.read(english, as_version=4)
     src = Source.read(source_of(english))
     report = Report(english.stem)
     used_comments, used_strings = set(), set()
-    markdown = [c for c in nb.cells if c.cell_type == "markdown"]
-    matched = dict(zip(map(id, markdown), match_markdown(markdown, src)))
+    used_md = translate_markdown(nb, src, report)
     for cell in nb.cells:
         cid = cell.get("id")
-        if cell.cell_type == "markdown":
-            h = en_hash(cell.source)
-            entry = matched[id(cell)]
-            if entry is None:
-                report.missing.append(f"markdown cell {cid} (English hash {h})")
-                continue
-            was, text = src.md[entry]
-            if was != h:
-                report.stale.append(f"markdown cell {cid}: English text changed since it was translated "
-                                    f"(marker {entry} says {was}, now {h})")
-            cell.source = join_japanese_lines(text)
-        elif cell.cell_type == "code":
+        if cell.cell_type == "code":
             used_comments.update(text.rstrip() for _, _, text in comments_of(cell.source))
             cell.source, missing = replace_comments(cell.source, src.comments)
             report.missing += [f"comment {c!r} (code cell {cid})" for c in missing]
@@ -376,7 +383,6 @@ def build(english: Path) -> tuple[nbformat.NotebookNode, Report]:
             cell.outputs = []
             cell.execution_count = None
             cell.metadata.pop("execution", None)
-    used_md = set(matched.values())
     report.orphans += [f"markdown cell {cid}" for cid in src.md if cid not in used_md]
     report.orphans += [f"comment {c!r}" for c in src.comments if c not in used_comments]
     report.orphans += [f"string {s} (no such literal in the code)" for s in src.strings if s not in used_strings]

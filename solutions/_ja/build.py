@@ -184,29 +184,16 @@ def build(name: str):
     comments = dict(src.comments)
     comments.update({m: m for m in NBGRADER_MARKERS})
     used_comments, used_strings = set(), set()
-    markdown = [c for c in nb.cells if c.cell_type == "markdown"]
-    matched = dict(zip(map(id, markdown), lessons.match_markdown(markdown, src)))
+    used_md = lessons.translate_markdown(nb, src, report)
     for cell in nb.cells:
         cid = cell.get("id")
-        if cell.cell_type == "markdown":
-            h = lessons.en_hash(cell.source)
-            entry = matched[id(cell)]
-            if entry is None:
-                report.missing.append(f"markdown cell {cid} (English hash {h})")
-                continue
-            was, text = src.md[entry]
-            if was != h:
-                report.stale.append(f"markdown cell {cid}: English text changed since it was translated "
-                                    f"(marker {entry} says {was}, now {h})")
-            cell.source = lessons.join_japanese_lines(text)
-        elif cell.cell_type == "code":
+        if cell.cell_type == "code":
             used_strings.update(lit for _, _, lit in text_strings(cell.source))
             code, missing = replace_strings(cell.source, strings)
             report.missing += [f"string {s!r} (code cell {cid})" for s in missing]
             used_comments.update(t.rstrip() for _, _, t in lessons.comments_of(code))
             cell.source, missing = lessons.replace_comments(code, comments)
             report.missing += [f"comment {c!r} (code cell {cid})" for c in missing]
-    used_md = set(matched.values())
     report.orphans += [f"markdown cell {cid}" for cid in src.md if cid not in used_md]
     report.orphans += [f"comment {c!r}" for c in src.comments if c not in used_comments]
     report.orphans += [f"string {s!r}" for s in strings if s not in used_strings]
