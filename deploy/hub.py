@@ -56,7 +56,7 @@ KIT_FILES = ("pyproject.toml", "README.md", "LICENSE", "rnnviz", "jupyter-config
 # editions); an instructor the nbgrader course (the repository root is the course) with the lessons
 STUDENT_COPY = {"course": "."}
 INSTRUCTOR_COPY = {name: name for name in ("nbgrader_config.py", "solutions", "assignments", "course")}
-IGNORE = shutil.ignore_patterns("__pycache__", "*.pyc", ".ipynb_checkpoints", "_build*", "_src")
+IGNORE = shutil.ignore_patterns("__pycache__", "*.pyc", ".ipynb_checkpoints", "_build*", "_src", "_assignments")
 
 
 # -- settings --------------------------------------------------------------------------------

@@ -1,7 +1,7 @@
 """The Japanese assignments (NAME_ja): built from the English ones, graded exactly as they are.
 
 Each assignment of solutions/ has a Japanese twin, an nbgrader assignment of its own, built by
-solutions/_ja/build.py from the English notebook and the translations in solutions/_ja/NAME.md.
+course/ja/_assignments/build.py from the English notebook and the translations in course/ja/_assignments/NAME.md.
 
 * every English assignment has its twin, in solutions/ and assignments/, equal to a rebuild, its
   prose and comments in Japanese, its links to the lessons pointing to the Japanese lessons;
@@ -50,7 +50,7 @@ def read(path):
 
 
 def _load_builder():
-    spec = importlib.util.spec_from_file_location("solutions_ja_build", REPO / "solutions" / "_ja" / "build.py")
+    spec = importlib.util.spec_from_file_location("solutions_ja_build", REPO / "course" / "ja" / "_assignments" / "build.py")
     mod = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = mod
     spec.loader.exec_module(mod)

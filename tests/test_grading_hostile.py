@@ -124,7 +124,7 @@ HOSTILE = {
         "import rnnviz.grading.assignments.example as ex\n"
         "noop = lambda *a, **k: None\n"
         "c.check_array.__code__ = noop.__code__\nc.check_array.__kwdefaults__ = None\n"
-        "p.run_test.__code__ = noop.__code__\np.run_test.__kwdefaults__ = None\n"
+        "c.run_test.__code__ = noop.__code__\nc.run_test.__kwdefaults__ = None\n"
         "ex.Squares.judge = noop\nex.SquareGrad.judge = noop\n"
         "p.judge_case.__code__ = (lambda *a, **k: p.Verdict(True)).__code__\n"
         "class Pass(p.Verdict):\n    passed = True\np.Verdict = Pass\n"

@@ -349,7 +349,7 @@ def match_markdown(cells, src: Source) -> list:
 def translate_markdown(nb, src: Source, report: Report) -> set[str]:
     """Put each markdown cell's Japanese text from ``src`` in place (found by id, else by the English
     text's hash); note missing and stale cells in ``report``. Returns the markers used. The lessons
-    and the assignments' twins (solutions/_ja/build.py) share it."""
+    and the assignments' twins (course/ja/_assignments/build.py) share it."""
     markdown = [c for c in nb.cells if c.cell_type == "markdown"]
     matched = match_markdown(markdown, src)
     for cell, entry in zip(markdown, matched):

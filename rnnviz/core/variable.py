@@ -23,7 +23,9 @@ def as_array(x, where="Variable"):
 class Variable:
     """An array with a gradient and a creator.
 
-    Attributes: ``array`` (alias ``data``), ``grad``, ``name``, ``creator``.
+    Attributes: ``array`` (alias ``data``), ``grad``, ``name``, ``creator``. The operators
+    (``+``, ``@``, ...), ``.T``, ``reshape``, ``transpose`` and indexing are differentiable functions:
+    ``rnnviz.functions`` gives them to Variable when it is imported (the core imports no layer above).
     """
 
     __slots__ = ("array", "grad", "name", "creator", "generation", "requires_grad",
@@ -77,11 +79,6 @@ class Variable:
     @property
     def xp(self):
         return backend.get_array_module(self.array)
-
-    @property
-    def T(self):
-        from ..functions import transpose
-        return transpose(self)
 
     def __len__(self):
         return len(self.array)
@@ -143,19 +140,6 @@ class Variable:
                     y.unchained = True
             stack.extend([x for x in f.inputs if x.creator is not None])
 
-    def reshape(self, *shape):
-        from ..functions import reshape
-        if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
-            shape = tuple(shape[0])
-        return reshape(self, shape)
-
-    def transpose(self, *axes):
-        from ..functions import transpose
-        return transpose(self, axes or None)
-
-    def __getitem__(self, index):
-        from ..functions import get_item
-        return get_item(self, index)
 
 
 class Parameter(Variable):

@@ -49,6 +49,9 @@ def _pad_batch(batch, padding):
         arrays = [numpy.asarray(v) for v in values]
         if all(a.ndim == 0 for a in arrays):  # labels and other scalars: nothing to pad
             return list(values)
+        if len({a.ndim for a in arrays}) > 1:
+            raise ValueError(f"concat_examples: with padding, the examples of one field must have the same "
+                             f"number of axes, got shapes {[a.shape for a in arrays][:5]}")
         shape = numpy.max([a.shape for a in arrays], axis=0)
         out = numpy.full((len(arrays),) + tuple(shape), padding, dtype=arrays[0].dtype)
         for i, a in enumerate(arrays):

@@ -10,15 +10,22 @@ UNK = "<unk>"
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
+_BOM = "\ufeff"  # U+FEFF: the byte-order mark, EF BB BF in UTF-8 (Notepad writes it)
+_UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
+
+
 def decode_text(data, name):
     """UTF-8 bytes -> str, or a ValueError naming ``name`` and saying what is wrong.
 
     Text here means: not empty, valid UTF-8, and no control characters other than newline,
-    carriage return and tab (a NUL byte is the usual sign of a binary file).
+    carriage return and tab (a NUL byte is the usual sign of a binary file). A byte-order mark is
+    not part of the text: it is dropped at the start and wherever else it stands (where two files
+    were joined with ``cat``), so it never becomes part of a word.
     """
-    if not data.strip():
+    if data.startswith(_UTF16_BOMS):
         raise ValueError(
-            f"{name}: the corpus file is empty (expected lines of space-separated words)"
+            f"{name}: not a UTF-8 text file: it starts with a UTF-16 byte-order mark; save it as "
+            "UTF-8 (e.g. iconv -f UTF-16 -t UTF-8)"
         )
     try:
         text = data.decode("utf-8")
@@ -27,6 +34,12 @@ def decode_text(data, name):
             f"{name}: not a text file: byte {err.start} ({data[err.start:err.start + 1]!r}) "
             "is not valid UTF-8"
         ) from None
+    if _BOM in text:
+        text = text.replace(_BOM, "")
+    if not text.strip():
+        raise ValueError(
+            f"{name}: the corpus file is empty (expected lines of space-separated words)"
+        )
     bad = _CONTROL.search(text)
     if bad is not None:
         line = text.count("\n", 0, bad.start()) + 1

@@ -14,7 +14,7 @@ from ._vocab import UNK
 
 
 def _check_ids(words, n_vocab, name, where, min_length):
-    words = numpy.asarray(words)
+    words = numpy.asarray(getattr(words, "array", words))   # a Variable's ids are its array
     if words.ndim != 1 or words.dtype.kind not in "iu":
         raise ValueError(f"{where}: {name} must be a flat (1-D) array of integer word ids, got "
                          f"shape {words.shape} and dtype {words.dtype}")
@@ -119,10 +119,12 @@ class BigramLM:
 def unk_rate(words, vocab):
     """The share of ``words`` (ids) that are ``<unk>`` in ``vocab`` (word -> id); 0.0 for a
     vocabulary without ``<unk>``."""
-    words = numpy.asarray(words)
+    words = numpy.asarray(getattr(words, "array", words))
     if words.ndim != 1 or len(words) == 0:
         raise ValueError(f"unk_rate: words must be a non-empty flat (1-D) array of word ids, got "
                          f"shape {words.shape}")
+    if words.dtype.kind not in "iu":
+        raise TypeError(f"unk_rate: words must be integer word ids, got dtype {words.dtype}")
     if not hasattr(vocab, "get"):
         raise TypeError(f"unk_rate: vocab must map words to ids (a dict), got "
                         f"{type(vocab).__name__}")

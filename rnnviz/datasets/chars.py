@@ -10,6 +10,7 @@ character of every split belongs to it, so a character model needs no ``<unk>``:
 The splits are the word corpus's (the same lines, 90% / 5% / 5%, in order); each line ends with
 ``"\\n"``, which plays the part of ``<eos>``.
 """
+import collections.abc
 import functools
 
 import numpy
@@ -30,6 +31,9 @@ def chars_to_ids(text, vocab=None):
     vocab = get_kjv_chars_vocabulary() if vocab is None else vocab
     if not isinstance(text, str):
         raise TypeError(f"chars_to_ids: text must be a str, got {type(text).__name__}")
+    if not isinstance(vocab, collections.abc.Mapping):
+        raise TypeError(f"chars_to_ids: vocab must map each character to its id (a dict such as "
+                        f"get_kjv_chars_vocabulary()), got {type(vocab).__name__}")
     try:
         return numpy.array([vocab[c] for c in text], dtype=numpy.int32)
     except KeyError as err:
@@ -39,8 +43,14 @@ def chars_to_ids(text, vocab=None):
 
 
 def ids_to_chars(ids, charset=KJV_CHARSET):
-    """int ids -> the string they spell."""
-    ids = numpy.asarray(ids).ravel()
+    """int ids -> the string they spell (a Variable's ids too; several rows are read one after the
+    other). Float ids are refused: 1.7 would silently be read as 1."""
+    ids = numpy.asarray(getattr(ids, "array", ids))
+    if ids.size and ids.dtype.kind not in "iu":
+        raise TypeError(f"ids_to_chars: ids must be integers (character ids 0..{len(charset) - 1}), got "
+                        f"dtype {ids.dtype}" + ("; from scores take .argmax(axis=1) first"
+                                                if ids.dtype.kind == "f" else ""))
+    ids = ids.ravel()
     if ids.size and (ids.min() < 0 or ids.max() >= len(charset)):
         raise ValueError(f"ids_to_chars: ids must lie in 0..{len(charset) - 1}, got "
                          f"{int(ids.min())}..{int(ids.max())}")

@@ -8,6 +8,8 @@ import functools
 import gzip
 import importlib.resources
 
+import numpy
+
 from ._vocab import EOS, UNK, decode_text, frequency_vocabulary, lines_to_words, split_lines, to_ids
 
 #: Fractions of the lines that go to the training and validation splits; the rest is the test split.
@@ -36,11 +38,13 @@ def _split_lines():
 
 
 def _check_vocab_size(vocab_size):
-    if isinstance(vocab_size, bool) or not isinstance(vocab_size, int) or vocab_size < 2:
+    """``vocab_size`` as a Python int (a NumPy int too), or a ValueError."""
+    if isinstance(vocab_size, bool) or not isinstance(vocab_size, (int, numpy.integer)) or vocab_size < 2:
         raise ValueError(
             f"get_kjv_words: vocab_size must be an int of at least 2 (room for '{EOS}' and "
             f"'{UNK}'), got {vocab_size!r}"
         )
+    return int(vocab_size)
 
 
 @functools.lru_cache(maxsize=8)
@@ -68,8 +72,7 @@ def get_kjv_words_vocabulary(vocab_size=10000):
     distinct words plus ``<eos>``, so the default keeps them all and ``<unk>`` only stands for
     words first seen in the validation or test split.
     """
-    _check_vocab_size(vocab_size)
-    return dict(_vocabulary(vocab_size))
+    return dict(_vocabulary(_check_vocab_size(vocab_size)))
 
 
 def get_kjv_words(vocab_size=10000):
@@ -80,8 +83,7 @@ def get_kjv_words(vocab_size=10000):
     (``<eos>`` and ``<unk>`` included in the count) become ``<unk>``. The result is computed once
     per ``vocab_size`` and process; each call returns fresh, writable copies.
     """
-    _check_vocab_size(vocab_size)
-    return tuple(ids.copy() for ids in _words(vocab_size))
+    return tuple(ids.copy() for ids in _words(_check_vocab_size(vocab_size)))
 
 
 #: A shorter name for :func:`get_kjv_words_vocabulary`.

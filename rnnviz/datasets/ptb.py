@@ -174,6 +174,9 @@ def download_ptb(url=None, root=None, timeout=None):
     paths = {}
     for split, name in PTB_FILES.items():
         path = folder / name
+        if path.is_dir():
+            raise IsADirectoryError(f"get_ptb_words: {path} is a folder where the corpus file {name} "
+                                    f"belongs; remove or rename it")
         if not path.is_file():
             base = base or _base_url(url)
             _fetch(base + name, path, timeout)
@@ -181,12 +184,25 @@ def download_ptb(url=None, root=None, timeout=None):
     return paths
 
 
-def load_words(path):
-    """The words of one corpus file with ``<eos>`` after every line."""
+def load_words(path, where="load_words"):
+    """The words of one corpus file with ``<eos>`` after every line (``where``: the function the
+    learner called, for the error)."""
     path = Path(path)
+    if path.is_dir():
+        raise IsADirectoryError(f"{where}: {path} is a folder, not a corpus file; give the path of a "
+                                f"text file{_files_in(path)}")
     if not path.is_file():
-        raise FileNotFoundError(f"load_words: the corpus file {path} does not exist")
+        raise FileNotFoundError(f"{where}: the corpus file {path} does not exist")
     return lines_to_words(check_corpus_bytes(path.read_bytes(), str(path)))
+
+
+def _files_in(folder):
+    """' such as <folder>/a.txt' for the first text file in ``folder`` ('' when it holds none)."""
+    try:
+        names = sorted(p.name for p in folder.iterdir() if p.suffix == ".txt" and p.is_file())
+    except OSError:
+        return ""
+    return f" such as {folder / names[0]}" if names else ""
 
 
 def _first_occurrence_vocabulary(words):

@@ -17,6 +17,13 @@ def _check_int(func, name, value, low):
     return int(value)
 
 
+def _check_seed(func, seed):
+    """A seed for numpy.random.default_rng: an int >= 0 (None draws a fresh one)."""
+    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, (int, numpy.integer)) or seed < 0):
+        raise ValueError(f"{func}: seed must be an int >= 0 (or None), got {seed!r}")
+    return seed
+
+
 def recall_batch(batch_size, length, lag, vocab_size=10, seed=0):
     """Batched :func:`recall_task`: ``(inputs, targets)``, int32, shape ``(batch_size, length)``.
 
@@ -34,7 +41,7 @@ def recall_batch(batch_size, length, lag, vocab_size=10, seed=0):
             f"recall_batch: lag must be smaller than length (else no step has a target), "
             f"got lag={lag}, length={length}"
         )
-    rng = numpy.random.default_rng(seed)
+    rng = numpy.random.default_rng(_check_seed("recall_batch", seed))
     inputs = rng.integers(0, vocab_size, size=(batch_size, length)).astype(numpy.int32)
     targets = numpy.full((batch_size, length), IGNORE_LABEL, dtype=numpy.int32)
     targets[:, lag:] = inputs[:, : length - lag]
@@ -62,7 +69,7 @@ def adding_task(batch_size, length, seed=0):
     """
     batch_size = _check_int("adding_task", "batch_size", batch_size, 1)
     length = _check_int("adding_task", "length", length, 2)
-    rng = numpy.random.default_rng(seed)
+    rng = numpy.random.default_rng(_check_seed("adding_task", seed))
     values = rng.random((batch_size, length)).astype(numpy.float32)
     half = length // 2
     first = rng.integers(0, half, size=batch_size)
@@ -101,7 +108,7 @@ def digit_reversal(n, min_len=3, max_len=8, seed=0):
     L + 1 ids. The decoder reads ``BOS`` (11) first; pad with ``IGNORE_LABEL`` (-1).
     """
     n, min_len, max_len = _digit_lengths("digit_reversal", n, min_len, max_len)
-    rng = numpy.random.default_rng(seed)
+    rng = numpy.random.default_rng(_check_seed("digit_reversal", seed))
     lengths = rng.integers(min_len, max_len + 1, size=n)
     sources = [rng.integers(0, 10, size=L).astype(numpy.int32) for L in lengths]
     targets = [numpy.append(s[::-1], EOS).astype(numpy.int32) for s in sources]
@@ -116,7 +123,7 @@ def digit_addition(n, min_len=1, max_len=3, seed=0):
     digits (no leading zero); ``targets[i]`` the digits of a + b followed by ``EOS`` (12).
     """
     n, min_len, max_len = _digit_lengths("digit_addition", n, min_len, max_len)
-    rng = numpy.random.default_rng(seed)
+    rng = numpy.random.default_rng(_check_seed("digit_addition", seed))
 
     def number():
         digits = int(rng.integers(min_len, max_len + 1))

@@ -1,6 +1,8 @@
 """Differentiable functions (``import rnnviz.functions as F``).
 
 Each is a FunctionNode with forward and backward side by side and the math in its docstring.
+Chainer v1's ``F.Linear`` (a link, not a function) is added here by ``rnnviz.links``, the layer that
+defines it, so that this layer imports nothing above it.
 """
 from .activation import log_softmax, relu, sigmoid, softmax, tanh
 from .attention import masked_softmax
@@ -12,17 +14,6 @@ from .math import exp, log, mean, sum
 from .noise import dropout
 from .recurrent import gru, gru_step, lstm, lstm_step
 from .sequence import pad_sequence, sequence_mask, where
-
-
-def Linear(*args, **kwargs):
-    """Chainer v1's ``F.Linear(in_size, out_size)``: the link ``L.Linear`` (deprecated spelling)."""
-    import warnings
-
-    from ..links import Linear as _Linear
-
-    warnings.warn("F.Linear is Chainer v1's name; use L.Linear (rnnviz.links.Linear) instead",
-                  DeprecationWarning, stacklevel=2)
-    return _Linear(*args, **kwargs)
 
 
 __all__ = [

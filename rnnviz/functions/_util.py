@@ -25,6 +25,13 @@ def check_float(name, *arrays):
             check_same_dtype(name, *arrays)
 
 
+def refuse_integers(name, x, why):
+    """Raise TypeError naming ``name``: ``x`` (an integer or bool array) cannot go where the math
+    needs real numbers; ``why`` says what NumPy would silently do instead."""
+    raise TypeError(f"{name}: expected a floating-point array (float32 or float64), got {x.dtype} with "
+                    f"shape {tuple(x.shape)}; {why}. Convert it first: x.astype(numpy.float32)")
+
+
 def check_same_dtype(name, *arrays):
     """Raise TypeError naming ``name`` when the arrays' dtypes differ (NumPy would promote silently)."""
     dtypes = {a.dtype for a in arrays}

@@ -1,7 +1,9 @@
 """Functions that move elements around without arithmetic."""
 import math
 
-from ..core import FunctionNode, apply1
+import numpy
+
+from ..core import FunctionNode, Variable, apply1
 from ._util import check_axis, check_same_dtype, sum_to
 
 
@@ -59,6 +61,15 @@ class BroadcastTo(FunctionNode):
     def __init__(self, shape):
         self.shape = tuple(shape)
 
+    def check_inputs(self, x):
+        try:
+            fits = min(self.shape, default=0) >= 0 and numpy.broadcast_shapes(x.shape, self.shape) == self.shape
+        except ValueError:
+            fits = False
+        if not fits:
+            raise ValueError(f"broadcast_to: cannot broadcast shape {tuple(x.shape)} to {self.shape}: "
+                             f"aligned from the right, each axis of x must equal the target's or be 1")
+
     def forward(self, x):
         self.in_shape = x.shape
         return self.xp.broadcast_to(x, self.shape).copy()
@@ -103,10 +114,20 @@ class SplitAxis(FunctionNode):
     def check_inputs(self, x):
         check_axis("split_axis", self.axis, x.ndim, allow_none=False, allow_tuple=False)
         n = self.indices_or_sections
+        length = x.shape[self.axis]
         if isinstance(n, int) and not isinstance(n, bool):
-            if n < 1 or x.shape[self.axis] % n:
+            if n < 1 or length % n:
                 raise ValueError(f"split_axis: cannot split axis {self.axis} of length "
-                                 f"{x.shape[self.axis]} into {n} equal sections")
+                                 f"{length} into {n} equal sections")
+            return
+        try:
+            cuts = [int(i) for i in n]
+        except (TypeError, ValueError):
+            raise TypeError(f"split_axis: indices_or_sections must be an int (equal sections) or a list "
+                            f"of indices, got {n!r}") from None
+        if any(b < a for a, b in zip([0] + cuts, cuts + [length])):
+            raise ValueError(f"split_axis: the indices {cuts} must increase from 0 to {length} (the length "
+                             f"of axis {self.axis}); NumPy would silently return empty pieces")
 
     def forward(self, x):
         return tuple(self.xp.split(x, self.indices_or_sections, axis=self.axis))
@@ -119,7 +140,7 @@ class GetItem(FunctionNode):
     """y = x[index];  gx = zeros with gy added at index"""
 
     def __init__(self, index):
-        self.index = index
+        self.index = _plain_index(index)
 
     def forward(self, x):
         self.in_shape = x.shape
@@ -139,33 +160,79 @@ class GetItem(FunctionNode):
         return gx
 
 
+def _shape(name, shape, what="shape"):
+    """``shape`` as a tuple of ints (an int is a 1-tuple, as in NumPy), or a TypeError naming ``name``."""
+    if isinstance(shape, (int, numpy.integer)) and not isinstance(shape, bool):
+        return (int(shape),)
+    try:
+        dims = tuple(shape)
+    except TypeError:
+        dims = None
+    if dims is None or any(isinstance(d, bool) or not isinstance(d, (int, numpy.integer)) for d in dims):
+        raise TypeError(f"{name}: {what} must be a tuple of ints, got {shape!r}")
+    return tuple(int(d) for d in dims)
+
+
+def _plain_index(index):
+    """An index with any Variable in it replaced by its array (indices carry no gradient)."""
+    if isinstance(index, Variable):
+        return index.array
+    if isinstance(index, tuple):
+        return tuple(i.array if isinstance(i, Variable) else i for i in index)
+    return index
+
+
+def _sequence_of_arrays(name, xs):
+    """A list or tuple of Variables/arrays; one array passed alone is a TypeError naming ``name``
+    (iterating it would silently take its rows as the arrays)."""
+    if isinstance(xs, Variable) or hasattr(xs, "shape"):
+        raise TypeError(f"{name}: expected a list (or tuple) of arrays, got a single "
+                        f"{type(xs).__name__} of shape {tuple(xs.shape)}; wrap it: [x]")
+    if isinstance(xs, (list, tuple)):
+        return xs
+    if isinstance(xs, (str, bytes)) or not hasattr(xs, "__iter__"):
+        raise TypeError(f"{name}: expected a list (or tuple) of arrays, got {type(xs).__name__}")
+    return list(xs)  # a generator
+
+
 def reshape(x, shape):
-    return apply1(Reshape(tuple(shape)), x)
+    return apply1(Reshape(_shape("reshape", shape)), x)
 
 
 def transpose(x, axes=None):
-    return apply1(Transpose(None if axes is None else tuple(axes)), x)
+    return apply1(Transpose(None if axes is None else _shape("transpose", axes, "axes")), x)
 
 
 def broadcast_to(x, shape):
-    return apply1(BroadcastTo(shape), x)
+    return apply1(BroadcastTo(_shape("broadcast_to", shape)), x)
 
 
 def concat(xs, axis=1):
     """Join a list of Variables along ``axis`` (default 1, as in Chainer)."""
+    xs = _sequence_of_arrays("concat", xs)
     if len(xs) == 0:
         raise ValueError("concat: the list of arrays to join is empty")
-    return apply1(Concat(axis), *xs)
+    if isinstance(axis, bool) or not isinstance(axis, (int, numpy.integer)):
+        raise TypeError(f"concat: axis must be an int, got {type(axis).__name__} (concat takes one "
+                        f"list: F.concat([a, b], axis=1), not F.concat(a, b))")
+    return apply1(Concat(int(axis)), *xs)
 
 
 def stack(xs, axis=0):
     """Stack Variables of one shape along a new ``axis``."""
+    xs = _sequence_of_arrays("stack", xs)
+    if len(xs) == 0:
+        raise ValueError("stack: the list of arrays to stack is empty")
+    ndim = len(xs[0].shape)
+    if isinstance(axis, bool) or not isinstance(axis, (int, numpy.integer)) or not -ndim - 1 <= axis <= ndim:
+        raise ValueError(f"stack: axis must be an int from {-ndim - 1} to {ndim} for arrays of "
+                         f"{ndim} dimension(s) (the new axis goes there), got {axis!r}")
     expanded = []
     for x in xs:
         shape = list(x.shape)
         shape.insert(axis if axis >= 0 else len(shape) + axis + 1, 1)
         expanded.append(reshape(x, shape))
-    return concat(expanded, axis=axis)
+    return concat(expanded, axis=int(axis))
 
 
 def split_axis(x, indices_or_sections, axis):
@@ -175,3 +242,20 @@ def split_axis(x, indices_or_sections, axis):
 
 def get_item(x, index):
     return apply1(GetItem(index), x)
+
+
+def install_variable_array_methods():
+    """Give Variable ``.T``, ``reshape``, ``transpose`` and ``[]`` (the core does not import the
+    functions)."""
+    def reshape_method(self, *shape):
+        if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
+            shape = tuple(shape[0])
+        return reshape(self, shape)
+
+    Variable.T = property(lambda self: transpose(self), doc="transpose(x): the axes reversed")
+    Variable.reshape = reshape_method
+    Variable.transpose = lambda self, *axes: transpose(self, axes or None)
+    Variable.__getitem__ = get_item
+
+
+install_variable_array_methods()

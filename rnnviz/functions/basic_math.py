@@ -8,12 +8,17 @@ import math
 import numpy
 
 from ..core import FunctionNode, Variable, apply1
-from ._util import check_float, check_same_dtype, scalar, sum_to
+from ._util import check_float, check_same_dtype, refuse_integers, scalar, sum_to
 
 
 class _Binary(FunctionNode):
     """What the two-array operators check: one dtype (a bool mask may scale a float array) and
-    shapes that broadcast; the error names the operator, not a NumPy internal."""
+    shapes that broadcast; the error names the operator, not a NumPy internal.
+
+    On two integer or bool arrays, ``check_exact`` decides: + - * are exact on integers (but
+    True + True is True in NumPy: bools are refused there), / and ** are not (NumPy would return
+    float64, or refuse a negative power, with an error that does not name the operator).
+    """
 
     op = "?"
 
@@ -21,6 +26,8 @@ class _Binary(FunctionNode):
         if a.dtype != b.dtype and not (a.dtype.kind == "b" and b.dtype.kind == "f"
                                        or b.dtype.kind == "b" and a.dtype.kind == "f"):
             check_same_dtype(f"{type(self).__name__.lower()} ({self.op})", a, b)
+        if a.dtype.kind != "f" and b.dtype.kind != "f":
+            self.check_exact(a, b)
         if a.shape != b.shape:
             try:
                 numpy.broadcast_shapes(a.shape, b.shape)
@@ -28,6 +35,19 @@ class _Binary(FunctionNode):
                 raise ValueError(f"{type(self).__name__.lower()} ({self.op}): shapes {tuple(a.shape)} and "
                                  f"{tuple(b.shape)} do not broadcast (trailing axes must be equal or 1)"
                                  ) from None
+
+    def check_exact(self, a, b):
+        """Two integer or bool arrays: allowed unless both are bool (see the class docstring)."""
+        if a.dtype.kind == "b":
+            raise TypeError(f"{type(self).__name__.lower()} ({self.op}): both inputs are bool arrays, for "
+                            f"which NumPy's {self.op} is a logical operation, not arithmetic. Convert "
+                            f"them first: x.astype(numpy.float32) (or numpy.int32 to count)")
+
+
+def _refuse_two_integer_arrays(node, a, b):
+    refuse_integers(f"{type(node).__name__.lower()} ({node.op})", a,
+                    f"{node.op} of two {a.dtype} arrays is not integer arithmetic (NumPy would give "
+                    f"float64, or refuse a negative power)")
 
 
 class Add(_Binary):
@@ -65,6 +85,9 @@ class Mul(_Binary):
 
     op = "*"
 
+    def check_exact(self, a, b):
+        """Integers and bools multiply exactly (a bool times a bool is their product too)."""
+
     def forward(self, a, b):
         self.save_inputs(a, b)
         return a * b
@@ -78,6 +101,7 @@ class Div(_Binary):
     """y = a / b;  ga = gy / b, gb = -gy * a / b**2"""
 
     op = "/"
+    check_exact = _refuse_two_integer_arrays
 
     def forward(self, a, b):
         self.save_inputs(a, b)
@@ -93,6 +117,7 @@ class Pow(_Binary):
     """y = a ** b;  ga = gy * b * a**(b-1), gb = gy * y * log(a)"""
 
     op = "**"
+    check_exact = _refuse_two_integer_arrays
 
     def forward(self, a, b):
         y = a ** b
@@ -111,6 +136,11 @@ class Pow(_Binary):
 class Neg(FunctionNode):
     """y = -x;  gx = -gy"""
 
+    def check_inputs(self, x):
+        if x.dtype.kind == "b":
+            raise TypeError(f"neg (-): got a bool array {tuple(x.shape)}, which has no negative; for the "
+                            f"logical not write ~x, for numbers convert it first: x.astype(numpy.float32)")
+
     def forward(self, x):
         return -x
 
@@ -118,11 +148,26 @@ class Neg(FunctionNode):
         return -gy
 
 
+def _check_constant(node, x, c):
+    """An integer or bool array meets a Python number: fine with an int (the result is an exact
+    integer), an error with a float (NumPy would silently compute in float64)."""
+    if not isinstance(c, int):
+        what = node.what or f"with the {type(c).__name__} {c!r}"
+        refuse_integers(node.op, x, f"{what} NumPy would silently compute in float64")
+
+
 class AddConstant(FunctionNode):
-    """y = x + c;  gx = gy"""
+    """y = x + c;  gx = gy   (an integer array only with an integer c)"""
+
+    op = "add (+)"
+    what = None  # how the error describes the constant (div: "dividing by 2")
 
     def __init__(self, c):
         self.c = c
+
+    def check_inputs(self, x):
+        if x.dtype.kind != "f":
+            _check_constant(self, x, self.c)
 
     def forward(self, x):
         return x + self.c
@@ -132,10 +177,17 @@ class AddConstant(FunctionNode):
 
 
 class MulConstant(FunctionNode):
-    """y = c * x;  gx = c * gy"""
+    """y = c * x;  gx = c * gy   (an integer array only with an integer c)"""
+
+    op = "mul (*)"
+    what = None
 
     def __init__(self, c):
         self.c = c
+
+    def check_inputs(self, x):
+        if x.dtype.kind != "f":
+            _check_constant(self, x, self.c)
 
     def forward(self, x):
         return x * self.c
@@ -145,10 +197,17 @@ class MulConstant(FunctionNode):
 
 
 class RSubConstant(FunctionNode):
-    """y = c - x;  gx = -gy"""
+    """y = c - x;  gx = -gy   (an integer array only with an integer c)"""
+
+    op = "sub (-)"
+    what = None
 
     def __init__(self, c):
         self.c = c
+
+    def check_inputs(self, x):
+        if x.dtype.kind != "f":
+            _check_constant(self, x, self.c)
 
     def forward(self, x):
         return self.c - x
@@ -158,10 +217,15 @@ class RSubConstant(FunctionNode):
 
 
 class RDivConstant(FunctionNode):
-    """y = c / x;  gx = -gy * c / x**2"""
+    """y = c / x;  gx = -gy * c / x**2   (floating-point x only)"""
 
     def __init__(self, c):
         self.c = c
+
+    def check_inputs(self, x):
+        if x.dtype.kind != "f":
+            refuse_integers("div (/)", x, f"{self.c!r} / an {x.dtype} array is not integer arithmetic "
+                                          f"(NumPy would silently give float64)")
 
     def forward(self, x):
         self.save_inputs(x)
@@ -173,10 +237,17 @@ class RDivConstant(FunctionNode):
 
 
 class PowConstant(FunctionNode):
-    """y = x ** c;  gx = gy * c * x**(c-1)"""
+    """y = x ** c;  gx = gy * c * x**(c-1)   (an integer x only with a whole power c >= 0)"""
 
     def __init__(self, c):
         self.c = c
+
+    def check_inputs(self, x):
+        if x.dtype.kind != "f":
+            c = self.c
+            if x.dtype.kind == "b" or isinstance(c, bool) or not isinstance(c, int) or c < 0:
+                refuse_integers("pow (**)", x, f"an {x.dtype} array to the power {c!r} is not integer "
+                                               f"arithmetic (NumPy would give float64 or refuse it)")
 
     def forward(self, x):
         self.save_inputs(x)
@@ -191,10 +262,15 @@ class PowConstant(FunctionNode):
 
 
 class RPowConstant(FunctionNode):
-    """y = c ** x;  gx = gy * y * log(c)"""
+    """y = c ** x;  gx = gy * y * log(c)   (floating-point x only)"""
 
     def __init__(self, c):
         self.c = c
+
+    def check_inputs(self, x):
+        if x.dtype.kind != "f":
+            refuse_integers("pow (**)", x, f"{self.c!r} ** an {x.dtype} array is not integer arithmetic "
+                                           f"(its gradient needs log, and NumPy refuses negative powers)")
 
     def forward(self, x):
         y = self.c ** x
@@ -252,7 +328,9 @@ def radd(a, b):
 
 def sub(a, b):
     if _is_constant(b):
-        return apply1(AddConstant(-scalar(b)), a)
+        node = AddConstant(-scalar(b))
+        node.op = "sub (-)"
+        return apply1(node, a)
     return _binary(Sub, a, b)
 
 
@@ -276,7 +354,9 @@ def div(a, b):
     if _is_constant(b):
         if b == 0:
             raise ZeroDivisionError("div (/): dividing a Variable by the number 0")
-        return apply1(MulConstant(1.0 / scalar(b)), a)
+        node = MulConstant(1.0 / scalar(b))
+        node.op, node.what = "div (/)", f"dividing by {b!r},"
+        return apply1(node, a)
     return _binary(Div, a, b)
 
 

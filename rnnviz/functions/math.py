@@ -1,5 +1,5 @@
 """Elementwise maths and reductions."""
-from ..core import FunctionNode, apply1
+from ..core import FunctionNode, Variable, apply1, as_array
 from ._util import check_axis, check_float
 
 
@@ -35,7 +35,10 @@ class Log(FunctionNode):
 
 
 class Sum(FunctionNode):
-    """y = sum of x over ``axis``;  gx = gy broadcast back to x's shape"""
+    """y = sum of x over ``axis``;  gx = gy broadcast back to x's shape
+
+    Integer and bool arrays are allowed (unlike ``mean``): their sum is exact, a count for bools.
+    """
 
     def __init__(self, axis=None, keepdims=False):
         self.axis = axis
@@ -70,7 +73,12 @@ def sum(x, axis=None, keepdims=False):
 
 
 def mean(x, axis=None, keepdims=False):
-    """Average over ``axis`` (all elements when None)."""
+    """Average over ``axis`` (all elements when None). Floating-point input only: the mean of
+    integers would come out as float64, whatever the rest of the model computes in."""
+    if not isinstance(x, Variable):
+        x = as_array(x, "mean")
+    if x.dtype.kind != "f":
+        check_float("mean", x)
     shape = x.shape
     check_axis("mean", axis, len(shape))
     if axis is None:
@@ -82,4 +90,7 @@ def mean(x, axis=None, keepdims=False):
         n = 1
         for a in axes:
             n *= shape[a]
+    if n == 0:
+        raise ValueError(f"mean: the average over no elements is undefined (x has shape {tuple(shape)}, "
+                         f"axis={axis!r}); is the batch empty?")
     return sum(x, axis, keepdims) * (1.0 / n)

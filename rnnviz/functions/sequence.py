@@ -65,6 +65,10 @@ def sequence_mask(lengths, length=None, time_major=True):
     """The alive positions as a bool array: m[t, b] = t < lengths[b], shape (T, B) with
     T = ``length`` or max(lengths); (B, T) with ``time_major=False``. Not differentiable."""
     xp = backend.get_array_module(lengths)
+    if length is not None and (isinstance(length, bool) or not isinstance(length, (int, numpy.integer))
+                               or length < 0):
+        raise ValueError(f"sequence_mask: length (the padded length T) must be an int >= 0 or None "
+                         f"(the longest sequence), got {length!r}")
     lengths = check_lengths("sequence_mask", lengths, length)
     T = int(lengths.max(initial=0)) if length is None else int(length)
     mask = numpy.arange(T)[:, None] < lengths[None, :]
@@ -155,6 +159,10 @@ class PadSequence(FunctionNode):
 def pad_sequence(xs, length=None, padding=0, time_major=False):
     """Pad a list of sequences x_b (L_b, ...) at the end to one array (B, T, ...), as Chainer's
     F.pad_sequence; (T, B, ...) with ``time_major=True``. T = ``length`` or the longest L_b."""
+    from .array import _sequence_of_arrays
+    xs = _sequence_of_arrays("pad_sequence", xs)
     if len(xs) == 0:
         raise ValueError("pad_sequence: the list of sequences is empty; there is nothing to pad")
+    if length is not None and (isinstance(length, bool) or not isinstance(length, (int, numpy.integer))):
+        raise TypeError(f"pad_sequence: length must be an int or None (the longest sequence), got {length!r}")
     return apply1(PadSequence(length, padding, time_major), *xs)

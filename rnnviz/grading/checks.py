@@ -17,6 +17,7 @@ import numpy
 
 from .. import i18n
 from ..core import backend
+from . import protocol
 from .protocol import Other, Received
 
 ENV_VAR = "RNNVIZ_GRADING_GPU"
@@ -312,6 +313,36 @@ def _note_gpu_skipped(reason):
         return
     _skip_noted_at[0] = count
     print(i18n.tr("checks.gpu.skipped", reason=reason))
+
+
+# -- the test cell's line, in the learner's kernel ------------------------------------------------
+def _test_failure(message: str) -> AssertionError:
+    """The AssertionError a failing ``run_test`` raises. IPython shows an exception that has
+    ``_render_traceback_`` as the lines that method returns: the message alone, no frame of the kit
+    (``__tracebackhide__`` cannot hide the frame that raises). Elsewhere it is an ordinary
+    AssertionError with the same message."""
+    exc = AssertionError(message)
+    exc._render_traceback_ = lambda: [f"AssertionError: {message}"]
+    return exc
+
+
+def run_test(check_name: str, *learner, **case) -> None:
+    """A test cell's line: run the check on the learner's objects on each device, in this kernel.
+
+    Passes silently; a wrong answer raises AssertionError with the message of each part that
+    failed, shown by IPython without the kit's frames. The GPU check runs on CuPy where a GPU can
+    be used, else on the CuPy stand-in; with ``RNNVIZ_GRADING_GPU=0`` it prints "GPU part skipped:
+    <reason>". Its sentences are in ``learner_language()`` (Japanese in a folder ``NAME_ja/``)."""
+    check = protocol.get_check(check_name)
+    with i18n.text_language(protocol.learner_language()):
+        runs = [d for d in graded_devices() if d.request in check.devices]
+        for dev in runs:
+            verdict = protocol.run_case_here(check, list(learner), case, dev)
+            if not verdict.passed:
+                messages = list(dict.fromkeys(verdict.failed.values()))
+                raise _test_failure("\n".join(dev.label + m for m in messages)) from None
+        if len(runs) == 1 and "gpu" in check.devices:
+            _note_gpu_skipped(gpu_status()[1])
 
 
 def for_each_device(check):

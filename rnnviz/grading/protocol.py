@@ -527,37 +527,6 @@ def run_case_here(check: Check, learner: list, case: dict, device) -> Verdict:
     return judge_case(check, unpack(pack(inputs)), result, Run(device, cpu))
 
 
-def _test_failure(message: str) -> AssertionError:
-    """The AssertionError a failing ``run_test`` raises. IPython shows an exception that has
-    ``_render_traceback_`` as the lines that method returns: the message alone, no frame of the kit
-    (``__tracebackhide__`` cannot hide the frame that raises). Elsewhere it is an ordinary
-    AssertionError with the same message."""
-    exc = AssertionError(message)
-    exc._render_traceback_ = lambda: [f"AssertionError: {message}"]
-    return exc
-
-
-def run_test(check_name: str, *learner, **case) -> None:
-    """A test cell's line: run the check on the learner's objects on each device, in this kernel.
-
-    Passes silently; a wrong answer raises AssertionError with the message of each part that
-    failed, shown by IPython without the kit's frames. The GPU check runs on CuPy where a GPU can
-    be used, else on the CuPy stand-in; with ``RNNVIZ_GRADING_GPU=0`` it prints "GPU part skipped:
-    <reason>". Its sentences are in ``learner_language()`` (Japanese in a folder ``NAME_ja/``)."""
-    from .checks import _note_gpu_skipped, gpu_status, graded_devices
-
-    check = get_check(check_name)
-    with i18n.text_language(learner_language()):
-        runs = [d for d in graded_devices() if d.request in check.devices]
-        for dev in runs:
-            verdict = run_case_here(check, list(learner), case, dev)
-            if not verdict.passed:
-                messages = list(dict.fromkeys(verdict.failed.values()))
-                raise _test_failure("\n".join(dev.label + m for m in messages)) from None
-        if len(runs) == 1 and "gpu" in check.devices:
-            _note_gpu_skipped(gpu_status()[1])
-
-
 def learner_language() -> str:
     """The language of the learner's kernel: the one ``rnnviz.i18n.set_language`` chose there, else
     i18n's default (``$RNNVIZ_LANG``, or Japanese in a folder ``ja`` or ``NAME_ja``). Reading it

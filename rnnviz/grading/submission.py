@@ -266,9 +266,16 @@ def forged_submission(collected: Path, student: str, name: str, inbound: Path) -
     Its exchange copy is found in ``inbound`` (nbgrader's ``inbound/STUDENT+NAME+...`` or the kit's
     ``inbound/STUDENT/STUDENT+NAME+...``) by its submission secret; if that copy, or anything in it,
     belongs to another user, the submission is refused. A submission without a secret (not from an
-    exchange) or whose copy is gone from the exchange is not judged here."""
+    exchange), whose copy is gone from the exchange, or whose student has no Unix account of that
+    name (one account submitting for every student: a class on one machine) is not judged here."""
+    import pwd
+
     from ..exchange import foreign_entry
 
+    try:
+        pwd.getpwnam(student)
+    except KeyError:
+        return None
     secret = _read_small(str(collected / "submission_secret.txt"))
     if not secret:
         return None

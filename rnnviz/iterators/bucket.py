@@ -25,6 +25,8 @@ def bucket_by_length(lengths, batch_size, shuffle=False, rng=None, pool_batches=
     if lengths.ndim != 1 or (lengths.size and lengths.dtype.kind not in "iu"):
         raise TypeError(f"bucket_by_length: lengths must be a 1-D sequence of ints, got dtype "
                         f"{lengths.dtype} with shape {lengths.shape}")
+    if lengths.size and lengths.min() < 0:
+        raise ValueError(f"bucket_by_length: lengths must be >= 0, got {int(lengths.min())}")
     _check_count("bucket_by_length", "batch_size", batch_size)
     if pool_batches is not None:
         _check_count("bucket_by_length", "pool_batches", pool_batches)
@@ -56,14 +58,24 @@ class BucketIterator(Iterator):
                  length=None):
         name = type(self).__name__
         _check_count(name, "batch_size", batch_size)
-        if len(dataset) == 0:
+        try:
+            n = len(dataset)
+        except TypeError:
+            raise TypeError(f"{name}: dataset must be a list of examples (sequences), got "
+                            f"{type(dataset).__name__}") from None
+        if n == 0:
             raise ValueError(f"{name}: the dataset is empty; there is nothing to batch")
+        if pool_batches is not None:
+            _check_count(name, "pool_batches", pool_batches)
+        if isinstance(seed, bool) or not isinstance(seed, (int, numpy.integer)) or seed < 0:
+            raise ValueError(f"{name}: seed must be an int >= 0, got {seed!r}")
         self.dataset = dataset
         self.batch_size = int(batch_size)
         self.repeat, self.shuffle = bool(repeat), bool(shuffle)
         self.pool_batches, self.seed = pool_batches, seed
         key = length or (lambda ex: len(ex[0]) if isinstance(ex, tuple) else len(ex))
-        self.lengths = numpy.asarray([key(ex) for ex in dataset], dtype=numpy.int64)
+        self.lengths = numpy.asarray([_length_of(name, key, i, ex) for i, ex in enumerate(dataset)],
+                                     dtype=numpy.int64)
         self.n_batches = -(-len(dataset) // self.batch_size)
         self._cache = (None, None)
         self.reset()
@@ -121,6 +133,9 @@ class BucketIterator(Iterator):
             stored = serializer.peek("iteration")
             if stored is None:
                 serializer.problem(f"the file {serializer.where} has no entry for '{serializer.prefix}iteration'")
+            elif stored.ndim != 0 or stored.dtype.kind not in "iu" or stored.item() < 0:
+                serializer.problem(f"'{serializer.prefix}iteration' must be one whole number >= 0, but the "
+                                   f"file holds {stored.tolist()!r}")
             return
         iteration = serializer("iteration", self.iteration)
         serializer("epoch", self.epoch)
@@ -132,6 +147,18 @@ class BucketIterator(Iterator):
     def __repr__(self):
         return (f"{type(self).__name__}(batch_size={self.batch_size}, examples={len(self.lengths)}, "
                 f"shuffle={self.shuffle}, pool_batches={self.pool_batches}, iteration={self.iteration})")
+
+
+def _length_of(name, key, i, example):
+    """The length of example ``i`` by ``key``, or an error naming the iterator and the example."""
+    try:
+        n = key(example)
+    except TypeError:
+        raise TypeError(f"{name}: example {i} has no length (it is {type(example).__name__}); every "
+                        f"example must be a sequence (or a tuple whose first field is one)") from None
+    if isinstance(n, bool) or not isinstance(n, (int, numpy.integer)) or n < 0:
+        raise ValueError(f"{name}: the length of example {i} must be an int >= 0, got {n!r}")
+    return n
 
 
 def _check_count(name, what, value):

@@ -2,15 +2,29 @@
 import numpy
 
 
-def _stack(values):
+def _stack(values, where="concat_examples"):
     if all(isinstance(v, (numpy.ndarray, numpy.generic)) for v in values):
+        shapes = {numpy.shape(v) for v in values}
+        if len(shapes) > 1:
+            _ragged(where, values)
         return numpy.stack([numpy.asarray(v) for v in values])
-    array = numpy.asarray(values)
+    try:
+        array = numpy.asarray(values)
+    except ValueError:
+        _ragged(where, values)
     if array.dtype.kind in "iu":  # Python ints: the kit's word ids are int32
         return array.astype(numpy.int32)
     if array.dtype.kind == "f":  # Python floats: the kit computes in float32
         return array.astype(numpy.float32)
     return array
+
+
+def _ragged(where, values):
+    shapes = [numpy.shape(v) if not isinstance(v, (list, tuple)) else f"{len(v)} values" for v in values]
+    first = next(i for i, s in enumerate(shapes) if s != shapes[0])
+    raise ValueError(f"{where}: the examples do not have one shape (example 0: {shapes[0]}, example {first}: "
+                     f"{shapes[first]}); pad them first: rnnviz.iterators.pad_sequences, or "
+                     f"rnnviz.dataset.concat_examples(batch, padding=-1)")
 
 
 def concat_examples(batch, device=None):
@@ -22,6 +36,8 @@ def concat_examples(batch, device=None):
     array. NumPy values keep their dtype (the corpora are int32); Python ints become int32 and
     Python floats float32. ``device`` (``'cpu'`` or ``'gpu'``) moves the result there.
     """
+    if not hasattr(batch, "__len__") or isinstance(batch, (str, bytes)):
+        raise TypeError(f"concat_examples: batch must be a list of examples, got {type(batch).__name__}")
     if len(batch) == 0:
         raise ValueError("concat_examples: the batch is empty; there is nothing to stack")
     first = batch[0]
@@ -55,9 +71,25 @@ def pad_sequences(sequences, padding=-1, time_major=True, length=None):
     count for nothing. ``F.sequence_mask(lengths, T)`` gives the live positions. Python ints
     become int32, Python floats float32; NumPy arrays keep their dtype.
     """
+    if isinstance(sequences, numpy.ndarray) and sequences.ndim < 2 and sequences.dtype != object \
+            or not hasattr(sequences, "__len__"):
+        raise TypeError(f"pad_sequences: expected a list of sequences, got {type(sequences).__name__}"
+                        + (f" of shape {sequences.shape}; for one sequence pass [x]" if hasattr(sequences, "shape")
+                           else ""))
     if len(sequences) == 0:
         raise ValueError("pad_sequences: the list of sequences is empty; there is nothing to pad")
-    arrays = [_stack(list(s)) if not isinstance(s, numpy.ndarray) and len(s) else numpy.asarray(s)
+    for i, seq in enumerate(sequences):
+        if not hasattr(seq, "__len__") or isinstance(seq, (str, bytes)):
+            raise TypeError(f"pad_sequences: sequence {i} is not a sequence (it is {type(seq).__name__}); "
+                            f"expected a list of sequences (for one sequence pass [x])")
+    if length is not None and (isinstance(length, bool) or not isinstance(length, (int, numpy.integer))
+                               or length < 0):
+        raise ValueError(f"pad_sequences: length must be an int >= 0 or None (the longest sequence), "
+                         f"got {length!r}")
+    if isinstance(padding, bool) or not isinstance(padding, (int, float, numpy.integer, numpy.floating)):
+        raise TypeError(f"pad_sequences: padding must be a number (e.g. -1, the ignore_label), got "
+                        f"{padding!r}")
+    arrays = [_stack(list(s), "pad_sequences") if not isinstance(s, numpy.ndarray) and len(s) else numpy.asarray(s)
               for s in sequences]
     rest = arrays[0].shape[1:] if arrays[0].ndim else None
     if any(a.ndim == 0 or a.shape[1:] != rest for a in arrays):

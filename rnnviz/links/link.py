@@ -54,16 +54,39 @@ class Link:
 
     def add_param(self, name, shape=None, dtype=numpy.float32, initializer=None):
         """Register a new parameter (zeros, or ``initializer`` array) called ``name``."""
+        where = f"{type(self).__name__}.add_param"
         if initializer is None and shape is None:
-            raise ValueError(f"{type(self).__name__}.add_param: give the shape of '{name}' (or an "
+            raise ValueError(f"{where}: give the shape of '{name}' (or an "
                              f"initializer array)")
-        array = initializer if initializer is not None else numpy.zeros(shape, dtype=dtype)
+        self._check_new_name(where, name)
+        if initializer is None:
+            dims = (shape,) if isinstance(shape, (int, numpy.integer)) else shape
+            try:
+                array = numpy.zeros(dims, dtype=dtype)
+            except (TypeError, ValueError):
+                raise ValueError(f"{where}: the shape of '{name}' must be a tuple of ints >= 0, got "
+                                 f"{shape!r}") from None
+        else:
+            array = initializer
         with self.init_scope():
             setattr(self, name, Parameter(array))
 
     def add_link(self, name, link):
+        """Register ``link`` as the child ``name`` (Chainer v1's form of assigning it in init_scope)."""
+        where = f"{type(self).__name__}.add_link"
+        if not isinstance(link, Link):
+            raise TypeError(f"{where}: expected a Link for '{name}', got {type(link).__name__}")
+        self._check_new_name(where, name)
         with self.init_scope():
             setattr(self, name, link)
+
+    def _check_new_name(self, where, name):
+        """A new parameter or child may not silently replace an attribute that is already there."""
+        if not isinstance(name, str) or not name.isidentifier():
+            raise ValueError(f"{where}: the name must be a Python identifier, got {name!r}")
+        if name in self.__dict__ or hasattr(type(self), name):
+            raise AttributeError(f"{where}: {type(self).__name__} already has an attribute {name!r}; "
+                                 f"choose another name")
 
     def register_persistent(self, name):
         """Save and load attribute ``name`` (an array or a number) with the parameters."""
@@ -242,6 +265,9 @@ class Chain(Link):
                     setattr(self, name, link)
 
     def __getitem__(self, name):
+        if name not in self._children:
+            raise KeyError(f"{type(self).__name__}[{name!r}]: no child link of that name; the children "
+                           f"are {self._children}")
         return getattr(self, name)
 
 
@@ -265,7 +291,16 @@ class ChainList(Link):
         self.append(link)
 
     def __getitem__(self, index):
-        return getattr(self, self._children[index])
+        try:
+            name = self._children[index]
+        except IndexError:
+            raise IndexError(f"{type(self).__name__}[{index}]: out of range for {len(self._children)} "
+                             f"link(s)") from None
+        except TypeError:
+            raise TypeError(f"{type(self).__name__}: index with an int, got {index!r}") from None
+        if isinstance(name, list):  # a slice
+            return [getattr(self, n) for n in name]
+        return getattr(self, name)
 
     def __iter__(self):
         return iter(self.children())

@@ -89,10 +89,18 @@ class GradientHardClipping:
 
 
 def global_norm(arrays):
-    """sqrt(sum of squares of every element of every array), as a Python float."""
+    """sqrt(sum of squares of every element of every array), as a Python float.
+
+    Variables count by their arrays and lists as NumPy arrays; None (a parameter without a
+    gradient, as in ``[p.grad for p in model.params()]``) counts for nothing.
+    """
     total = 0.0
     with numpy.errstate(over="ignore"):  # an overflow gives inf, which the callers check
         for a in arrays:
+            if a is None:
+                continue
+            if not hasattr(a, "ravel"):  # a Variable, or a list of numbers
+                a = a.array if hasattr(a, "array") else numpy.asarray(a)
             flat = a.ravel()
             total += float(flat @ flat) if a.dtype.kind == "f" else float((flat * flat).sum())
     return math.sqrt(total)

@@ -30,6 +30,10 @@ def raise_nonfinite_gradient(optimizer, where):
                 f"or a division by zero in the loss")
 
 
+def _is_array(g):
+    return isinstance(g, (numpy.ndarray, numpy.generic)) or backend.is_cupy_array(g)
+
+
 def _finite_sum(g):
     """NaN when ``g`` holds NaN or inf, else a finite number (one pass over the array)."""
     return float(g.sum(dtype=numpy.float64)) if g.dtype.kind == "f" else 0.0
@@ -63,11 +67,18 @@ class Optimizer:
 
     def add_hook(self, hook, name=None):
         """Call ``hook(optimizer)`` before every update (WeightDecay, GradientClipping, ...)."""
+        if isinstance(hook, type):
+            raise TypeError(f"add_hook: got the class {hook.__name__}; pass an instance of it, e.g. "
+                            f"add_hook({hook.__name__}(...)) with its setting")
         if not callable(hook):
             raise TypeError(f"add_hook: a hook must be callable, got {type(hook).__name__}")
         self._hooks.append((name or getattr(hook, "name", type(hook).__name__), hook))
 
     def remove_hook(self, name):
+        """Remove the hook called ``name`` (its ``name`` attribute or the name given to add_hook)."""
+        if not any(n == name for n, _ in self._hooks):
+            raise KeyError(f"remove_hook: no hook named {name!r}; the hooks are "
+                           f"{[n for n, _ in self._hooks]}")
         self._hooks = [(n, h) for n, h in self._hooks if n != name]
 
     def _require_target(self):
@@ -82,8 +93,13 @@ class Optimizer:
                                 f"returning the loss), got {type(lossfun).__name__}")
             self.target.cleargrads()
             loss = lossfun(*args, **kwargs)
+            if not callable(getattr(loss, "backward", None)):
+                raise TypeError(f"{type(self).__name__}.update: lossfun must return the loss as a Variable "
+                                f"(the result of F.softmax_cross_entropy, F.sum, ...), got "
+                                f"{type(loss).__name__}; a number or an array has no graph to back-propagate")
             loss.backward()
             del loss
+        self._check_gradients()
         self._finite_checked = False  # GradientClipping sets it: it has the norm anyway
         for _, hook in self._hooks:
             hook(self)
@@ -97,6 +113,25 @@ class Optimizer:
             if state is None:
                 state = self._states[name] = self.init_state(param)
             self.update_one(param, state)
+
+    def _check_gradients(self):
+        """Every gradient must be an array of its parameter's shape: NumPy would broadcast a
+        (H,) gradient over a (B, H) weight (or a state built from it) without an error."""
+        for param in self.target.params(include_uninit=False):
+            g = param.grad
+            if g is not None and (not _is_array(g) or g.shape != param.array.shape):
+                self._bad_gradient(param)
+
+    def _bad_gradient(self, bad):
+        name = next(n for n, p in self.target.namedparams(include_uninit=False) if p is bad)
+        g = bad.grad
+        if not _is_array(g):
+            hint = " (use its .array)" if hasattr(g, "array") else ""
+            raise TypeError(f"{type(self).__name__}.update: the gradient of parameter '{name}' must be an "
+                            f"array, got {type(g).__name__}{hint}")
+        raise ValueError(f"{type(self).__name__}.update: the gradient of parameter '{name}' has shape "
+                         f"{tuple(g.shape)} but the parameter has shape {tuple(bad.array.shape)}; no weight "
+                         f"was changed")
 
     def _check_finite(self):
         """A NaN/inf gradient is an error before any weight changes (one sum per gradient)."""
@@ -125,7 +160,8 @@ class Optimizer:
         (SGD's file into Adam would otherwise load silently and restart Adam's moments)."""
         stored_t = checker.peek("t")
         params = list(self.target.namedparams(include_uninit=False)) if self.target is not None else []
-        if stored_t is None or not params or int(stored_t) == 0:
+        if stored_t is None or not params or getattr(stored_t, "ndim", 0) != 0 or stored_t.dtype.kind not in "iuf" \
+                or not stored_t.item() >= 1:
             return
         keys = sorted(self.init_state(params[0][1]))
         if keys and not any(checker[n.strip("/").replace("/", "__")].has(k) for n, _ in params for k in keys):
@@ -133,8 +169,22 @@ class Optimizer:
                             f"parameter after {int(stored_t)} updates: was it saved from another optimizer "
                             f"(e.g. SGD)?")
 
+    def _check_stored_counts(self, checker):
+        """First pass of a load: ``t`` and ``epoch`` must be whole numbers >= 0 (Adam's step size
+        depends on ``t``; a float would be cut silently, a negative one would upset it)."""
+        for key in ("t", "epoch"):
+            stored = checker.peek(key)
+            if stored is None or getattr(stored, "ndim", 0) != 0:
+                continue  # missing or not one number: the checker reports it
+            value = stored.item()
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0 \
+                    or not float(value).is_integer():
+                checker.problem(f"'{checker.prefix}{key}' must be a whole number >= 0 (updates "
+                                f"done), but the file holds {value!r}")
+
     def serialize(self, serializer):
         if getattr(serializer, "checking", False):
+            self._check_stored_counts(serializer)
             self._check_stored_kind(serializer)
         self.t = int(serializer("t", self.t))
         self.epoch = int(serializer("epoch", self.epoch))

@@ -6,6 +6,7 @@ first (present, same shape; with ``strict`` nothing extra) and changes nothing o
 """
 import numpy
 
+from . import filetype
 from .npz import (DictionarySerializer, _check_serializable, check_writable, existing_file, load_store,
                   write_atomically)
 
@@ -25,6 +26,10 @@ def save_hdf5(filename, obj, compression=4):
     atomically. ``compression``: gzip level 0-9 for arrays (0: none)."""
     h5py = _h5py("save_hdf5")
     _check_serializable(obj, "save_hdf5")
+    if isinstance(compression, bool) or not isinstance(compression, (int, numpy.integer)) \
+            or not 0 <= compression <= 9:
+        raise ValueError(f"save_hdf5: compression must be a gzip level, an int from 0 (none) to 9, "
+                         f"got {compression!r}")
     path = check_writable(filename, "save_hdf5")
     store = {}
     obj.serialize(DictionarySerializer(store))
@@ -46,6 +51,10 @@ def read_hdf5(filename, where="load_hdf5"):
     """Every dataset of an HDF5 file as ``{path: numpy array}``, or an error naming the file."""
     h5py = _h5py(where)
     path = existing_file(filename, where, "save_hdf5")
+    data = filetype.head(path)
+    if not filetype.is_hdf5(data):
+        raise ValueError(f"{where}: '{path}' is not a file written by save_hdf5 (expected an HDF5 "
+                         f"file); found {filetype.describe(data)}. Nothing was loaded")
     store = {}
     try:
         with h5py.File(path, "r") as f:
@@ -56,10 +65,22 @@ def read_hdf5(filename, where="load_hdf5"):
                     else:
                         store[name] = numpy.asarray(item[()])
             f.visititems(visit)
-    except OSError as err:
-        raise ValueError(f"{where}: '{path}' is not a file written by save_hdf5 (an HDF5 file): "
-                         f"{err}") from None
+    except OSError:
+        raise ValueError(f"{where}: '{path}' is not a file written by save_hdf5 (expected an HDF5 "
+                         f"file); found a damaged HDF5 file (cut short or overwritten?). Nothing was "
+                         f"loaded") from None
+    for name, value in store.items():
+        if value.dtype.hasobject:  # references or variable-length data: never written by save_hdf5
+            raise ValueError(f"{where}: '{path}' is not a file written by save_hdf5; found a dataset "
+                             f"'{name}' of {_item_kind(value)}, which save_hdf5 never writes. Nothing "
+                             f"was loaded")
     return store
+
+
+def _item_kind(value):
+    """What an object array read from HDF5 holds, in words."""
+    first = value.flat[0] if value.size else None
+    return f"Python objects ({type(first).__name__})" if first is not None else "Python objects"
 
 
 def load_hdf5(filename, obj, path="", strict=True):

@@ -11,6 +11,7 @@ import zipfile
 import numpy
 
 from ..core import backend
+from . import filetype
 
 
 class _Serializer:
@@ -115,14 +116,19 @@ class NpzDeserializer(_Serializer):
         return type(value)(stored.item()) if stored.ndim == 0 else stored.copy()
 
 
-def check_writable(file, where="save_npz"):
-    """The path as a string, or an error naming ``where`` and the path when a file cannot be written
-    there (missing folder, a folder in the way, no permission). Creates and removes a temporary file."""
+def _path(file, where):
+    """``file`` (str, bytes or os.PathLike) as a str, or a TypeError naming ``where``."""
     try:
-        path = os.fspath(file)
+        return os.fsdecode(file)
     except TypeError:
         raise TypeError(f"{where}: the file must be a path (str or pathlib.Path), got "
                         f"{type(file).__name__}") from None
+
+
+def check_writable(file, where="save_npz"):
+    """The path as a string, or an error naming ``where`` and the path when a file cannot be written
+    there (missing folder, a folder in the way, no permission). Creates and removes a temporary file."""
+    path = _path(file, where)
     if not path:
         raise ValueError(f"{where}: the file path is empty")
     directory = os.path.dirname(os.path.abspath(path))
@@ -163,11 +169,7 @@ def write_atomically(path, write, suffix=""):
 def existing_file(file, where, writer):
     """The path of ``file`` as a string, or an error naming ``where`` when it is not a path, is
     missing or is a folder (``writer``: the function whose files are expected there)."""
-    try:
-        path = os.fspath(file)
-    except TypeError:
-        raise TypeError(f"{where}: the file must be a path (str or pathlib.Path), got "
-                        f"{type(file).__name__}") from None
+    path = _path(file, where)
     if not os.path.exists(path):
         raise FileNotFoundError(f"{where}: no file at '{path}'")
     if os.path.isdir(path):
@@ -196,21 +198,42 @@ def _check_serializable(obj, where):
 
 
 def read_npz(file, where="load_npz"):
-    """Every entry of an ``.npz`` file as ``{key: numpy array}``, or an error naming the file."""
+    """Every entry of an ``.npz`` file as ``{key: numpy array}``, or a ValueError naming the file,
+    what was expected and what was found.
+
+    Only arrays of numbers, booleans and text are read: an entry of Python objects (pickled data)
+    is refused, never unpickled, since unpickling a file can run code written into it. The error
+    says what the file is instead (``filetype.describe``); it does not suggest loading it anyway.
+    """
     path = existing_file(file, where, "save_npz")
+
+    def refuse(found):
+        return ValueError(f"{where}: '{path}' is not a file written by save_npz (expected an .npz "
+                          f"archive of arrays); found {found}. Nothing was loaded")
+
+    data = filetype.head(path)
+    if not filetype.is_zip(data):
+        raise refuse(filetype.describe(data))
     try:
-        loaded = numpy.load(path, allow_pickle=False)
-    except (ValueError, OSError, EOFError, zipfile.BadZipFile) as err:
-        raise ValueError(f"{where}: '{path}' is not a file written by save_npz (an .npz archive): "
-                         f"{err}") from None
-    if not isinstance(loaded, numpy.lib.npyio.NpzFile):
-        raise ValueError(f"{where}: '{path}' holds a single array (.npy), not a file written by "
-                         f"save_npz (an .npz archive)")
-    try:
-        with loaded as npz:
+        with zipfile.ZipFile(path) as archive:
+            names = archive.namelist()
+            for name in names:
+                if not name.endswith(".npy"):
+                    raise refuse(f"a zip archive whose entry '{name}' is not a NumPy array")
+                with archive.open(name) as member:
+                    dtype = filetype.npy_dtype(member)
+                if dtype is None:
+                    raise refuse(f"a zip archive whose entry '{name}' is not a readable NumPy array")
+                if dtype.hasobject:
+                    raise refuse(f"an entry '{name[:-4]}' of Python objects (pickled data, which "
+                                 f"save_npz never writes and the kit never loads: unpickling a file "
+                                 f"can run code written into it)")
+        with numpy.load(path, allow_pickle=False) as npz:
             return {k: npz[k] for k in npz.files}
-    except (ValueError, OSError, EOFError, zipfile.BadZipFile) as err:
-        raise ValueError(f"{where}: '{path}' is damaged (cut short or overwritten?): {err}") from None
+    except (zipfile.BadZipFile, EOFError, OSError, ValueError) as err:
+        if str(err).startswith(where):
+            raise
+        raise refuse("a damaged zip archive (cut short or overwritten?)") from None
 
 
 def find_problems(store, obj, path="", strict=True, where=""):
@@ -219,7 +242,7 @@ def find_problems(store, obj, path="", strict=True, where=""):
     obj.serialize(checker)
     if strict:
         expected = set()
-        obj.serialize(DictionarySerializer(_KeyRecorder(expected), path))
+        obj.serialize(_KeyRecorder(expected, path))
         extra = sorted(k for k in store if k.startswith(path) and k not in expected)
         if extra:
             checker.problems.append(f"the file holds entries the {type(obj).__name__} lacks: "
@@ -254,7 +277,13 @@ def load_npz(file, obj, path="", strict=True):
 def load_store(store, obj, path, strict, file, who):
     """Load ``store`` (entry name -> array, read from ``file``) into ``obj``: every problem is found
     first (``who`` names the caller in the error), and only then is anything copied."""
-    where = f"'{os.fspath(file)}'"
+    where = f"'{os.fsdecode(file)}'"
+    if not isinstance(path, str):
+        raise TypeError(f"{who}: path must be a str such as 'model/' (a part of the file), got "
+                        f"{type(path).__name__}")
+    if path and not path.endswith("/"):
+        raise ValueError(f"{who}: path={path!r} must end with '/', e.g. path='{path}/' (entries are "
+                         f"named like '{path}/W')")
     if path and not any(k.startswith(path) for k in store):
         raise ValueError(f"{who}: the file {where} has no entries under '{path}'")
     problems = find_problems(store, obj, path, strict, where)
@@ -264,12 +293,13 @@ def load_store(store, obj, path, strict, file, who):
     apply_npz(store, obj, path)
 
 
-class _KeyRecorder(dict):
-    """A dict that only remembers which keys were written."""
+class _KeyRecorder(_Serializer):
+    """A saving pass that only remembers which keys the object has, a parameter not yet
+    initialised (``Linear(None, n)``'s W, None until the first call) included: a file may fill it."""
 
-    def __init__(self, keys):
-        super().__init__()
-        self.keys_seen = keys
+    def __init__(self, keys, prefix=""):
+        super().__init__(keys, prefix)
 
-    def __setitem__(self, key, value):
-        self.keys_seen.add(key)
+    def __call__(self, key, value):
+        self.store.add(self.prefix + key)
+        return value

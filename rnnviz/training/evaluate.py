@@ -4,6 +4,8 @@ import math
 import numpy
 
 from ..core import backend, no_backprop_mode, using_config
+from ..links import Link
+from .checks import check_count, check_device, check_word_ids, vocabulary_size
 
 
 def evaluate_perplexity(model, words, batch_size=10, device="cpu"):
@@ -13,9 +15,6 @@ def evaluate_perplexity(model, words, batch_size=10, device="cpu"):
     ``no_backprop_mode()`` and ``train=False``, so training state and memory are untouched.
     ``model`` is a ``Classifier``-like link: ``model(x, t)`` returns the loss of one step.
     """
-    from ..links import Link
-    from .trainer import _check_count, check_device, check_word_ids, vocabulary_size
-
     if not isinstance(model, Link):
         raise TypeError(f"evaluate_perplexity: model must be a link such as "
                         f"L.Classifier(L.RNNLM(...)), got {type(model).__name__}")
@@ -24,7 +23,7 @@ def evaluate_perplexity(model, words, batch_size=10, device="cpu"):
         raise ValueError(f"evaluate_perplexity: need a 1-D word-id array of at least 2 words, "
                          f"got shape {words.shape}")
     words = check_word_ids(words, vocabulary_size(model), "words", "evaluate_perplexity", 2)
-    batch_size = _check_count(batch_size, "batch_size", "evaluate_perplexity")
+    batch_size = check_count(batch_size, "batch_size", "evaluate_perplexity")
     device = check_device(device, "evaluate_perplexity")
     batch_size = max(1, min(batch_size, len(words) - 1))
     steps = (len(words) - 1) // batch_size

@@ -14,31 +14,8 @@ from .. import optimizers, serializers
 from ..core import Variable, backend
 from ..iterators import ParallelSequentialIterator
 from .bptt import BPTTUpdater, check_bprop_len
+from .checks import check_count, check_device, check_word_ids, vocabulary_size
 from .evaluate import evaluate_perplexity
-
-
-def vocabulary_size(model):
-    """The size of the first embedding in ``model`` (None when it has none)."""
-    for link in model.links():
-        if isinstance(link, L.EmbedID):
-            return link.W.shape[0]
-    return None
-
-
-def check_word_ids(words, vocab, name, where="LMTrainer", min_length=1):
-    words = numpy.asarray(words)
-    if words.dtype.kind not in "iu":
-        raise ValueError(f"{where}: {name} must hold integer word ids, got dtype {words.dtype}")
-    if words.ndim != 1:
-        raise ValueError(f"{where}: {name} must be a flat (1-D) stream of word ids, got shape "
-                         f"{words.shape}")
-    if len(words) < min_length:
-        raise ValueError(f"{where}: {name} holds {len(words)} word(s); at least {min_length} are "
-                         f"needed")
-    if len(words) and vocab is not None and (int(words.min()) < 0 or int(words.max()) >= vocab):
-        raise ValueError(f"{where}: {name} holds word ids from {int(words.min())} to {int(words.max())}, "
-                         f"but the model's vocabulary has {vocab} words (ids 0..{vocab - 1})")
-    return words
 
 
 class History:
@@ -110,7 +87,7 @@ class LMTrainer:
                                      and math.isfinite(clip) and clip >= 0):
             raise ValueError(f"LMTrainer: clip must be a finite number >= 0 (the largest global "
                              f"gradient norm; 0 or None: no clipping), got {clip!r}")
-        self.eval_batch_size = _check_count(eval_batch_size, "eval_batch_size", "LMTrainer")
+        self.eval_batch_size = check_count(eval_batch_size, "eval_batch_size", "LMTrainer")
         vocab = vocabulary_size(model)
         self.train_words = check_word_ids(train, vocab, "the training data", min_length=2)
         self.valid_words = None if valid is None else check_word_ids(
@@ -157,12 +134,12 @@ class LMTrainer:
         from .progress import tqdm
 
         updates = self._planned_updates(epochs, updates)
-        eval_every = None if eval_every is None else _check_count(eval_every, "eval_every", "LMTrainer.run")
-        log_every = _check_count(log_every, "log_every", "LMTrainer.run")
+        eval_every = None if eval_every is None else check_count(eval_every, "eval_every", "LMTrainer.run")
+        log_every = check_count(log_every, "log_every", "LMTrainer.run")
         if checkpoint is not None:
             checkpoint = serializers.npz.check_writable(checkpoint, "LMTrainer.run")
             if checkpoint_every is not None:
-                checkpoint_every = _check_count(checkpoint_every, "checkpoint_every", "LMTrainer.run")
+                checkpoint_every = check_count(checkpoint_every, "checkpoint_every", "LMTrainer.run")
         elif checkpoint_every is not None:
             raise ValueError("LMTrainer.run: checkpoint_every needs checkpoint=PATH (where to save)")
         bar = tqdm(total=updates, disable=not progress, desc="training", unit="update")
@@ -199,7 +176,7 @@ class LMTrainer:
             raise ValueError(f"LMTrainer.run: give epochs or updates, not both (got epochs={epochs!r}, "
                              f"updates={updates!r})")
         if updates is not None:
-            return _check_count(updates, "updates", "LMTrainer.run")
+            return check_count(updates, "updates", "LMTrainer.run")
         epochs = 1 if epochs is None else epochs
         if isinstance(epochs, bool) or not isinstance(epochs, numbers.Real) or not (
                 math.isfinite(epochs) and epochs > 0):
@@ -322,18 +299,6 @@ def serialize_random_state(serializer):
     serializer("pos", numpy.int64(pos))
     serializer("has_gauss", numpy.int64(has_gauss))
     serializer("cached_gaussian", numpy.float64(cached))
-
-
-def check_device(device, where):
-    if device not in ("cpu", "gpu"):
-        raise ValueError(f"{where}: device must be 'cpu' or 'gpu', got {device!r}")
-    return device
-
-
-def _check_count(value, name, where):
-    if isinstance(value, bool) or not isinstance(value, (int, numpy.integer)) or value < 1:
-        raise ValueError(f"{where}: {name} must be a positive integer, got {value!r}")
-    return int(value)
 
 
 def _check_model(model, where):

@@ -6,12 +6,15 @@ starts on free ports as ``make hub`` starts it, and headless Chromium logs each 
 password enrollment gave them:
 
 - the instructor opens the formgrader (nbgrader's Manage Assignments, in its panel: the CSP fix)
-  and releases ``rnn_by_hand`` (as commands, as the instructor user);
-- each student fetches it in the Assignment List, fills it (one with the solution, one with an RNN
+  and releases ``rnn_by_hand`` and its Japanese twin ``rnn_by_hand_ja`` (as commands, as the
+  instructor user);
+- each student fetches theirs in the Assignment List (the student who chose Japanese: the twin, in
+  a Japanese JupyterLab), fills it (one with the solution, one with an RNN
   right and a broken Embedding backward, the time RNN left open), validates, submits;
 - the instructor collects, grades with the kit's command (``python -m rnnviz.grading autograde``,
   sandboxed, as the instructor), releases the feedback;
-- each student fetches their feedback and reads their own score in the page (10 of 10; the score
+- each student fetches their feedback and reads their own score in the page (10 of 10; in the
+  Japanese page, whose label is 得点, the score
   the kit's summary gives the other, at least the RNN's 3 and less than 10), and
   neither can read the other's home or feedback.
 
@@ -40,6 +43,7 @@ from lab_server import missing_browser, open_local_page  # noqa: E402
 
 REPO = hubkit.REPO
 NAME = "rnn_by_hand"
+JA = f"{NAME}_ja"          # its Japanese twin, taken by the student who chose Japanese
 COURSE_ID = "rnnviz"
 ARTIFACTS = REPO / "test-artifacts" / "hub"
 BUDGET_S = 480
@@ -59,7 +63,7 @@ class BudgetExceeded(BaseException):
 
 
 def _solution(i: int) -> str:
-    nb = nbformat.read(REPO / "solutions" / NAME / f"{NAME}.ipynb", as_version=4)
+    nb = nbformat.read(REPO / "solutions" / NAME / f"{NAME}.ipynb", as_version=4)   # code: same in NAME_ja
     return "\n".join(line for line in nb.cells[i].source.splitlines()
                      if "### BEGIN SOLUTION" not in line and "### END SOLUTION" not in line)
 
@@ -105,18 +109,24 @@ class Term:
         page.screenshot(path=str(ARTIFACTS / f"{name}.png"))
 
 
-def _student_works(term: Term, name: str, answers: dict, tag: str) -> str:
-    """Log in, fetch, fill, validate, submit; returns the Validate dialog's class."""
+def _row(page, selector: str, name: str):
+    """The rows of an Assignment List section for exactly ``name`` (not ``name_ja``)."""
+    exact = page.locator(".item_name", has_text=re.compile(rf"^\s*{re.escape(name)}\s*$"))
+    return page.locator(selector).filter(has=exact)
+
+
+def _student_works(term: Term, name: str, answers: dict, tag: str, assignment: str = NAME) -> str:
+    """Log in, fetch ``assignment``, fill, validate, submit; returns the Validate dialog's class."""
+    NAME = assignment  # noqa: N806 (the assignment this student takes: NAME or its Japanese twin)
     browser, ctx, page = term.login(name)
     try:
         # the start page of a new server is the course's README (course/ja's for a `ja` user)
         page.locator(".lm-TabBar-tab.lm-mod-current", has_text="README.md").first.wait_for()
         term.mark(f"{tag}: logged in, JupyterLab up")
         term.assignment_list(page)
-        released = page.locator("#released_assignments_list .list_item", has_text=NAME)
+        released = _row(page, "#released_assignments_list .list_item", NAME)
         released.locator("button", has_text="Fetch").click()
-        fetched = page.locator("#fetched_assignments_list .list_item:not(.nested_list_item)",
-                               has_text=NAME)
+        fetched = _row(page, "#fetched_assignments_list .list_item:not(.nested_list_item)", NAME)
         fetched.wait_for()
         page.locator(f"a.assignment-notebooks-link[href='#nbgrader-{COURSE_ID}-{NAME}']").click()
         page.locator(f"#nbgrader-{COURSE_ID}-{NAME} .nested_list_item a").first.click()
@@ -137,7 +147,7 @@ def _student_works(term: Term, name: str, answers: dict, tag: str) -> str:
         term.mark(f"{tag}: validated ({verdict})")
         page.locator(".lm-TabBar-tab", has_text="Assignments").first.click()
         fetched.locator("button", has_text="Submit").click()
-        page.locator("#submitted_assignments_list .list_item", has_text=NAME).first.wait_for()
+        _row(page, "#submitted_assignments_list .list_item", NAME).first.wait_for()
         term.shot(page, f"{tag}-submitted")
         term.mark(f"{tag}: submitted")
         return verdict
@@ -146,15 +156,17 @@ def _student_works(term: Term, name: str, answers: dict, tag: str) -> str:
         browser.close()
 
 
-def _student_reads_feedback(term: Term, name: str, tag: str) -> str:
-    """Fetch Feedback in the Assignment List, open the page; returns the score it shows."""
+def _student_reads_feedback(term: Term, name: str, tag: str, assignment: str = NAME) -> str:
+    """Fetch Feedback in the Assignment List, open the page; returns the score it shows (the
+    page's own label: "Score" in English, "得点" for a Japanese assignment)."""
+    NAME = assignment  # noqa: N806
     browser, ctx, page = term.login(name)
     try:
         page.locator(".lm-TabBar-tab", has_text="README.md").first.wait_for()
         term.assignment_list(page, current=False)
         # a second log-in restores the last layout, and a restored tab may be brought to the
         # front after the list is: bring the list back until its button shows
-        button = page.locator("#submitted_assignments_list .list_item", has_text=NAME) \
+        button = _row(page, "#submitted_assignments_list .list_item", NAME) \
             .locator("button >> visible=true", has_text="Fetch Feedback").first
         for _ in range(20):
             page.locator(".lm-TabBar-tab", has_text="Assignments").first.click()
@@ -168,7 +180,7 @@ def _student_reads_feedback(term: Term, name: str, tag: str) -> str:
         page.goto(f"{term.url}/user/{name}/lab/tree/{html}")
         page.locator(".lm-TabBar-tab.lm-mod-current", has_text=f"{NAME}.html").first.wait_for()
         frame = page.frame_locator(".jp-MainAreaWidget:not(.lm-mod-hidden) iframe").first
-        heading = frame.locator("body", has_text="Score").first
+        heading = frame.locator("body", has_text=re.compile("Score|得点")).first
         try:
             heading.wait_for(timeout=90_000)
         except Exception:
@@ -177,7 +189,7 @@ def _student_reads_feedback(term: Term, name: str, tag: str) -> str:
         text = heading.inner_text()
         term.shot(page, f"{tag}-feedback")
         term.mark(f"{tag}: feedback read")
-        found = re.search(r"Score: ([0-9.]+) / ([0-9.]+)", text)
+        found = re.search(r"(?:Score|得点): ([0-9.]+) / ([0-9.]+)", text)
         assert found, text[:1000]
         return found.group(1) + "/" + found.group(2)
     finally:
@@ -226,36 +238,42 @@ def test_a_term_on_the_hub():
             term.mark("instructor: formgrader lists the course's assignments")
             ctx.close()
             browser.close()
-            hub.as_user(instructor, f"nbgrader generate_assignment {NAME} --force && "
-                                    f"nbgrader release_assignment {NAME}", cwd="~/course")
+            # both editions: the Japanese student takes the Japanese twin (same checks, points)
+            for name in (NAME, JA):
+                hub.as_user(instructor, f"nbgrader generate_assignment {name} --force && "
+                                        f"nbgrader release_assignment {name}", cwd="~/course")
             term.mark("instructor: released")
 
             # -- the students ------------------------------------------------------------------
             assert "success" in _student_works(term, right, RIGHT, "student-right")
-            assert "failed" in _student_works(term, wrong, WRONG, "student-wrong")
+            assert "failed" in _student_works(term, wrong, WRONG, "student-wrong", JA)
 
             # -- the instructor grades with the kit ---------------------------------------------
-            hub.as_user(instructor, f"nbgrader collect {NAME}", cwd="~/course")
-            graded = hub.as_user(instructor, f"python -m rnnviz.grading autograde {NAME} "
-                                             "--course . --workers 2 --no-progress",
-                                 cwd="~/course", timeout=400)
-            (ARTIFACTS / "autograde.log").write_text(graded.stdout + graded.stderr)
-            # the kit's summary: one with full marks, the other's partial credit (the RNN's 3
+            summaries = {}
+            for name in (NAME, JA):
+                hub.as_user(instructor, f"nbgrader collect {name}", cwd="~/course")
+                graded = hub.as_user(instructor, f"python -m rnnviz.grading autograde {name} "
+                                                 "--course . --workers 2 --no-progress",
+                                     cwd="~/course", timeout=400)
+                summaries[name] = graded.stdout + graded.stderr
+            (ARTIFACTS / "autograde.log").write_text("\n".join(summaries.values()))
+            # the kit's summaries: full marks in English; in Japanese, partial credit (the RNN's 3
             # points and part of the Embedding's), which the feedback page must show
-            summary = graded.stdout + graded.stderr
-            assert "1 graded with full marks, 1 with failed tests, 0 ungraded" in summary, summary
-            partial = float(re.search(rf"{wrong}: ([0-9.]+)/10", summary).group(1))
-            assert 3.0 <= partial < 10.0, summary
+            assert "1 graded with full marks, 0 with failed tests, 0 ungraded" in summaries[NAME], summaries
+            assert "0 graded with full marks, 1 with failed tests, 0 ungraded" in summaries[JA], summaries
+            partial = float(re.search(rf"{wrong}: ([0-9.]+)/10", summaries[JA]).group(1))
+            assert 3.0 <= partial < 10.0, summaries
             term.mark("instructor: collected and graded with the kit")
-            hub.as_user(instructor, f"nbgrader generate_feedback {NAME} && "
-                                    f"nbgrader release_feedback {NAME}", cwd="~/course")
+            for name in (NAME, JA):
+                hub.as_user(instructor, f"nbgrader generate_feedback {name} && "
+                                        f"nbgrader release_feedback {name}", cwd="~/course")
             term.mark("instructor: feedback released")
 
             # -- each student reads their own feedback ------------------------------------------
             assert _student_reads_feedback(term, right, "student-right") == "10.0/10.0"
-            assert _student_reads_feedback(term, wrong, "student-wrong") == f"{partial:.1f}/10.0"
+            assert _student_reads_feedback(term, wrong, "student-wrong", JA) == f"{partial:.1f}/10.0"
             # and not the other's: their home, their fetched feedback
-            other = hub.as_user(right, f"cat {hub.home(wrong)}/{NAME}/feedback/*/*.html",
+            other = hub.as_user(right, f"cat {hub.home(wrong)}/{JA}/feedback/*/*.html",
                                 check=False)
             assert other.returncode != 0 and "Permission denied" in other.stderr
             marks = term.marks
