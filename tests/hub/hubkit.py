@@ -188,20 +188,19 @@ class ClassHub:
         raise TimeoutError(f"{name}'s server not ready after {timeout} s")
 
     def _api(self, method: str, path: str, token: str | None, body: dict | None = None):
-        data = json.dumps(body).encode() if body is not None else None
-        req = urllib.request.Request(f"{self.url}/hub/api{path}", data=data, method=method)
-        if token:
-            req.add_header("Authorization", f"token {token}")
-        if data is not None:
-            req.add_header("Content-Type", "application/json")
-        with urllib.request.urlopen(req, timeout=60) as r:
-            text = r.read().decode()
-        return json.loads(text) if text else {}
+        """The hub's REST API (``/hub/api...``)."""
+        return self._request(f"{self.url}/hub/api{path}", method, token, body)
 
     def user_api(self, name: str, token: str, method: str, path: str, body=None):
+        """A user's own server's REST API (``/user/NAME/api...``), with that user's token."""
+        return self._request(f"{self.url}/user/{name}/api{path}", method, token, body)
+
+    @staticmethod
+    def _request(url: str, method: str, token: str | None, body: dict | None):
         data = json.dumps(body).encode() if body is not None else None
-        req = urllib.request.Request(f"{self.url}/user/{name}/api{path}", data=data, method=method)
-        req.add_header("Authorization", f"token {token}")
+        req = urllib.request.Request(url, data=data, method=method)
+        if token:
+            req.add_header("Authorization", f"token {token}")
         if data is not None:
             req.add_header("Content-Type", "application/json")
         with urllib.request.urlopen(req, timeout=60) as r:
