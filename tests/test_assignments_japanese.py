@@ -358,3 +358,30 @@ def test_japanese_feedback_has_no_english_sentence(graded, name):
     assert not found, f"{name}_ja: English in the feedback: {found[:10]}"
     # the page does tell the learner what failed (a grader's verdict is there)
     assert JAPANESE_CHAR.search(html.unescape(re.sub(r"<[^>]+>", " ", page)))
+
+
+def hidden_test_lines(nb) -> list[str]:
+    """The lines between ### BEGIN HIDDEN TESTS and ### END HIDDEN TESTS of a source notebook."""
+    lines = []
+    for cell in nb.cells:
+        if "### BEGIN HIDDEN TESTS" in cell.source:
+            block = cell.source.split("### BEGIN HIDDEN TESTS", 1)[1].split("### END HIDDEN TESTS", 1)[0]
+            lines += [line.strip() for line in block.splitlines() if line.strip()]
+    return lines
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_japanese_feedback_hides_the_hidden_tests(graded, name):
+    """The Japanese learner's feedback, like the English one, shows no line of a hidden test."""
+    hidden = hidden_test_lines(read(ja_source(name)))
+    assert hidden, f"{name}_ja has hidden tests"
+    page = (graded["root"] / "feedback" / "s_wrong" / f"{name}_ja" / f"{name}_ja.html").read_text(encoding="utf-8")
+    text = html.unescape(re.sub(r"<[^>]+>", "", page))
+    assert "HIDDEN TESTS" not in text
+    leaked = [line for line in hidden if line in text]
+    assert not leaked, f"{name}_ja: hidden test lines in the feedback: {leaked[:3]}"
+    # the check reads the page as the learner does: a visible test line is found there
+    visible = [c.source.splitlines()[-1].strip() for c in read(ja_source(name)).cells
+               if nbg(c).get("grade") and c.cell_type == "code" and "run_test(" in c.source
+               and "### BEGIN HIDDEN TESTS" not in c.source]
+    assert not visible or any(v in text for v in visible)
