@@ -16,6 +16,14 @@ are end to end, start-up included, as an instructor would see them.
 
     .venv/bin/python benchmarks/bench_grading.py [--submissions 40] [--workers 1 2 4]
     .venv/bin/python benchmarks/bench_grading.py --assignment lstm
+
+``--compare DIR`` times every run of the kit's command a second time with the ``rnnviz`` of
+another checkout (``DIR``, e.g. a ``git worktree`` of the commit before a change, put first on
+``PYTHONPATH``: the grader and its kernels import it), the two taking turns; ``--skip-nbgrader``
+leaves nbgrader's own run out (the grades are then compared between the kit's runs).
+
+    .venv/bin/python benchmarks/bench_grading.py --assignment truncated_bptt --workers 2 \
+        --skip-nbgrader --compare /tmp/before
 """
 from __future__ import annotations
 
@@ -53,8 +61,10 @@ def build(course: Path, n: int, assignment: str | None) -> str:
     return assignment
 
 
-def timed(argv: list[str], cwd: Path) -> float:
+def timed(argv: list[str], cwd: Path, rnnviz_from: str | None = None) -> float:
     env = dict(os.environ, PATH=os.path.dirname(sys.executable) + os.pathsep + os.environ["PATH"])
+    if rnnviz_from:
+        env["PYTHONPATH"] = rnnviz_from + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
     t0 = time.perf_counter()
     p = subprocess.run(argv, cwd=cwd, env=env, capture_output=True, text=True)
     seconds = time.perf_counter() - t0
@@ -74,43 +84,55 @@ def main() -> int:
     ap.add_argument("--submissions", type=int, default=40)
     ap.add_argument("--workers", type=int, nargs="+", default=[1, 2, 4])
     ap.add_argument("--assignment", default=None, help="one of solutions/ (default: the tests' own)")
+    ap.add_argument("--compare", default=None, metavar="DIR",
+                    help="also time the kit's runs with the rnnviz of this checkout")
+    ap.add_argument("--skip-nbgrader", action="store_true", help="leave nbgrader's own run out")
     a = ap.parse_args()
+    other = None if a.compare is None else str(Path(a.compare).resolve())
 
     with tempfile.TemporaryDirectory(prefix="rnnviz-bench-grading-") as tmp:
         base = Path(tmp) / "base"
         name = build(base, a.submissions, a.assignment)
-        runs: list[tuple[str, list[str]]] = [
+        runs: list[tuple[str, list[str], str | None]] = [] if a.skip_nbgrader else [
             ("nbgrader autograde (sequential)",
              [sys.executable, "-m", "nbgrader", "autograde", name, "--force"]
              # the kit's course config refuses plain `nbgrader autograde` unless asked for it
-             + (["--GradeWithTheKit.nbgrader_in_kernel=True"] if a.assignment else []))]
+             + (["--GradeWithTheKit.nbgrader_in_kernel=True"] if a.assignment else []), None)]
         kit = [sys.executable, "-m", "rnnviz.grading", "autograde", name, "--course", ".",
                "--no-progress"]
-        for w in a.workers:
-            runs.append((f"rnnviz.grading --workers {w}", kit + ["--workers", str(w)]))
-        runs.append(("rnnviz.grading --workers 1 --no-sandbox", kit + ["--workers", "1", "--no-sandbox"]))
+        kit_runs = [(f"rnnviz.grading --workers {w}", kit + ["--workers", str(w)]) for w in a.workers]
+        kit_runs.append(("rnnviz.grading --workers 1 --no-sandbox", kit + ["--workers", "1", "--no-sandbox"]))
+        for label, argv in kit_runs:
+            runs.append((label, argv, None))
+            if other:
+                runs.append((f"{label} [{Path(other).name}]", argv, other))
 
         results, reference = [], None
-        for label, argv in runs:
+        for label, argv, rnnviz_from in runs:
             course = Path(tmp) / f"run{len(results)}"
             shutil.copytree(base, course)
-            seconds = timed(argv, course)
+            seconds = timed(argv, course, rnnviz_from)
             got = scores(course, name)
             if reference is None:
                 reference = got
             elif got != reference:
-                raise SystemExit(f"{label}: grades differ from nbgrader's")
+                raise SystemExit(f"{label}: grades differ from the first run's")
             results.append((label, seconds))
             shutil.rmtree(course, ignore_errors=True)
 
     n = a.submissions
-    nbgrader_s = results[0][1]
+    nbgrader_s = results[0][1]   # the first run: nbgrader's, unless --skip-nbgrader
     print(f"{n} submissions of {name}, {os.cpu_count()} cores, bubblewrap: "
           f"{'yes' if bwrap_path() else 'NO (limits only)'}; load average before: "
           f"{os.getloadavg()[0]:.1f}; every run gave nbgrader's grades cell by cell")
-    print(f"{'run':42s} {'seconds':>8s} {'s/submission':>13s} {'speed-up vs nbgrader':>21s}")
+    print(f"{'run':52s} {'seconds':>8s} {'s/submission':>13s} {'speed-up vs the first':>22s}")
     for label, seconds in results:
-        print(f"{label:42s} {seconds:8.1f} {seconds / n:13.2f} {nbgrader_s / seconds:20.2f}x")
+        print(f"{label:52s} {seconds:8.1f} {seconds / n:13.2f} {nbgrader_s / seconds:21.2f}x")
+    if other:
+        seq = dict(results)
+        for label, _ in kit_runs:
+            print(f"{label}: this checkout takes {seq[label] / seq[f'{label} [{Path(other).name}]']:.2f}x "
+                  f"the time of {other}")
     seq = dict(results)
     sandboxed = seq.get("rnnviz.grading --workers 1")
     bare = seq["rnnviz.grading --workers 1 --no-sandbox"]

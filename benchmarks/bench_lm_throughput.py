@@ -8,7 +8,11 @@ engine, the default, and ``rnnviz-plain`` with the plain one a learner reads), t
 ``numpy_lm.py`` (backward derived by hand, one large matrix product per window: the NumPy limit),
 and PyTorch CPU with 2 threads where installed. All run interleaved in one process, and the table
 gives each as a ratio to the hand-written NumPy model measured in the same run.
-Targets: rnnviz >= 0.5x at the tutorial's size, >= 0.6x at the PTB size (the batched engine).
+The rnnviz trainer is the tutorial's own loop (seed 003: ``loss += model(x, t)`` per step,
+``backward``, ``unchain_backward``, ``update``); ``rnnviz`` runs it with the batched engine and the
+deferred forward (``core/lazy.py``), ``rnnviz-updater`` the same through the kit's
+``BPTTUpdater`` (what ``LMTrainer`` drives), ``rnnviz-plain`` with neither.
+Targets (issue 21): rnnviz >= 0.8x at the tutorial's size, >= 0.9x at the PTB size.
 """
 import argparse
 import os
@@ -35,16 +39,40 @@ def make_rnnviz_trainer(vocab, embed, hidden, lr, clip, seed=0, batched=True):
     opt.setup(model)
     opt.add_hook(optimizers.GradientClipping(clip))
 
-    def step(xs, ts):
+    def window(xs, ts):
         loss = 0
         for k in range(xs.shape[1]):
             loss += model(xs[:, k], ts[:, k])
         model.cleargrads()
-        with using_config("batched_backward", batched):
-            loss.backward()
+        loss.backward()
         loss.unchain_backward()
         opt.update()
         return float(loss.array) / xs.shape[1]
+
+    def step(xs, ts):
+        with using_config("batched_backward", batched):   # the whole window: forward too
+            return window(xs, ts)
+
+    return step
+
+
+def make_rnnviz_updater(stream, vocab, embed, hidden, batch, bprop_len, lr, clip, seed=0):
+    """The same model trained by the kit's own ``BPTTUpdater`` (what ``LMTrainer`` drives), reading
+    ``stream`` through ``ParallelSequentialIterator`` and ``concat_examples`` as a learner's run
+    does; the windows the harness hands it are ignored (same stream, another order)."""
+    from rnnviz.iterators import ParallelSequentialIterator
+    from rnnviz.training import BPTTUpdater
+
+    np.random.seed(seed)
+    model = L.Classifier(L.RNNLM(vocab, embed, hidden))
+    model.compute_accuracy = False
+    opt = optimizers.SGD(lr=lr)
+    opt.setup(model)
+    opt.add_hook(optimizers.GradientClipping(clip))
+    updater = BPTTUpdater(ParallelSequentialIterator(stream, batch), opt, bprop_len)
+
+    def step(xs, ts):
+        return updater.update_core()
 
     return step
 
@@ -84,7 +112,7 @@ def main(argv=None):
             torch_lm = _tl
     print(f"numpy {np.__version__}, cpus {os.cpu_count()}, load {os.getloadavg()[0]:.2f}, "
           f"torch {torch_lm.version() if torch_lm else 'absent'}")
-    print(f"{'size':<9} {'impl':<14} {'median w/s':>11} {'best w/s':>10} {'vs numpy':>9} {'last loss':>10}")
+    print(f"{'size':<9} {'impl':<15} {'median w/s':>11} {'best w/s':>10} {'vs numpy':>9} {'last loss':>10}")
     for name in args.sizes.split(","):
         s = numpy_lm.SIZES[name]
         V, B, T = s["vocab"], s["batch"], s["bprop_len"]
@@ -95,6 +123,8 @@ def main(argv=None):
                               numpy_lm.windows(stream, B, T)),
             "rnnviz": (make_rnnviz_trainer(V, s["embed"], s["hidden"], args.lr, args.clip),
                        numpy_lm.windows(stream, B, T)),
+            "rnnviz-updater": (make_rnnviz_updater(stream, V, s["embed"], s["hidden"], B, T, args.lr, args.clip),
+                               numpy_lm.windows(stream, B, T)),
             "rnnviz-plain": (make_rnnviz_trainer(V, s["embed"], s["hidden"], args.lr, args.clip, batched=False),
                              numpy_lm.windows(stream, B, T)),
         }
@@ -106,7 +136,7 @@ def main(argv=None):
         res = numpy_lm._measure(trainers, B * T, args.seconds, args.rounds)
         base = res["numpy-by-hand"][0]
         for impl, (med, best, _, loss) in res.items():
-            print(f"{name:<9} {impl:<14} {med:>11,.0f} {best:>10,.0f} {med / base:>9.2f} {loss:>10.3f}",
+            print(f"{name:<9} {impl:<15} {med:>11,.0f} {best:>10,.0f} {med / base:>9.2f} {loss:>10.3f}",
                   flush=True)
         print(f"{name:<9} the plain engine runs at {res['rnnviz-plain'][0] / res['rnnviz'][0]:.2f}x "
               f"the batched one's words/s (same model, same process)", flush=True)

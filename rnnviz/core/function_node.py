@@ -8,7 +8,7 @@ import weakref
 
 import numpy
 
-from . import annotations, backend
+from . import annotations, backend, lazy
 from .config import config
 from .variable import Variable, as_array
 
@@ -37,6 +37,15 @@ class FunctionNode:
     generation = 0
     scope = None
     xp = numpy
+    may_wait = False   # core/lazy.py: this function's forward may wait to run with other steps'
+
+    def __getattr__(self, name):
+        # only reached for a missing attribute: a node whose forward is still queued (core/lazy.py)
+        # has saved nothing yet, so the queue runs first
+        if "wait_phase" in self.__dict__ and lazy.state.queue and not name.startswith("__"):
+            lazy.flush()
+            return object.__getattribute__(self, name)
+        raise AttributeError(f"'{type(self).__name__}' object has no attribute '{name}'")
 
     @property
     def label(self):
@@ -64,6 +73,11 @@ class FunctionNode:
         """Run forward on the inputs' arrays; record the graph; return the output Variables."""
         xs = tuple([x if isinstance(x, Variable) else Variable(as_array(x, self.label), requires_grad=False)
                     for x in inputs])
+        if (self.may_wait or lazy.state.pending and type(self) in lazy.SCALAR_OPS) and lazy.enabled():
+            outputs = lazy.try_defer(self, xs, pending_variable)
+            if outputs is not None:          # recorded now, computed with other steps' (core/lazy.py)
+                self._record(xs, outputs)
+                return outputs
         arrays = [x.array for x in xs]
         for a in arrays:  # fast path: all NumPy arrays, nothing to check
             if type(a) is not numpy.ndarray:
@@ -77,9 +91,12 @@ class FunctionNode:
             outputs = [_new_variable(numpy.asarray(ys) if isinstance(ys, numpy.generic) else ys)]
         else:
             outputs = [_new_variable(numpy.asarray(y) if isinstance(y, numpy.generic) else y) for y in ys]
-        if not config.enable_backprop:
-            return outputs
-        # record the node: the creator of its outputs, one generation above its newest input
+        if config.enable_backprop:
+            self._record(xs, outputs)
+        return outputs
+
+    def _record(self, xs, outputs):
+        """Record the node: the creator of its outputs, one generation above its newest input."""
         gen = 0
         for x in xs:
             if x.generation > gen:
@@ -94,7 +111,6 @@ class FunctionNode:
             self.output_specs = [(y.array.shape, y.array.dtype) for y in outputs]
         self.scope = annotations._state.current
         _live_nodes.add(self)
-        return outputs
 
     def __repr__(self):
         return f"<{self.label} gen={self.generation}>"
@@ -112,6 +128,16 @@ def _new_variable(array):
 
 
 _variable_new = object.__new__
+
+
+def pending_variable():
+    """A function's output whose value is still to be computed (core/lazy.py): ``array`` unset."""
+    v = _variable_new(Variable)
+    v.grad = v.name = v.creator = None
+    v.generation = 0
+    v.requires_grad = True
+    v.unchained = False
+    return v
 
 
 def apply1(node, *inputs):

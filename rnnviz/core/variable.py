@@ -5,7 +5,7 @@
 """
 import numpy
 
-from . import backend, batched_engine, engine
+from . import backend, batched_engine, engine, lazy
 from .config import config
 
 
@@ -90,6 +90,13 @@ class Variable:
 
     __hash__ = object.__hash__
 
+    def __getattr__(self, name):
+        # only reached when ``array`` is unset: a value still queued (core/lazy.py) is computed now
+        if name == "array" and lazy.is_pending(self):
+            lazy.flush()
+            return object.__getattribute__(self, "array")
+        raise AttributeError(f"'{type(self).__name__}' object has no attribute '{name}'")
+
     # -- the graph ----------------------------------------------------------------------------
     def backward(self, retain_grad=False):
         """Back-propagate from this variable into every leaf it depends on.
@@ -99,6 +106,7 @@ class Variable:
         ``core/batched_engine.py`` (``config.batched_backward``, the default) or the plain
         ``core/engine.py``; both give the same gradients.
         """
+        lazy.flush()                      # forwards still queued run before any gradient
         chosen = batched_engine if config.batched_backward else engine
         chosen.run_backward(self, retain_grad)
 
@@ -117,12 +125,14 @@ class Variable:
 
     def unchain(self):
         """Forget the creator: this variable becomes a leaf (its value is kept)."""
+        lazy.flush()
         if self.creator is not None:
             self.creator = None
             self.unchained = True
 
     def unchain_backward(self):
         """Cut every link in this variable's history, so that the history can be freed."""
+        lazy.flush()                      # keep the values: a queued forward runs first
         stack = [self]
         while stack:
             v = stack.pop()

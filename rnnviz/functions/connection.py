@@ -1,7 +1,9 @@
 """Functions with weights: the affine map and the embedding lookup."""
 import math
 
-from ..core import FunctionNode, apply1
+import numpy
+
+from ..core import FunctionNode, apply1, lazy
 from ..core.config import config
 from ..core.deferred import MatmulGrad, OuterProductGrad, ScatterRowsGrad, SumRowsGrad
 from ._util import check_float, check_int
@@ -31,6 +33,42 @@ class Linear(FunctionNode):
         if b is not None:
             y += b
         return y
+
+    # -- for core/lazy.py: the steps' products of one W computed together, in one product --------
+    may_wait = True
+
+    def wait_spec(self, xs, pending):
+        """(phase, y's shape, dtype) when this product may wait for the other steps', else None."""
+        if xs[0].creator is None or any(id(v) in pending for v in xs):
+            return None                       # only a graph's own values wait: nobody else writes them
+        arrays = [v.array for v in xs]
+        if any(type(a) is not numpy.ndarray for a in arrays) or arrays[0].ndim != 2:
+            return None
+        x, W = arrays[0], arrays[1]
+        if W.size < lazy.MIN_WEIGHT_SIZE or lazy.read_alone(id(xs[1])):
+            return None                       # too small to gain, or its output is read at once
+        self.check_inputs(*arrays)
+        return lazy.LINEAR, (x.shape[0], W.shape[0]), x.dtype
+
+    def wait_key(self):
+        return tuple(id(v) for v in self.inputs[1:])
+
+    @staticmethod
+    def forward_many(nodes, inputs):
+        """``forward`` of nodes that share W and b: one product for the rows of all of them."""
+        x, W, *b = inputs[0]
+        if len(inputs) > 1:
+            x = numpy.concatenate([i[0] for i in inputs])
+        y = x @ W.T
+        if b:
+            y += b[0]
+        ys, lo = [], 0
+        for node, (x, W, *b) in zip(nodes, inputs):
+            node.save_inputs(x, W)
+            node.has_bias = bool(b)
+            ys.append(y[lo:lo + len(x)])
+            lo += len(x)
+        return ys
 
     def backward(self, gy):
         x, W = self.saved_inputs

@@ -1,7 +1,13 @@
 """Losses and evaluation."""
-from ..core import FunctionNode, Variable, apply1, backend
+import numpy
+
+from ..core import FunctionNode, Variable, apply1, backend, lazy
+from ..core.function_node import pending_variable
 from ._util import check_float, check_int
+from .basic_math import Add, AddConstant
 from .sequence import as_mask
+
+lazy.wait_on_scalars(Add, AddConstant)   # loss += step_loss may wait for the window's losses
 
 
 _ROWS = {}
@@ -14,6 +20,14 @@ def _row_index(xp, n):
     if rows is None:
         rows = _ROWS[key] = xp.arange(n)
     return rows
+
+
+def _exp_and_picked(xp, x, t):
+    """exp(z), its row sums and z[n, t_n], for z = x - (row maximum of x)."""
+    z = x - x.max(axis=1, keepdims=True)
+    picked = z[_row_index(xp, len(t)), t]
+    e = xp.exp(z, out=z)
+    return e, e.sum(axis=1), picked
 
 
 class SoftmaxCrossEntropy(FunctionNode):
@@ -53,23 +67,55 @@ class SoftmaxCrossEntropy(FunctionNode):
         self.labels = (t, mask)
 
     def forward(self, x, t):
-        xp = self.xp
-        n = len(t)
-        t, mask = self.labels
         # log-sum-exp with the row maximum subtracted: z = x - max, loss_n = log sum exp z_n - z_n[t_n]
-        z = x - x.max(axis=1, keepdims=True)
-        rows = _row_index(xp, n)
-        picked = z[rows, t]
-        e = xp.exp(z, out=z)
-        s = e.sum(axis=1)
+        e, s, picked = _exp_and_picked(self.xp, x, self.labels[0])
+        return self._finish(e, s, picked, x.dtype)
+
+    def _finish(self, e, s, picked, dtype):
+        """The loss from exp(z), its row sums and z[n, t_n] (this node's rows)."""
+        xp = self.xp
+        t, mask = self.labels
+        n = len(t)
         picked -= xp.log(s)               # log softmax(x_n)[t_n]
         if mask is not None:
             picked *= mask
         self.count = max(int(mask.sum()), 1) if mask is not None and self.normalize else max(n, 1)
-        self.saved = (e, s, rows, t, mask)
+        self.saved = (e, s, _row_index(xp, n), t, mask)
         if self.reduce == "mean":
-            return xp.asarray(-picked.sum() / self.count, dtype=x.dtype)
+            return xp.asarray(-picked.sum() / self.count, dtype=dtype)
         return -picked
+
+    # -- for core/lazy.py: the losses of all steps in one pass over their rows -------------------
+    may_wait = True
+
+    def wait_spec(self, xs, pending):
+        """(phase, shape, dtype) when x is a pending product (``Linear``), else None."""
+        spec = pending.get(id(xs[0]))
+        if spec is None or id(xs[1]) in pending or type(xs[1].array) is not numpy.ndarray:
+            return None
+        _, shape, dtype = spec
+        self.check_inputs(lazy.stand_in(shape, dtype), xs[1].array)
+        self.wait_rows = (shape[1], dtype)
+        return lazy.LOSS, (() if self.reduce == "mean" else (shape[0],)), dtype
+
+    def wait_key(self):
+        return (self.ignore_label, self.reduce, self.normalize, self.wait_rows)
+
+    @staticmethod
+    def forward_many(nodes, inputs):
+        """``forward`` of many nodes: max, exp and row sums over all their rows at once."""
+        xs = [x for x, _ in inputs]
+        x = lazy.rows_view(xs) if len(xs) > 1 else xs[0]
+        if x is None:
+            x = numpy.concatenate(xs)
+        t = numpy.concatenate([node.labels[0] for node in nodes]) if len(nodes) > 1 else nodes[0].labels[0]
+        e, s, picked = _exp_and_picked(numpy, x, t)
+        out, lo = [], 0
+        for node, xk in zip(nodes, xs):
+            hi = lo + len(xk)
+            out.append(node._finish(e[lo:hi], s[lo:hi], picked[lo:hi], xk.dtype))
+            lo = hi
+        return out
 
     def backward(self, gy):
         e, s, rows, t, mask = self.saved
@@ -216,12 +262,24 @@ def mean_squared_error(a, b):
 
 def accuracy(y, t, ignore_label=None):
     """Fraction of rows whose arg-max equals the label (not differentiable)."""
-    y = getattr(y, "array", y)
     t = getattr(t, "array", t)
+    spec = lazy.pending_spec(y) if isinstance(y, Variable) else None
+    if spec is not None and type(t) is numpy.ndarray:   # y still waits (core/lazy.py): so does this
+        _check_accuracy(lazy.stand_in(*spec), t)
+        return lazy.later(pending_variable(), lambda y: _accuracy(y, t, ignore_label), (y,), spec[1])
+    y = getattr(y, "array", y)
+    _check_accuracy(y, t)
+    return Variable(_accuracy(y, t, ignore_label), requires_grad=False)
+
+
+def _check_accuracy(y, t):
     check_int("accuracy", t, "labels")
     if y.ndim != 2 or t.shape != (y.shape[0],):
         raise ValueError(f"accuracy: expected y of shape (N, classes) and t of shape (N,); got y "
                          f"{tuple(y.shape)} and t {tuple(t.shape)}")
+
+
+def _accuracy(y, t, ignore_label):
     pred = y.argmax(axis=1).reshape(t.shape)
     if ignore_label is not None:
         mask = t != ignore_label
@@ -231,4 +289,4 @@ def accuracy(y, t, ignore_label=None):
     else:
         value = (pred == t).mean()
     xp = backend.get_array_module(y)
-    return Variable(xp.asarray(value, dtype=y.dtype), requires_grad=False)
+    return xp.asarray(value, dtype=y.dtype)

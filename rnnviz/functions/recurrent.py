@@ -95,10 +95,13 @@ class LSTMStep(FunctionNode):
                              f"{(W_x.shape[0], c_prev.shape[1])}; got {tuple(h_prev.shape)} and {tuple(W_h.shape)}")
 
     def forward(self, c_prev, x, W_x, b, h_prev=None, W_h=None):
-        gates = x @ W_x.T
-        gates += b
+        # (W_x x^T + W_h h_prev^T)^T: the same numbers as x W_x^T + h_prev W_h^T, and NumPy's
+        # product is faster this way round for a batch much smaller than 4H (a third at PTB size)
+        gates_T = W_x @ x.T
         if h_prev is not None:
-            gates += h_prev @ W_h.T
+            gates_T += W_h @ h_prev.T
+        gates = gates_T.T
+        gates += b
         c, h, self.saved = cell_forward(self.xp, c_prev, gates)
         self.x, self.W_x, self.h_prev, self.W_h = x, W_x, h_prev, W_h
         return c, h
@@ -109,7 +112,8 @@ class LSTMStep(FunctionNode):
             grads = (gc_prev, MatmulGrad(ga, self.W_x), OuterProductGrad(ga, self.x), SumRowsGrad(ga))
             if self.h_prev is None:
                 return grads
-            return grads + (MatmulGrad(ga, self.W_h), OuterProductGrad(ga, self.h_prev))
+            # gh_prev at once: step t-1 needs it next, nothing could be batched with it
+            return grads + (ga @ self.W_h, OuterProductGrad(ga, self.h_prev))
         grads = (gc_prev, ga @ self.W_x, ga.T @ self.x, ga.sum(axis=0))
         if self.h_prev is None:
             return grads
@@ -234,12 +238,12 @@ class GRUStep(FunctionNode):
                              f"got {tuple(h_prev.shape)} and {tuple(W_h.shape)}")
 
     def forward(self, x, W_x, b_x, b_h, h_prev=None, W_h=None):
-        xa = x @ W_x.T
+        xa = (W_x @ x.T).T                                # x W_x^T, faster this way round (LSTMStep)
         xa += b_x
         if h_prev is None:
             ha = self.xp.broadcast_to(b_h, xa.shape)      # h_prev = 0: only the bias (read only)
         else:
-            ha = h_prev @ W_h.T
+            ha = (W_h @ h_prev.T).T
             ha += b_h
         h, self.saved = gru_cell_forward(self.xp, h_prev, xa, ha)
         self.x, self.W_x, self.h_prev, self.W_h = x, W_x, h_prev, W_h

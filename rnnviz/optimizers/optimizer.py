@@ -6,7 +6,7 @@ is a ValueError). A NaN or infinite gradient is a FloatingPointError before any 
 """
 import numpy
 
-from ..core import backend
+from ..core import backend, lazy
 from ._checks import Hyperparameter
 
 
@@ -87,6 +87,7 @@ class Optimizer:
 
     def update(self, lossfun=None, *args, **kwargs):
         self._require_target()
+        lazy.flush()   # a forward still queued (core/lazy.py) reads the weights before they change
         if lossfun is not None:
             if not callable(lossfun):
                 raise TypeError(f"{type(self).__name__}.update: lossfun must be callable (a function "

@@ -10,7 +10,7 @@ import zipfile
 
 import numpy
 
-from ..core import backend
+from ..core import backend, lazy
 from . import filetype
 
 
@@ -277,6 +277,7 @@ def load_npz(file, obj, path="", strict=True):
 def load_store(store, obj, path, strict, file, who):
     """Load ``store`` (entry name -> array, read from ``file``) into ``obj``: every problem is found
     first (``who`` names the caller in the error), and only then is anything copied."""
+    lazy.flush()   # a forward still queued (core/lazy.py) reads the old weights, as it was called with
     where = f"'{os.fsdecode(file)}'"
     if not isinstance(path, str):
         raise TypeError(f"{who}: path must be a str such as 'model/' (a part of the file), got "

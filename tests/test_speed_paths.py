@@ -1,0 +1,220 @@
+"""The deferred forward (core/lazy.py): the output layer of a window computed in one product gives
+the eager forward's values, graph and gradients, and runs whenever anything needs a value."""
+import gc
+
+import numpy as np
+import pytest
+
+import rnnviz
+import rnnviz.functions as F
+import rnnviz.links as L
+from rnnviz import Variable
+from rnnviz.core import lazy
+
+
+@pytest.fixture(autouse=True)
+def _small_products_wait_too(monkeypatch):
+    """The tests' models are small: let their products wait as a language model's would."""
+    monkeypatch.setattr(lazy, "MIN_WEIGHT_SIZE", 0)
+    monkeypatch.setattr(lazy, "_alone", {})
+
+
+def _computed(array):
+    """A Variable made by a function (only a graph's own values wait: a leaf is the caller's)."""
+    return Variable(array) + 0.0
+
+
+def _model(dtype=np.float64, seed=0):
+    np.random.seed(seed)
+    model = L.Classifier(L.RNNLM(40, 6, 5))
+    model.compute_accuracy = False
+    for p in model.params():
+        p.array = p.array.astype(dtype)
+    return model
+
+
+def _windows(n, T=6, B=3, V=40, seed=1):
+    rng = np.random.default_rng(seed)
+    return [(rng.integers(0, V, (T, B)).astype(np.int32), rng.integers(0, V, (T, B)).astype(np.int32))
+            for _ in range(n)]
+
+
+def _train(batched, retain=False):
+    """The tutorial's loop, three windows with unchain_backward; losses, gradients and (with
+    ``retain``) the per-step logits' gradients of the last window."""
+    model = _model()
+    out = []
+    with rnnviz.using_config("batched_backward", batched):
+        for xs, ts in _windows(3):
+            loss = 0
+            for x, t in zip(xs, ts):
+                loss += model(x, t)
+            model.cleargrads()
+            loss.backward(retain_grad=retain)
+            logits_grad = model.y.grad
+            loss.unchain_backward()
+            out.append((float(loss.array), {n: p.grad.copy() for n, p in model.namedparams()},
+                        None if logits_grad is None else logits_grad.copy()))
+            for p in model.params():          # a plain SGD step, so the windows differ
+                p.array -= 0.5 * p.grad
+    return out
+
+
+def test_the_window_loop_gives_the_plain_engines_losses_and_gradients_in_float64():
+    for (la, ga, ya), (lb, gb, yb) in zip(_train(True, retain=True), _train(False, retain=True)):
+        assert la == pytest.approx(lb, rel=1e-13)
+        for name in ga:
+            np.testing.assert_allclose(ga[name], gb[name], rtol=1e-10, atol=1e-13, err_msg=name)
+        np.testing.assert_allclose(ya, yb, rtol=1e-12, atol=1e-15)
+
+
+def test_the_output_layer_waits_and_runs_as_one_product(monkeypatch):
+    model = _model()
+    (xs, ts), = _windows(1, T=5)
+    calls = []
+    real = F.connection.Linear.forward_many
+
+    def spy(nodes, inputs):
+        calls.append(len(nodes))
+        return real(nodes, inputs)
+
+    monkeypatch.setattr(F.connection.Linear, "forward_many", staticmethod(spy))
+    loss = 0
+    for x, t in zip(xs, ts):
+        loss += model(x, t)
+    assert lazy.is_pending(loss) and calls == []          # nothing computed yet
+    value = float(loss.array)                              # reading it runs the queue
+    assert calls == [5] and not lazy.is_pending(loss)
+    with rnnviz.using_config("batched_backward", False):   # the eager forward, same value
+        model2 = _model()
+        eager = sum(float(model2(x, t).array) for x, t in zip(xs, ts))
+    assert value == pytest.approx(eager, rel=1e-13)
+
+
+def test_a_pending_value_is_computed_when_read_by_any_other_function():
+    x = _computed(np.random.default_rng(0).standard_normal((4, 3)))
+    W = Variable(np.random.default_rng(1).standard_normal((5, 3)))
+    y = F.linear(x, W)
+    assert lazy.is_pending(y)
+    z = F.tanh(y)                                          # not a function that waits
+    assert not lazy.is_pending(y)
+    np.testing.assert_allclose(z.array, np.tanh(x.array @ W.array.T))
+    assert y.shape == (4, 5) and y.creator is not None
+
+
+def test_no_deferral_without_the_graph_or_with_the_plain_engine():
+    x = _computed(np.ones((2, 3)))
+    W = Variable(np.ones((4, 3)))
+    with rnnviz.no_backprop_mode():
+        assert not lazy.is_pending(F.linear(x, W))
+    with rnnviz.using_config("batched_backward", False):
+        assert not lazy.is_pending(F.linear(x, W))
+
+
+def test_misuse_is_reported_at_the_call_not_later():
+    x = _computed(np.ones((2, 3)))
+    W = Variable(np.ones((4, 3)))
+    y = F.linear(x, W)
+    with pytest.raises(ValueError, match="labels must lie in"):
+        F.softmax_cross_entropy(y, np.array([0, 9], dtype=np.int32))
+    with pytest.raises(ValueError, match="linear"):
+        F.linear(x, Variable(np.ones((4, 2))))
+
+
+def test_unchain_backward_frees_a_window_that_was_never_read():
+    model = _model()
+    (xs, ts), = _windows(1)
+    gc.collect()
+    before = rnnviz.live_function_node_count()
+    loss = 0
+    for x, t in zip(xs, ts):
+        loss += model(x, t)
+    assert rnnviz.live_function_node_count() > before
+    loss.unchain_backward()                                # runs the queue, then cuts
+    model.predictor.reset_state()
+    model.y = model.loss = None
+    gc.collect()
+    assert rnnviz.live_function_node_count() <= before
+    assert np.isfinite(float(loss.array))
+
+
+def test_a_node_still_waiting_runs_when_its_backward_is_called_directly():
+    x = _computed(np.ones((2, 3)))
+    W = Variable(np.ones((4, 3)))
+    y = F.linear(x, W)
+    with rnnviz.using_config("batched_backward", False):
+        gx, gW = y.creator.backward(np.ones((2, 4)))
+    np.testing.assert_allclose(gW, np.ones((4, 3)) * 2)
+
+
+def test_consecutive_row_blocks_are_seen_as_one_array_without_a_copy():
+    a = np.arange(24.0).reshape(6, 4).copy()       # an array of its own, as a product gives
+    view = lazy.rows_view([a[0:2], a[2:3], a[3:6]])
+    assert view is not None and view.base is a and view.shape == (6, 4)
+    assert lazy.rows_view([a[2:4], a[0:2]]) is None        # out of order
+    assert lazy.rows_view([a[0:2], a[3:5]]) is None        # a gap
+    assert lazy.rows_view([a[0:2], np.ones((2, 4))]) is None
+
+
+def test_losses_over_different_vocabularies_wait_in_different_groups():
+    rng = np.random.default_rng(0)
+    h = _computed(rng.standard_normal((3, 4)))
+    W1, W2 = Variable(rng.standard_normal((7, 4))), Variable(rng.standard_normal((5, 4)))
+    t = np.array([1, 2, 3], dtype=np.int32)
+    loss = F.softmax_cross_entropy(F.linear(h, W1), t) + F.softmax_cross_entropy(F.linear(h, W2), t)
+    assert lazy.is_pending(loss)
+    with rnnviz.using_config("batched_backward", False):
+        eager = F.softmax_cross_entropy(F.linear(h, W1), t) + F.softmax_cross_entropy(F.linear(h, W2), t)
+    assert float(loss.array) == pytest.approx(float(eager.array), rel=1e-13)
+
+
+def test_the_classifiers_accuracy_waits_with_the_logits_and_equals_the_eager_one():
+    def run():
+        np.random.seed(0)
+        model = L.Classifier(L.RNNLM(30, 5, 4))            # compute_accuracy: on, as in seed 003
+        rng = np.random.default_rng(2)
+        loss, accs = 0, []
+        for _ in range(6):
+            x = rng.integers(0, 30, 5).astype(np.int32)
+            loss += model(x, x)
+            accs.append(model.accuracy)
+        return loss, accs
+
+    loss, accs = run()
+    assert all(lazy.is_pending(a) for a in accs)           # the loop did not force the logits
+    values = [float(a.array) for a in accs]
+    with rnnviz.using_config("batched_backward", False):
+        eager_loss, eager_accs = run()
+    assert values == [float(a.array) for a in eager_accs] and any(values)
+    assert float(loss.array) == pytest.approx(float(eager_loss.array), rel=1e-6)
+    assert accs[0].creator is None and not accs[0].requires_grad
+
+
+def test_a_weight_whose_product_is_read_at_once_stops_waiting(monkeypatch):
+    x = _computed(np.ones((2, 3)))
+    W = Variable(np.ones((4, 3)))
+    F.tanh(F.linear(x, W))                                 # waited, then read alone
+    assert not lazy.is_pending(F.linear(x, W))             # so the next ones run at once
+    monkeypatch.setattr(lazy, "MIN_WEIGHT_SIZE", 10 ** 9)
+    assert not lazy.is_pending(F.linear(x, Variable(np.ones((4, 3)))))
+
+
+def test_a_leaf_input_does_not_wait_the_caller_may_write_into_it():
+    buffer = np.ones((2, 3))
+    y = F.linear(Variable(buffer), Variable(np.ones((4, 3))))
+    assert not lazy.is_pending(y)
+    buffer[:] = 5.0                                        # the caller reuses its array
+    np.testing.assert_allclose(y.array, np.full((2, 4), 3.0))
+
+
+def test_an_update_runs_the_queue_before_it_changes_the_weights():
+    model = _model()
+    (xs, ts), = _windows(1)
+    expected = float(_model()(xs[0], ts[0]).array)        # the same weights, read at once
+    loss = model(xs[0], ts[0])
+    assert lazy.is_pending(loss)
+    rng = np.random.default_rng(3)
+    for p in model.params():                           # not a constant: softmax ignores a shift
+        p.grad = rng.standard_normal(p.shape)
+    rnnviz.optimizers.SGD(lr=10.0).setup(model).update()   # changes every weight in place
+    assert float(loss.array) == pytest.approx(expected, rel=1e-13)
