@@ -3,6 +3,9 @@ import numpy
 
 
 def _stack(values, where="concat_examples"):
+    first = values[0]
+    if isinstance(first, numpy.generic) and all(type(v) is type(first) for v in values):
+        return numpy.array(values)  # NumPy scalars of one type (a word stream's ids): their dtype kept
     if all(isinstance(v, (numpy.ndarray, numpy.generic)) for v in values):
         shapes = {numpy.shape(v) for v in values}
         if len(shapes) > 1:
