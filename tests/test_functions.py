@@ -578,3 +578,18 @@ def test_numerical_grad_on_a_known_function():
     x = numpy.array([0.3, -1.2, 2.0])
     g, = numerical_grad(lambda v: numpy.sin(v) * v, [x], numpy.ones(3), eps=1e-5)
     numpy.testing.assert_allclose(g, numpy.cos(x) * x + numpy.sin(x), rtol=1e-8)
+
+
+def test_a_large_weights_step_product_taken_the_other_way_round_is_the_same(rng, monkeypatch):
+    """``rows_times_transposed`` computes x W^T as (W x^T)^T for a large W (PTB's LSTM): with every
+    weight counted as large, the step gives the same values and gradients."""
+    from rnnviz.functions import recurrent
+
+    x, W = randn(rng, 3, 4), randn(rng, 5, 4)
+    plain = recurrent.rows_times_transposed(x, W)
+    monkeypatch.setattr(recurrent, "LARGE_WEIGHT", 0)
+    other_way = recurrent.rows_times_transposed(x, W)
+    assert not other_way.flags.c_contiguous and plain.flags.c_contiguous   # the other branch ran
+    numpy.testing.assert_allclose(other_way, plain, rtol=1e-13)
+    test_lstm_step_is_the_affine_map_then_the_cell(rng)
+    test_lstm_step_gradients(rng)

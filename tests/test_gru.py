@@ -500,3 +500,12 @@ def test_rnnlm_takes_a_gru():
         opt.update()
         losses.append(float(loss.array))
     assert losses[-1] < 0.5 * losses[0]
+
+
+@ENGINES
+def test_gru_gradients_with_the_large_weight_product(batched, rng, monkeypatch):
+    """The step's products taken as (W x^T)^T, as for PTB-sized weights: the same gradients."""
+    from rnnviz.functions import recurrent
+
+    monkeypatch.setattr(recurrent, "LARGE_WEIGHT", 0)
+    test_gru_gradients_by_finite_differences(batched, rng)
