@@ -29,15 +29,21 @@ import rnnviz.links as L  # noqa: E402
 from rnnviz import optimizers, using_config  # noqa: E402
 
 
-def make_rnnviz_trainer(vocab, embed, hidden, lr, clip, seed=0, batched=True):
-    """One truncated-BPTT window per call, written as the Chainer tutorial writes it; ``batched``:
-    which backward engine (``rnnviz.config.batched_backward``)."""
+def tutorial_model(vocab, embed, hidden, lr, clip, seed=0):
+    """Seed 003's model and optimizer: ``L.Classifier(L.RNNLM(...))`` (no accuracy), clipped SGD."""
     np.random.seed(seed)
     model = L.Classifier(L.RNNLM(vocab, embed, hidden))
     model.compute_accuracy = False
     opt = optimizers.SGD(lr=lr)
     opt.setup(model)
     opt.add_hook(optimizers.GradientClipping(clip))
+    return model, opt
+
+
+def make_rnnviz_trainer(vocab, embed, hidden, lr, clip, seed=0, batched=True):
+    """One truncated-BPTT window per call, written as the Chainer tutorial writes it; ``batched``:
+    which backward engine (``rnnviz.config.batched_backward``)."""
+    model, opt = tutorial_model(vocab, embed, hidden, lr, clip, seed)
 
     def window(xs, ts):
         loss = 0
@@ -63,12 +69,7 @@ def make_rnnviz_updater(stream, vocab, embed, hidden, batch, bprop_len, lr, clip
     from rnnviz.iterators import ParallelSequentialIterator
     from rnnviz.training import BPTTUpdater
 
-    np.random.seed(seed)
-    model = L.Classifier(L.RNNLM(vocab, embed, hidden))
-    model.compute_accuracy = False
-    opt = optimizers.SGD(lr=lr)
-    opt.setup(model)
-    opt.add_hook(optimizers.GradientClipping(clip))
+    model, opt = tutorial_model(vocab, embed, hidden, lr, clip, seed)
     updater = BPTTUpdater(ParallelSequentialIterator(stream, batch), opt, bprop_len)
 
     def step(xs, ts):

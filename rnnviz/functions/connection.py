@@ -39,14 +39,16 @@ class Linear(FunctionNode):
 
     def wait_spec(self, xs, pending):
         """(phase, y's shape, dtype) when this product may wait for the other steps', else None."""
-        if xs[0].creator is None or any(id(v) in pending for v in xs):
-            return None                       # only a graph's own values wait: nobody else writes them
+        if xs[1].array.size < lazy.MIN_WEIGHT_SIZE or xs[0].creator is None:
+            return None                       # too small to gain; a leaf x is the caller's to write
+        if any(id(v) in pending for v in xs):
+            return None
         arrays = [v.array for v in xs]
         if any(type(a) is not numpy.ndarray for a in arrays) or arrays[0].ndim != 2:
             return None
         x, W = arrays[0], arrays[1]
-        if W.size < lazy.MIN_WEIGHT_SIZE or lazy.read_alone(id(xs[1])):
-            return None                       # too small to gain, or its output is read at once
+        if lazy.read_alone(id(xs[1])):
+            return None                       # its output is read at once
         self.check_inputs(*arrays)
         return lazy.LINEAR, (x.shape[0], W.shape[0]), x.dtype
 
