@@ -78,6 +78,17 @@ def make_rnnviz_updater(stream, vocab, embed, hidden, batch, bprop_len, lr, clip
     return step
 
 
+def page_faults_per_window(train, windows, n=20):
+    """Minor page faults (fresh memory pages written) per training window, after two warm-up windows."""
+    import resource
+    for _ in range(2):
+        train(*next(windows))
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+    for _ in range(n):
+        train(*next(windows))
+    return (resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before) / n
+
+
 def peak_memory(size, windows, lr=1.0, clip=5.0):
     """Peak bytes traced while training ``windows`` truncated-BPTT windows (after one warm-up)."""
     import tracemalloc
@@ -104,6 +115,9 @@ def main(argv=None):
     ap.add_argument("--lr", type=float, default=1.0)
     ap.add_argument("--clip", type=float, default=5.0)
     ap.add_argument("--no-memory", action="store_true", help="skip the peak-memory check")
+    ap.add_argument("--faults", action="store_true",
+                    help="also count page faults per window (run once more with RNNVIZ_MALLOC=system "
+                         "to see them without rnnviz.core.memory)")
     args = ap.parse_args(argv)
 
     torch_lm = None
@@ -134,6 +148,11 @@ def main(argv=None):
                 trainers[f"torch-{variant}"] = (
                     torch_lm.make_trainer(variant, V, s["embed"], s["hidden"], B, T, args.lr, args.clip),
                     numpy_lm.windows(stream, B, T))
+        if args.faults:
+            from rnnviz.core import memory
+            for impl, (fn, it) in trainers.items():
+                print(f"{name:<9} {impl:<15} {page_faults_per_window(fn, it):>9,.0f} page faults per "
+                      f"window (rnnviz.core.memory {'on' if memory.enabled else 'off'})", flush=True)
         res = numpy_lm._measure(trainers, B * T, args.seconds, args.rounds)
         base = res["numpy-by-hand"][0]
         for impl, (med, best, _, loss) in res.items():

@@ -218,3 +218,165 @@ def test_an_update_runs_the_queue_before_it_changes_the_weights():
         p.grad = rng.standard_normal(p.shape)
     rnnviz.optimizers.SGD(lr=10.0).setup(model).update()   # changes every weight in place
     assert float(loss.array) == pytest.approx(expected, rel=1e-13)
+
+
+# -- the recurrent steps wait too: their input products of a window as one product -------------------
+
+def _spy_prepares(monkeypatch):
+    calls = []
+    real = F.recurrent.LSTMStep.prepare_many
+
+    def spy(nodes):
+        calls.append(len(nodes))
+        return real(nodes)
+
+    monkeypatch.setattr(F.recurrent.LSTMStep, "prepare_many", staticmethod(spy))
+    return calls
+
+
+def test_the_lstm_steps_wait_and_their_input_products_run_as_one(monkeypatch):
+    calls = _spy_prepares(monkeypatch)
+    model = _model()
+    (xs, ts), = _windows(1, T=5)
+    loss = 0
+    for x, t in zip(xs, ts):
+        loss += model(x, t)
+    assert calls == []
+    assert lazy.is_pending(loss)
+    loss.array                                             # the first step ran at once (its state
+    assert calls == [4]                                    # is a leaf); the other four as one product
+
+
+def test_a_state_read_at_every_step_stops_the_steps_waiting(monkeypatch):
+    calls = _spy_prepares(monkeypatch)
+    lstm = L.LSTM(3, 4)
+    rng = np.random.default_rng(0)
+    hs = []
+    for _ in range(6):                                     # an animation reads h after every step
+        h = lstm(_computed(rng.standard_normal((2, 3)).astype(np.float32)))
+        hs.append(h.array.copy())
+    assert calls == [1]              # step 1 ran at once (a leaf state), step 2 waited alone: no more
+    lstm2 = L.LSTM(3, 4)
+    for (_, a), (_, b) in zip(sorted(lstm2.namedparams()), sorted(lstm.namedparams())):
+        a.array = b.array.copy()
+    rng = np.random.default_rng(0)
+    with rnnviz.using_config("batched_backward", False):
+        eager = [lstm2(_computed(rng.standard_normal((2, 3)).astype(np.float32))).array for _ in range(6)]
+    for a, b in zip(hs, eager):
+        np.testing.assert_allclose(a, b, rtol=1e-6)
+
+
+def test_two_stacked_lstms_and_dropout_give_the_plain_engines_gradients():
+    def run(batched):
+        np.random.seed(4)
+        model = L.Classifier(L.RNNLM(30, 6, 5, n_layers=2))
+        model.compute_accuracy = False
+        for p in model.params():
+            p.array = p.array.astype(np.float64)
+        grads = []
+        with rnnviz.using_config("batched_backward", batched):
+            for xs, ts in _windows(2, T=5, V=30):
+                loss = 0
+                for x, t in zip(xs, ts):
+                    loss += model(x, t)
+                model.cleargrads()
+                loss.backward()
+                loss.unchain_backward()
+                grads.append((float(loss.array), {n: p.grad.copy() for n, p in model.namedparams()}))
+        return grads
+
+    for (la, ga), (lb, gb) in zip(run(True), run(False)):
+        assert la == pytest.approx(lb, rel=1e-13)
+        for name in ga:
+            np.testing.assert_allclose(ga[name], gb[name], rtol=1e-10, atol=1e-13, err_msg=name)
+
+
+def test_a_state_that_is_a_leaf_does_not_wait():
+    lstm = L.LSTM(3, 4)
+    c0, h0 = np.zeros((2, 4)), np.zeros((2, 4))
+    lstm.set_state(c=c0.astype(np.float32), h=h0.astype(np.float32))   # the caller's arrays
+    h = lstm(_computed(np.ones((2, 3), dtype=np.float32)))
+    assert not lazy.is_pending(h)
+
+
+def test_the_shape_of_a_waiting_value_is_known_without_computing_it():
+    x = _computed(np.ones((2, 3)))
+    y = F.linear(x, Variable(np.ones((4, 3))))
+    assert lazy.is_pending(y)
+    assert (y.shape, y.dtype, y.ndim, y.size, len(y)) == ((2, 4), np.float64, 2, 8, 2)
+    assert lazy.is_pending(y)                              # still waiting
+    np.testing.assert_allclose(y.array, np.full((2, 4), 3.0))
+
+
+# -- the losses' gradients of a window share one array, without a copy ----------------------------------
+
+def test_a_second_backward_does_not_overwrite_the_gradients_the_first_gave():
+    model = _model()
+    (xs, ts), = _windows(1, T=4)
+    loss = 0
+    logits = []
+    for x, t in zip(xs, ts):
+        loss += model(x, t)
+        logits.append(model.y)
+    loss.backward(retain_grad=True)
+    first = [y.grad for y in logits]
+    kept = [g.copy() for g in first]
+    model.cleargrads()
+    (loss * 3.0).backward(retain_grad=True)                # the same graph, another pass
+    for g, k, y in zip(first, kept, logits):
+        np.testing.assert_array_equal(g, k)                # the first pass's arrays are untouched
+        np.testing.assert_allclose(y.grad, 3.0 * k, rtol=1e-12)
+
+
+def test_stack_rows_takes_consecutive_row_blocks_without_a_copy():
+    from rnnviz.core.deferred import stack_rows
+    a = np.arange(24.0).reshape(6, 4).copy()
+    blocks = [a[0:2], a[2:4], a[4:6]]
+    stacked = stack_rows(blocks)
+    assert np.shares_memory(stacked, a)
+    np.testing.assert_array_equal(stacked, a)
+    scattered = stack_rows([a[4:6], a[0:2]])               # not consecutive: a copy
+    assert not np.shares_memory(scattered, a)
+    np.testing.assert_array_equal(scattered, np.concatenate([a[4:6], a[0:2]]))
+
+
+# -- rnnviz.core.memory: freed blocks come back to the program, not fresh from the system --------------
+
+_FAULTS_SCRIPT = """
+import resource, numpy as np, rnnviz, rnnviz.links as L, rnnviz.optimizers as O
+np.random.seed(0)
+model = L.Classifier(L.RNNLM(1000, 100, 50))
+opt = O.SGD(lr=1.0).setup(model)
+rng = np.random.default_rng(0)
+def window():
+    loss = 0
+    for _ in range(30):
+        loss += model(rng.integers(0, 1000, 20).astype(np.int32), rng.integers(0, 1000, 20).astype(np.int32))
+    model.cleargrads(); loss.backward(); loss.unchain_backward(); opt.update()
+for _ in range(3):
+    window()
+before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+for _ in range(10):
+    window()
+print(rnnviz.core.memory.enabled, (resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before) / 10)
+"""
+
+
+def _faults_per_window(malloc):
+    import os
+    import subprocess
+    import sys
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MALLOC_") and k != "GLIBC_TUNABLES"}
+    if malloc:
+        env["RNNVIZ_MALLOC"] = malloc
+    out = subprocess.run([sys.executable, "-c", _FAULTS_SCRIPT], env=env, capture_output=True, text=True,
+                         check=True).stdout.split()
+    return out[0] == "True", float(out[1])
+
+
+@pytest.mark.skipif(not __import__("sys").platform.startswith("linux"), reason="glibc's mallopt: Linux only")
+def test_a_training_window_reuses_freed_memory_instead_of_faulting_in_fresh_pages():
+    on, kept = _faults_per_window(None)
+    off, fresh = _faults_per_window("system")
+    assert on and not off
+    assert fresh > 200 and kept < fresh / 10, (kept, fresh)  # measured: about 1 against 1,200

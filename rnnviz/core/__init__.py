@@ -2,7 +2,7 @@
 
 It knows nothing of links, graphs or pictures.
 """
-from . import backend
+from . import backend, memory  # noqa: F401  (memory: freed blocks kept for reuse)
 from .annotations import Scope, annotate, current_scope
 from .config import config, force_backprop_mode, no_backprop_mode, using_config
 from .deferred import OuterProductGrad, ScatterRowsGrad

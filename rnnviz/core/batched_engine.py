@@ -17,6 +17,10 @@ over *deferred* (``core/deferred.py``), as the description of a product rather t
   computed in one product. For a language model this reads the output layer's W once per window
   instead of once per step.
 
+The products of one weight are stacked in the order of the forward (the reverse of the order
+backward meets them): rows that the forward computed together (``core/lazy.py``) are then already
+one array, and ``stack_rows`` takes them without a copy.
+
 Like the plain engine it counts, before it starts, how many edges lead into every node, takes
 nodes highest generation first from a heap and never recurses.
 """
@@ -66,7 +70,7 @@ def run_backward(root, retain_grad=False):
     heappush, heappop = heapq.heappush, heapq.heappop
 
     def compute_deferred(wid):
-        items = deferred_by_W.pop(wid)
+        items = deferred_by_W.pop(wid)[::-1]        # the order of the forward (see stack_rows)
         if len(items) == 1:
             results = [items[0][1].compute()]
         else:
@@ -175,7 +179,7 @@ def run_backward(root, retain_grad=False):
     for leaf, items in leaf_deferred.values():
         total = None
         for kind in SUMMED:
-            same = [g for g in items if type(g) is kind]
+            same = [g for g in reversed(items) if type(g) is kind]
             if same:
                 part = kind.sum_all(same, stacks)
                 total = part if total is None else total + part

@@ -16,17 +16,44 @@ from . import backend
 
 
 def stack_rows(arrays, stacks=None):
-    """``concatenate(arrays)`` along rows; ``stacks`` (one backward pass) reuses a stack already
-    made of the same arrays: dx, dW and db of a linear map all stack the same per-step gy."""
+    """``concatenate(arrays)`` along rows; no copy when they are already consecutive rows of one
+    array (``rows_view``); ``stacks`` (one backward pass) reuses a stack already made of the same
+    arrays: dx, dW and db of a linear map all stack the same per-step gy."""
     key = tuple(map(id, arrays))
     if stacks is not None:
         hit = stacks.get(key)
         if hit is not None:
             return hit[0]
-    out = arrays[0] if len(arrays) == 1 else backend.get_array_module(arrays[0]).concatenate(arrays)
+    if len(arrays) == 1:
+        out = arrays[0]
+    else:
+        out = rows_view(arrays)
+        if out is None:
+            out = backend.get_array_module(arrays[0]).concatenate(arrays)
     if stacks is not None:
         stacks[key] = (out, arrays)  # keep the arrays alive so their ids stay theirs
     return out
+
+
+def rows_view(arrays):
+    """The arrays as one array of their rows without a copy, when they are consecutive row blocks
+    of one C-contiguous NumPy array (the steps' logits of one deferred product, the steps'
+    gradients of the losses computed together); else None."""
+    first = arrays[0]
+    base = first.base
+    if base is None or type(base) is not numpy.ndarray or not base.flags.c_contiguous or base.ndim != 2:
+        return None
+    row = base.strides[0]
+    start = first.__array_interface__["data"][0]
+    origin = base.__array_interface__["data"][0]
+    at = start
+    for a in arrays:
+        if a.base is not base or not a.flags.c_contiguous or a.ndim != 2 or a.shape[1] != base.shape[1] \
+                or a.__array_interface__["data"][0] != at:
+            return None
+        at += a.shape[0] * row
+    lo = (start - origin) // row
+    return base[lo:lo + (at - start) // row]
 
 
 class MatmulGrad:

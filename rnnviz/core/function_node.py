@@ -108,7 +108,7 @@ class FunctionNode:
         self.inputs = xs
         self.outputs = tuple([weakref.ref(y) for y in outputs])   # weak: the graph dies with its end
         if len(outputs) > 1:                      # an output dropped by the caller gets zeros
-            self.output_specs = [(y.array.shape, y.array.dtype) for y in outputs]
+            self.output_specs = [(y.shape, y.dtype) for y in outputs]   # known while pending too
         self.scope = annotations._state.current
         _live_nodes.add(self)
 

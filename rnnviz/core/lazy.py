@@ -1,23 +1,29 @@
-"""Deferred forward: the output layer of a whole window in one product (read ``core/deferred.py``
-first; this is its forward half).
+"""Deferred forward: the output layer and the LSTM's input products of a whole window, each in
+one product (read ``core/deferred.py`` first; this is its forward half).
 
 Why: a language model trained one step per call applies its output layer (``F.linear`` to the
-vocabulary) and ``F.softmax_cross_entropy`` at every step, T small products per window where a
-hand-written model makes one. Nothing needs those values before the window's loss is read.
+vocabulary), ``F.softmax_cross_entropy`` and the LSTM's input product x W_x^T at every step: T
+small products per window where a hand-written model makes one. Nothing needs those values before
+the window's loss is read.
 
 How: while the batched engine is on (``config.batched_backward``) and the graph is recorded, a
-function that says it may wait (``may_wait``: ``Linear``, ``SoftmaxCrossEntropy``, the sum of
-scalar losses) is recorded as usual, but its forward is queued: its outputs are *pending*
-Variables, whose ``array`` is computed the first time anyone reads it. Then every queued forward
-runs at once, in phases: all the ``Linear`` products of one weight as one product, then the
-softmax cross-entropy of all those rows in one pass, then the rest in the order they were called.
+function that says it may wait (``may_wait``: ``Linear``, ``SoftmaxCrossEntropy``, ``LSTMStep``,
+the sum of scalar losses) is recorded as usual, but its forward is queued: its outputs are
+*pending* Variables, whose ``array`` is computed the first time anyone reads it. Then the queue
+runs in call order, except that what can be computed for many steps together waits until nothing
+else can run, and then runs as one: the LSTM steps' x W_x^T + b (``prepare_many``: after it, each
+step's recurrence runs in order), all the ``Linear`` products of one weight (``forward_many``),
+the softmax cross-entropy of all their rows in one pass.
 Reading any pending value, ``backward()``, ``unchain()`` and ``unchain_backward()`` run the queue,
 so the graph, the values and the gradients are the ones the eager forward gives; only the moment
-the products are computed moves. ``rnnviz.config.batched_backward = False`` turns it off.
+the products are computed moves. A value's shape and dtype are known while it waits (a link checks
+its state's batch size without running the queue). ``rnnviz.config.batched_backward = False``
+turns it off.
 """
 import numpy
 
 from .config import config
+from .deferred import rows_view  # noqa: F401  (the losses' rows of one product, without a copy)
 
 LINEAR, LOSS, REST = 0, 1, 2       # the phases a flush runs, in this order
 MAX_QUEUED = 20000                 # a queue that nobody reads is run when it gets this long
@@ -76,14 +82,17 @@ def try_defer(node, xs, new_pending):
         spec = _scalar_spec(node, xs, pending)
     if spec is None:
         return None
-    phase, shape, dtype = spec
-    y = new_pending()             # reading y.array runs the queue (Variable.__getattr__)
-    pending[id(y)] = (y, shape, dtype)
+    phase, outputs = spec
+    ys = []
+    for shape, dtype in outputs:
+        y = new_pending()         # reading y.array runs the queue (Variable.__getattr__)
+        pending[id(y)] = (y, shape, dtype)
+        ys.append(y)
     node.wait_phase = phase
-    state.queue.append((node, (y,)))
+    state.queue.append((node, ys))
     if len(state.queue) > MAX_QUEUED:
         flush()
-    return [y]
+    return ys
 
 
 class _Later:
@@ -107,7 +116,7 @@ def later(y, fn, inputs, dtype):
     ``fn(*arrays of inputs)``, computed when the queue runs."""
     y.requires_grad = False
     state.pending[id(y)] = (y, (), dtype)
-    state.queue.append((_Later(fn, inputs), (y,)))
+    state.queue.append((_Later(fn, inputs), [y]))
     return y
 
 
@@ -126,7 +135,7 @@ def _scalar_spec(node, xs, pending):
         return None
     node.check_inputs(*[stand_in(pending[id(x)][1], pending[id(x)][2]) if id(x) in pending else x.array
                         for x in xs])
-    return REST, (), dtype
+    return REST, [((), dtype)]
 
 
 def is_pending(x):
@@ -139,57 +148,107 @@ def pending_spec(x):
     return None if p is None else p[1:]
 
 
+def known(x, pending):
+    """x's array, or a stand-in of its shape and dtype while it is pending (for input checks)."""
+    p = pending.get(id(x))
+    return x.array if p is None else stand_in(p[1], p[2])
+
+
 def flush():
-    """Run every queued forward: the products of one weight together, then the losses, then the rest."""
+    """Run every queued forward. The queue runs in call order, except that a function's part that
+    is computed for many steps together waits until no other queued forward can run: then, for
+    each group (a phase, a function, its weights), all members whose inputs are known run as one
+    (``forward_many``; a recurrent step's input product, ``prepare_many``), phases in order."""
     queue = state.queue
     if not queue:
         return
     state.queue = []
     try:
-        groups = {}
-        for node, outputs in queue:
-            key = (node.wait_phase, type(node), node.wait_key()) if node.wait_phase < REST else (REST, id(node))
-            groups.setdefault(key, []).append((node, outputs))
-        for key in sorted(groups, key=lambda k: k[0]):      # stable: call order within a phase
-            items = groups[key]
-            nodes = [n for n, _ in items]
-            if key[0] == LINEAR and len(nodes) == 1:
-                _alone[key[2][0]] = RETRY_AFTER
-            if key[0] < REST:
-                ys = type(nodes[0]).forward_many(nodes, [[x.array for x in n.inputs] for n in nodes])
-            else:
-                node = nodes[0]
-                arrays = [x.array for x in node.inputs]
-                node.check_inputs(*arrays)
-                ys = [node.forward(*arrays)]
-            for (_, outputs), y in zip(items, ys):
-                (out,) = outputs
-                out.array = numpy.asarray(y) if isinstance(y, numpy.generic) else y
+        todo = queue
+        while todo:
+            before = len(todo)
+            todo = _run_in_order(todo)
+            if todo and not _run_groups(todo) and len(todo) == before:
+                raise RuntimeError("core/lazy.py: queued forwards wait on each other")   # a bug, not a misuse
+            todo = [it for it in todo if id(it[1][0]) in state.pending]
     finally:
         for _, outputs in queue:
             for y in outputs:
                 state.pending.pop(id(y), None)
 
 
+def _ready(xs, pending):
+    for x in xs:
+        if id(x) in pending:
+            return False
+    return True
+
+
+def _run_in_order(todo):
+    """Run, in call order, every forward that runs alone and can run now; return the others."""
+    pending, left = state.pending, []
+    for item in todo:
+        node = item[0]
+        if node.wait_phase == REST and not _needs_prepare(node) and _ready(node.inputs, pending):
+            arrays = [x.array for x in node.inputs]
+            node.check_inputs(*arrays)
+            if "prepared" in node.__dict__:             # its input product is computed: the rest
+                ys = node.forward_prepared(node.__dict__.pop("prepared"), *arrays)
+            else:
+                ys = node.forward(*arrays)
+            _set(item[1], ys if type(ys) is tuple else (ys,))
+        else:
+            left.append(item)
+    return left
+
+
+def _run_groups(todo):
+    """Run each group's members whose inputs are known, as one, the first phase that has any
+    (what they compute lets other queued forwards run, in call order, before the next phase);
+    return whether any ran."""
+    pending, groups, ran = state.pending, {}, False
+    for item in todo:
+        node = item[0]
+        if node.wait_phase < REST:
+            groups.setdefault((node.wait_phase, type(node), node.wait_key()), []).append(item)
+        elif _needs_prepare(node):
+            groups.setdefault((-1, type(node), node.prepare_key()), []).append(item)
+    for key in sorted(groups, key=lambda k: k[0]):      # stable: call order within a group
+        if ran and key[0] != phase:
+            break                                        # back to the queue's order first
+        phase = key[0]
+        if key[0] < 0:                                   # recurrent steps: their input products
+            nodes = [n for n, _ in groups[key] if _ready(n.prepare_inputs(), pending)]
+            if nodes:
+                if len(nodes) == 1:
+                    _alone[key[2][0]] = RETRY_AFTER
+                type(nodes[0]).prepare_many(nodes)
+                ran = True
+            continue
+        items = [it for it in groups[key] if _ready(it[0].inputs, pending)]
+        if not items:
+            continue
+        nodes = [n for n, _ in items]
+        if key[0] == LINEAR and len(nodes) == 1:
+            _alone[key[2][0]] = RETRY_AFTER
+        ys = key[1].forward_many(nodes, [[x.array for x in n.inputs] for n in nodes])
+        for (_, outputs), y in zip(items, ys):
+            _set(outputs, (y,))
+        ran = True
+    return ran
+
+
+def _needs_prepare(node):
+    """A recurrent step (``prepare_many``) whose input product is not computed yet."""
+    d = getattr(node, "__dict__", None)
+    return d is not None and "prepared" in d and d["prepared"] is None
+
+
+def _set(outputs, arrays):
+    for y, a in zip(outputs, arrays):
+        y.array = numpy.asarray(a) if isinstance(a, numpy.generic) else a
+        state.pending.pop(id(y), None)
+
+
 def enabled():
     return config.enable_backprop and config.batched_backward
-
-
-def rows_view(arrays):
-    """The arrays as one array of their rows without a copy, when they are consecutive row blocks
-    of one C-contiguous array (the steps' logits of one deferred product); else None."""
-    first = arrays[0]
-    base = first.base
-    if base is None or type(base) is not numpy.ndarray or not base.flags.c_contiguous or base.ndim != 2:
-        return None
-    row = base.strides[0]
-    start = first.__array_interface__["data"][0]
-    origin = base.__array_interface__["data"][0]
-    at = start
-    for a in arrays:
-        if a.base is not base or not a.flags.c_contiguous or a.ndim != 2 or a.shape[1] != base.shape[1] \
-                or a.__array_interface__["data"][0] != at:
-            return None
-        at += a.shape[0] * row
-    lo = (start - origin) // row
-    return base[lo:lo + (at - start) // row]

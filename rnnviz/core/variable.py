@@ -60,28 +60,30 @@ class Variable:
     def data(self, value):
         self.array = value
 
+    # shape, ndim, size, dtype and len() of a value still queued (core/lazy.py) are known without
+    # computing it: a link checking its state's batch size does not stop the window's batching
     @property
     def shape(self):
-        return self.array.shape
+        return _array_or_stand_in(self).shape
 
     @property
     def ndim(self):
-        return self.array.ndim
+        return _array_or_stand_in(self).ndim
 
     @property
     def size(self):
-        return self.array.size
+        return _array_or_stand_in(self).size
 
     @property
     def dtype(self):
-        return self.array.dtype
+        return _array_or_stand_in(self).dtype
 
     @property
     def xp(self):
         return backend.get_array_module(self.array)
 
     def __len__(self):
-        return len(self.array)
+        return len(_array_or_stand_in(self))
 
     def __repr__(self):
         if self.name:
@@ -150,6 +152,20 @@ class Variable:
                     y.unchained = True
             stack.extend([x for x in f.inputs if x.creator is not None])
 
+
+
+_array_slot = Variable.array.__get__     # reads the slot; AttributeError when it is unset
+
+
+def _array_or_stand_in(v):
+    """v's array, or while v is pending (core/lazy.py) an array of its shape and dtype."""
+    try:
+        return _array_slot(v)
+    except AttributeError:
+        spec = lazy.pending_spec(v)
+        if spec is None:
+            raise
+        return lazy.stand_in(*spec)
 
 
 class Parameter(Variable):

@@ -41,16 +41,16 @@ class Linear(FunctionNode):
         """(phase, y's shape, dtype) when this product may wait for the other steps', else None."""
         if xs[1].array.size < lazy.MIN_WEIGHT_SIZE or xs[0].creator is None:
             return None                       # too small to gain; a leaf x is the caller's to write
-        if any(id(v) in pending for v in xs):
+        if any(id(v) in pending for v in xs[1:]):
             return None
-        arrays = [v.array for v in xs]
+        arrays = [lazy.known(xs[0], pending)] + [v.array for v in xs[1:]]
         if any(type(a) is not numpy.ndarray for a in arrays) or arrays[0].ndim != 2:
             return None
         x, W = arrays[0], arrays[1]
         if lazy.read_alone(id(xs[1])):
             return None                       # its output is read at once
         self.check_inputs(*arrays)
-        return lazy.LINEAR, (x.shape[0], W.shape[0]), x.dtype
+        return lazy.LINEAR, [((x.shape[0], W.shape[0]), x.dtype)]
 
     def wait_key(self):
         return tuple(id(v) for v in self.inputs[1:])
@@ -65,11 +65,11 @@ class Linear(FunctionNode):
         if b:
             y += b[0]
         ys, lo = [], 0
-        for node, (x, W, *b) in zip(nodes, inputs):
-            node.save_inputs(x, W)
+        for node, (xk, W, *b) in zip(nodes, inputs):
+            node.save_inputs(x[lo:lo + len(xk)], W)   # rows of the stacked x: backward stacks them free
             node.has_bias = bool(b)
-            ys.append(y[lo:lo + len(x)])
-            lo += len(x)
+            ys.append(y[lo:lo + len(xk)])
+            lo += len(xk)
         return ys
 
     def backward(self, gy):

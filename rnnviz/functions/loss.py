@@ -96,7 +96,7 @@ class SoftmaxCrossEntropy(FunctionNode):
         _, shape, dtype = spec
         self.check_inputs(lazy.stand_in(shape, dtype), xs[1].array)
         self.wait_rows = (shape[1], dtype)
-        return lazy.LOSS, (() if self.reduce == "mean" else (shape[0],)), dtype
+        return lazy.LOSS, [(() if self.reduce == "mean" else (shape[0],), dtype)]
 
     def wait_key(self):
         return (self.ignore_label, self.reduce, self.normalize, self.wait_rows)
@@ -110,21 +110,46 @@ class SoftmaxCrossEntropy(FunctionNode):
             x = numpy.concatenate(xs)
         t = numpy.concatenate([node.labels[0] for node in nodes]) if len(nodes) > 1 else nodes[0].labels[0]
         e, s, picked = _exp_and_picked(numpy, x, t)
+        grads = SharedRows(e.shape, e.dtype)
         out, lo = [], 0
         for node, xk in zip(nodes, xs):
             hi = lo + len(xk)
             out.append(node._finish(e[lo:hi], s[lo:hi], picked[lo:hi], xk.dtype))
+            node.grad_rows = (grads, lo, hi)
             lo = hi
         return out
+
+    grad_rows = None   # (SharedRows, lo, hi) when computed by forward_many
 
     def backward(self, gy):
         e, s, rows, t, mask = self.saved
         c = gy * (1.0 / self.count) if self.reduce == "mean" else gy    # dL/dloss_n
         if mask is not None:
             c = c * mask
-        gx = e * (c / s)[:, None]            # softmax(x_n) * c_n
+        if self.grad_rows is None:
+            gx = e * (c / s)[:, None]        # softmax(x_n) * c_n
+        else:
+            gx = self.grad_rows[0].rows(self, *self.grad_rows[1:])
+            numpy.multiply(e, (c / s)[:, None], out=gx)
         gx[rows, t] -= c                     # minus onehot(t_n) * c_n
         return gx, None
+
+
+class SharedRows:
+    """One array whose consecutive row blocks are the gradients of nodes computed together
+    (``forward_many``), so that the batched engine reads the window's gradients as one array,
+    without a copy (``core/deferred.py: stack_rows``). A node that writes its rows a second time
+    (another backward pass) gets a new array: gradients handed out are never overwritten."""
+
+    def __init__(self, shape, dtype):
+        self.shape, self.dtype = shape, dtype
+        self.array, self.written = None, set()
+
+    def rows(self, node, lo, hi):
+        if self.array is None or id(node) in self.written:
+            self.array, self.written = numpy.empty(self.shape, self.dtype), set()
+        self.written.add(id(node))
+        return self.array[lo:hi]
 
 
 class MeanSquaredError(FunctionNode):

@@ -5,7 +5,9 @@ gate, cell candidate, output gate.
 
     i, f, o = sigmoid(.),  g = tanh(.),  c = f * c_prev + i * g,  h = o * tanh(c)
 """
-from ..core import FunctionNode
+import numpy
+
+from ..core import FunctionNode, lazy
 from ..core.config import config
 from ..core.deferred import MatmulGrad, OuterProductGrad, SumRowsGrad
 from ._util import check_float
@@ -109,11 +111,57 @@ class LSTMStep(FunctionNode):
     def forward(self, c_prev, x, W_x, b, h_prev=None, W_h=None):
         gates = rows_times_transposed(x, W_x)
         gates += b
+        return self._recur(gates, c_prev, x, W_x, h_prev, W_h)
+
+    def _recur(self, gates, c_prev, x, W_x, h_prev, W_h):
+        """The rest of forward, from gates = x W_x^T + b."""
         if h_prev is not None:
             gates += rows_times_transposed(h_prev, W_h)
         c, h, self.saved = cell_forward(self.xp, c_prev, gates)
         self.x, self.W_x, self.h_prev, self.W_h = x, W_x, h_prev, W_h
         return c, h
+
+    # -- for core/lazy.py: x W_x^T + b of a window's steps as one product, then the steps in order --
+    may_wait = True
+
+    def wait_spec(self, xs, pending):
+        """(phase, the specs of c and h) when this step may wait for the others, else None."""
+        c_prev, x, W_x, b = xs[:4]
+        if W_x.array.size < lazy.MIN_WEIGHT_SIZE or c_prev.creator is None or x.creator is None \
+                or len(xs) > 4 and xs[4].creator is None:
+            return None                       # too small to gain; a leaf is the caller's to write
+        if any(id(v) in pending for v in xs[2:4] + xs[5:]):
+            return None
+        arrays = [lazy.known(v, pending) for v in xs]
+        if any(type(a) is not numpy.ndarray for a in arrays) or lazy.read_alone(id(W_x)):
+            return None
+        self.check_inputs(*arrays)
+        self.prepared = None                  # x W_x^T + b: not computed yet
+        return lazy.REST, [(arrays[0].shape, arrays[0].dtype)] * 2   # one dtype: check_inputs
+
+    def prepare_key(self):
+        return id(self.inputs[2]), id(self.inputs[3])
+
+    def prepare_inputs(self):
+        return self.inputs[1:4]
+
+    @staticmethod
+    def prepare_many(nodes):
+        """x W_x^T + b for the steps of one W_x and b, in one product."""
+        _, _, W_x, b = (v.array for v in nodes[0].inputs[:4])
+        xs = [node.inputs[1].array for node in nodes]
+        x = numpy.concatenate(xs) if len(xs) > 1 else xs[0]
+        gates = x @ W_x.T
+        gates += b
+        lo = 0
+        for node, xk in zip(nodes, xs):
+            hi = lo + len(xk)
+            node.prepared = (gates[lo:hi], x[lo:hi])   # rows of the stacked x: backward stacks them free
+            lo = hi
+
+    def forward_prepared(self, prepared, c_prev, x, W_x, b, h_prev=None, W_h=None):
+        gates, x_rows = prepared
+        return self._recur(gates, c_prev, x_rows, W_x, h_prev, W_h)
 
     def backward(self, gc, gh):
         gc_prev, ga = cell_backward(self.xp, self.saved, gc, gh)
