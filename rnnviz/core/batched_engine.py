@@ -17,6 +17,10 @@ over *deferred* (``core/deferred.py``), as the description of a product rather t
   computed in one product. For a language model this reads the output layer's W once per window
   instead of once per step.
 
+A node whose forward ran together with others (``backward_group``: the losses of a window's
+steps, ``core/lazy.py``) is held when it is ready, and when nothing else can run the group's
+``backward_many`` computes all their input gradients in one pass.
+
 The products of one weight are stacked in the order of the forward (the reverse of the order
 backward meets them): rows that the forward computed together (``core/lazy.py``) are then already
 one array, and ``stack_rows`` takes them without a copy.
@@ -68,6 +72,8 @@ def run_backward(root, retain_grad=False):
     tie = itertools.count()         # deterministic order among nodes of one generation
     ready, pending = [(-root.creator.generation, next(tie), root.creator)], []
     heappush, heappop = heapq.heappush, heapq.heappop
+    held = {}                       # id(group) -> [(node, gys)] waiting for their backward_many
+    resolved = []                   # (node, gys, gxs) computed by backward_many
 
     def compute_deferred(wid):
         items = deferred_by_W.pop(wid)[::-1]        # the order of the forward (see stack_rows)
@@ -102,36 +108,56 @@ def run_backward(root, retain_grad=False):
                     return True
         return False
 
-    while ready or pending:
-        f = heappop(ready)[2] if ready else heappop(pending)[2]
-        if len(f.outputs) == 1:                       # the common case, kept short
-            y = f.outputs[0]()
-            gy = None if y is None else grads.pop(id(y), None)
-            if type(gy) is Pending:
-                gy = finish(gy)
-            if gy is not None and retain_grad and y is not root:
-                y.grad = gy
-            gys = None if gy is None else (gy,)
+    def run_held():
+        """Nodes of one group (``backward_group``) held until nothing else could run: their
+        ``backward_many``, or node by node when it declines (returns None). The results wait in
+        ``resolved`` for the main loop to hand on."""
+        groups = list(held.values())
+        held.clear()
+        for items in groups:
+            many = type(items[0][0]).backward_many([f for f, _ in items], [gys[0] for _, gys in items])
+            done = [(f, gys, f.backward(*gys) if many is None else many[f]) for f, gys in items]
+            resolved.extend(reversed(done))           # popped from the end: in the order held
+
+    while ready or pending or held or resolved:
+        if resolved:                                  # computed by run_held: only to hand on
+            f, gys, gxs = resolved.pop()
         else:
-            outputs = [r() for r in f.outputs]
-            gys = [None if y is None else take(y) for y in outputs]
-            if all(g is None for g in gys):
-                gys = None
+            if held and not ready:                    # nothing else can run: the held groups now
+                run_held()
+                continue
+            f = heappop(ready)[2] if ready else heappop(pending)[2]
+            if len(f.outputs) == 1:                   # the common case, kept short
+                y = f.outputs[0]()
+                gy = None if y is None else grads.pop(id(y), None)
+                if type(gy) is Pending:
+                    gy = finish(gy)
+                if gy is not None and retain_grad and y is not root:
+                    y.grad = gy
+                gys = None if gy is None else (gy,)
             else:
-                if retain_grad:
-                    for y, gy in zip(outputs, gys):
-                        if y is not None and y is not root:
-                            y.grad = gy
-                gys = [f.xp.zeros(*spec) if g is None else g for spec, g in zip(f.output_specs, gys)]
-        if gys is None:                               # no gradient reached this node
-            gxs = (None,) * len(f.inputs)
-        else:
-            gxs = f.backward(*gys)
-            if type(gxs) is not tuple:
-                gxs = (gxs,)
-            if len(gxs) != len(f.inputs):
-                raise RuntimeError(f"{f.label}.backward returned {len(gxs)} gradients for "
-                                   f"{len(f.inputs)} inputs")
+                outputs = [r() for r in f.outputs]
+                gys = [None if y is None else take(y) for y in outputs]
+                if all(g is None for g in gys):
+                    gys = None
+                else:
+                    if retain_grad:
+                        for y, gy in zip(outputs, gys):
+                            if y is not None and y is not root:
+                                y.grad = gy
+                    gys = [f.xp.zeros(*spec) if g is None else g for spec, g in zip(f.output_specs, gys)]
+            if gys is None:                           # no gradient reached this node
+                gxs = (None,) * len(f.inputs)
+            elif f.backward_group is not None:        # runs with the others of its group
+                held.setdefault(id(f.backward_group), []).append((f, gys))
+                continue
+            else:
+                gxs = f.backward(*gys)
+        if type(gxs) is not tuple:
+            gxs = (gxs,)
+        if len(gxs) != len(f.inputs):
+            raise RuntimeError(f"{f.label}.backward returned {len(gxs)} gradients for "
+                               f"{len(f.inputs)} inputs")
         for x, gx in zip(f.inputs, gxs):
             creator = x.creator
             if gx is not None and x.requires_grad:

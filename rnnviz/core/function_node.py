@@ -38,6 +38,7 @@ class FunctionNode:
     scope = None
     xp = numpy
     may_wait = False   # core/lazy.py: this function's forward may wait to run with other steps'
+    backward_group = None   # core/batched_engine.py: nodes whose backward runs as one (backward_many)
 
     def __getattr__(self, name):
         # only reached for a missing attribute: a node whose forward is still queued (core/lazy.py)

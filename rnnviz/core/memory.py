@@ -4,11 +4,12 @@ program rather than to the operating system.
 Why: a training step allocates the same large arrays every window (a window's logits, their
 gradients, a weight's gradient) and frees them again. With glibc's defaults, blocks above a
 threshold that moves at run time are mapped fresh from the operating system each time, and every
-4 KB page of a fresh block costs a page fault when first written: about 1,200 faults per window
-of the tutorial's model and 9,000 per window of the PTB model, measured with ``getrusage``
-(``benchmarks/bench_lm_throughput.py --faults``), a third of the tutorial's step time in a fresh
-process. A hand-written model avoids them by reusing its buffers; a define-by-run library makes
-new arrays, so it asks the allocator to reuse instead.
+4 KB page of a fresh block costs a page fault when first written: from a few hundred to 1,900
+faults per window of the tutorial's model and 7,000 to 10,000 per window of the PTB model, as the
+heap happens to lie (``benchmarks/bench_lm_throughput.py --faults``, and with
+``RNNVIZ_MALLOC=system`` for the defaults); 4 to 6% of a window's time, measured standalone.
+A hand-written model avoids them by reusing its buffers; a define-by-run library makes new
+arrays, so it asks the allocator to reuse instead.
 
 How: glibc's ``mallopt``. Blocks up to ``MMAP_THRESHOLD`` come from the heap, and up to
 ``TRIM_THRESHOLD`` of free memory at the heap's top is kept, so a process keeps, at most, about

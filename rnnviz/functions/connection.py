@@ -38,7 +38,7 @@ class Linear(FunctionNode):
     may_wait = True
 
     def wait_spec(self, xs, pending):
-        """(phase, y's shape, dtype) when this product may wait for the other steps', else None."""
+        """(phase, [(y's shape, dtype)]) when this product may wait for the other steps', else None."""
         if xs[1].array.size < lazy.MIN_WEIGHT_SIZE or xs[0].creator is None:
             return None                       # too small to gain; a leaf x is the caller's to write
         if any(id(v) in pending for v in xs[1:]):

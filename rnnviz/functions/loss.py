@@ -89,7 +89,7 @@ class SoftmaxCrossEntropy(FunctionNode):
     may_wait = True
 
     def wait_spec(self, xs, pending):
-        """(phase, shape, dtype) when x is a pending product (``Linear``), else None."""
+        """(phase, [(the loss's shape, dtype)]) when x is a pending product (``Linear``), else None."""
         spec = pending.get(id(xs[0]))
         if spec is None or id(xs[1]) in pending or type(xs[1].array) is not numpy.ndarray:
             return None
@@ -110,46 +110,50 @@ class SoftmaxCrossEntropy(FunctionNode):
             x = numpy.concatenate(xs)
         t = numpy.concatenate([node.labels[0] for node in nodes]) if len(nodes) > 1 else nodes[0].labels[0]
         e, s, picked = _exp_and_picked(numpy, x, t)
-        grads = SharedRows(e.shape, e.dtype)
+        group = _LossRows(e, s, t)
         out, lo = [], 0
         for node, xk in zip(nodes, xs):
             hi = lo + len(xk)
             out.append(node._finish(e[lo:hi], s[lo:hi], picked[lo:hi], xk.dtype))
-            node.grad_rows = (grads, lo, hi)
+            node.backward_group, node.rows = group, (lo, hi)
             lo = hi
         return out
 
-    grad_rows = None   # (SharedRows, lo, hi) when computed by forward_many
+    def _scale(self, gy):
+        """c_n = dL/dloss_n, the factor of row n's gradient (0 for an ignored label)."""
+        c = gy * (1.0 / self.count) if self.reduce == "mean" else gy
+        if self.labels[1] is not None:
+            c = c * self.labels[1]
+        return c
 
     def backward(self, gy):
         e, s, rows, t, mask = self.saved
-        c = gy * (1.0 / self.count) if self.reduce == "mean" else gy    # dL/dloss_n
-        if mask is not None:
-            c = c * mask
-        if self.grad_rows is None:
-            gx = e * (c / s)[:, None]        # softmax(x_n) * c_n
-        else:
-            gx = self.grad_rows[0].rows(self, *self.grad_rows[1:])
-            numpy.multiply(e, (c / s)[:, None], out=gx)
+        c = self._scale(gy)
+        gx = e * (c / s)[:, None]            # softmax(x_n) * c_n
         gx[rows, t] -= c                     # minus onehot(t_n) * c_n
         return gx, None
 
+    @staticmethod
+    def backward_many(nodes, gys):
+        """``backward`` of nodes of one ``forward_many`` (the batched engine): one pass over all
+        their rows, each node's gradient a block of one array (stacked later without a copy)."""
+        nodes, gys = zip(*sorted(zip(nodes, gys), key=lambda pair: pair[0].rows[0]))
+        lo, hi = nodes[0].rows[0], nodes[-1].rows[1]
+        if any(a.rows[1] != b.rows[0] for a, b in zip(nodes, nodes[1:])):
+            return None                      # not one block of rows: node by node
+        group = nodes[0].backward_group
+        c = numpy.concatenate([numpy.broadcast_to(node._scale(gy), (node.rows[1] - node.rows[0],))
+                               for node, gy in zip(nodes, gys)])
+        gx = group.e[lo:hi] * (c / group.s[lo:hi])[:, None]
+        gx[_row_index(numpy, hi - lo), group.t[lo:hi]] -= c
+        return {node: (gx[node.rows[0] - lo:node.rows[1] - lo], None) for node in nodes}
 
-class SharedRows:
-    """One array whose consecutive row blocks are the gradients of nodes computed together
-    (``forward_many``), so that the batched engine reads the window's gradients as one array,
-    without a copy (``core/deferred.py: stack_rows``). A node that writes its rows a second time
-    (another backward pass) gets a new array: gradients handed out are never overwritten."""
 
-    def __init__(self, shape, dtype):
-        self.shape, self.dtype = shape, dtype
-        self.array, self.written = None, set()
+class _LossRows:
+    """What the losses computed together share: exp(z), its row sums and the labels, all rows."""
 
-    def rows(self, node, lo, hi):
-        if self.array is None or id(node) in self.written:
-            self.array, self.written = numpy.empty(self.shape, self.dtype), set()
-        self.written.add(id(node))
-        return self.array[lo:hi]
+    def __init__(self, e, s, t):
+        self.e, self.s, self.t = e, s, t
 
 
 class MeanSquaredError(FunctionNode):

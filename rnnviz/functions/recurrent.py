@@ -127,7 +127,7 @@ class LSTMStep(FunctionNode):
     def wait_spec(self, xs, pending):
         """(phase, the specs of c and h) when this step may wait for the others, else None."""
         c_prev, x, W_x, b = xs[:4]
-        if W_x.array.size < lazy.MIN_WEIGHT_SIZE or c_prev.creator is None or x.creator is None \
+        if W_x.array.size < lazy.MIN_STEP_WEIGHT_SIZE or c_prev.creator is None or x.creator is None \
                 or len(xs) > 4 and xs[4].creator is None:
             return None                       # too small to gain; a leaf is the caller's to write
         if any(id(v) in pending for v in xs[2:4] + xs[5:]):
