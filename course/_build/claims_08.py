@@ -13,9 +13,11 @@ CHANCE = math.log(4)
 
 
 @functools.lru_cache(maxsize=None)
-def _run(seed, radius, clip="none", threshold=None):
+def _run(seed, radius, clip="none", threshold=None, dtype=None):
     from rnnviz.experiments import explode as X
     # the same runs GradientNormExplorer trains (computed once per process: the figure tests reuse them)
+    if dtype is not None:
+        return X.remembered(X.train_run, seed, radius, clip, threshold, updates=None, dtype=dtype)
     return X.remembered(X.train_run, seed, radius, clip, threshold, updates=None)
 
 
@@ -73,11 +75,19 @@ def value_clip_survives(seed):
             "below chance by 0.05": _final(_run(seed, 6.0, "value", 0.2)) < CHANCE - 0.05}
 
 
-@claim("08", "norm clipping at 4 helps for one initialisation and not for another", seeds=(0, 1, 2))
-def norm_clip_mixed(seed):
-    # the statement is about seeds 0 and 1 together; every seed measures the same pair
-    a, b = _final(_run(0, 6.0, "norm", 4.0)), _final(_run(1, 6.0, "norm", 4.0))
-    return {"seed 0 ends below chance by 0.1": a < CHANCE - 0.1, "seed 1 ends above chance": b > CHANCE}
+EIGHT_SEEDS = range(8)
+
+
+@claim("08", "And norm clipping at 4 ends below chance for most of the eight seeds we tried, but where a\n"
+             "run ends is not fixed by its seed: train the same seed in float64, so that only the rounding\n"
+             "changes, and it ends somewhere else", seeds=(0, 1, 2))
+def norm_clip_erratic(seed):
+    # a statement about the eight seeds together: every claim seed measures the same sixteen runs
+    ends32 = np.array([_final(_run(s, 6.0, "norm", 4.0)) for s in EIGHT_SEEDS])
+    ends64 = np.array([_final(_run(s, 6.0, "norm", 4.0, np.float64)) for s in EIGHT_SEEDS])
+    return {"most float32 runs (five of eight at least) end below chance": int(np.sum(ends32 < CHANCE)) >= 5,
+            "and most float64 runs": int(np.sum(ends64 < CHANCE)) >= 5,
+            "float64 moves a run's end by more than 0.05 on average": float(np.mean(abs(ends64 - ends32))) > 0.05}
 
 
 @claim("08", "the cosine between the applied and the computed gradient, over the larger half of the updates,\n"

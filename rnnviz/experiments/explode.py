@@ -47,12 +47,17 @@ def set_spectral_radius(recurrent, radius):
     W.array = (W.array.astype(numpy.float64) * (radius / now)).astype(W.array.dtype)
 
 
-def explode_model(seed=0, radius=1.0, vocab=None, embed=None, hidden=None):
-    """``L.RNNLM(vocab, embed, hidden, cell="rnn")`` initialised from ``seed``, W_h at ``radius``."""
+def explode_model(seed=0, radius=1.0, vocab=None, embed=None, hidden=None, dtype=None):
+    """``L.RNNLM(vocab, embed, hidden, cell="rnn")`` initialised from ``seed``, W_h at ``radius``;
+    ``dtype`` (say ``numpy.float64``) casts the parameters after the float32 initialisation, so
+    the same seed gives the same starting point up to rounding."""
     p = PROTOCOL
     numpy.random.seed(seed)
     model = L.RNNLM(vocab or p["vocab"], embed or p["embed"], hidden or p["hidden"], cell="rnn")
     set_spectral_radius(model.mid, radius)
+    if dtype is not None:
+        for param in model.params():
+            param.array = param.array.astype(dtype)
     return model
 
 
@@ -96,7 +101,7 @@ def clip_hook(clip, threshold):
 
 
 def train_run(seed=0, radius=1.0, clip="none", threshold=None, updates=None, lr=None, length=None,
-              batch=None, lag=None):
+              batch=None, lag=None, dtype=None):
     """Train the protocol's model at W_h spectral radius ``radius``; every update sees a fresh
     batch of delayed-recall sequences (the data depend on ``seed`` only, not on the clipping).
 
@@ -104,12 +109,13 @@ def train_run(seed=0, radius=1.0, clip="none", threshold=None, updates=None, lr=
     ``backward()`` produced (before clipping); ``applied`` the norm after clipping; ``max_abs`` its
     largest element before clipping; ``cos`` the cosine between the applied and the computed
     gradient; plus ``radius``, ``clip``, ``threshold`` and ``stopped`` (the update at which a
-    non-finite gradient stopped the run, else None)."""
+    non-finite gradient stopped the run, else None). ``dtype=numpy.float64`` trains the same
+    model in double precision: the run differs from the default one only in rounding."""
     p = dict(PROTOCOL)
     for k, v in (("updates", updates), ("lr", lr), ("length", length), ("batch", batch), ("lag", lag)):
         if v is not None:
             p[k] = v
-    model = explode_model(seed, radius)
+    model = explode_model(seed, radius, dtype=dtype)
     opt = optimizers.SGD(lr=p["lr"]).setup(model)
     before, after = _Recorder(), _Recorder()
     opt.add_hook(before, "before clipping")
