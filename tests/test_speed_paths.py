@@ -10,6 +10,7 @@ import rnnviz.functions as F
 import rnnviz.links as L
 from rnnviz import Variable
 from rnnviz.core import lazy
+from rnnviz.core.deferred import rows_view
 
 
 @pytest.fixture(autouse=True)
@@ -150,11 +151,11 @@ def test_a_node_still_waiting_runs_when_its_backward_is_called_directly():
 
 def test_consecutive_row_blocks_are_seen_as_one_array_without_a_copy():
     a = np.arange(24.0).reshape(6, 4).copy()       # an array of its own, as a product gives
-    view = lazy.rows_view([a[0:2], a[2:3], a[3:6]])
+    view = rows_view([a[0:2], a[2:3], a[3:6]])
     assert view is not None and view.base is a and view.shape == (6, 4)
-    assert lazy.rows_view([a[2:4], a[0:2]]) is None        # out of order
-    assert lazy.rows_view([a[0:2], a[3:5]]) is None        # a gap
-    assert lazy.rows_view([a[0:2], np.ones((2, 4))]) is None
+    assert rows_view([a[2:4], a[0:2]]) is None        # out of order
+    assert rows_view([a[0:2], a[3:5]]) is None        # a gap
+    assert rows_view([a[0:2], np.ones((2, 4))]) is None
 
 
 def test_losses_over_different_vocabularies_wait_in_different_groups():

@@ -23,7 +23,6 @@ turns it off.
 import numpy
 
 from .config import config
-from .deferred import rows_view  # noqa: F401  (the losses' rows of one product, without a copy)
 
 LINEAR, LOSS, REST = 0, 1, 2       # the phases a flush runs, in this order
 MAX_QUEUED = 20000                 # a queue that nobody reads is run when it gets this long

@@ -2,6 +2,7 @@
 import numpy
 
 from ..core import FunctionNode, Variable, apply1, backend, lazy
+from ..core.deferred import rows_view
 from ..core.function_node import pending_variable
 from ._util import check_float, check_int
 from .basic_math import Add, AddConstant
@@ -105,7 +106,7 @@ class SoftmaxCrossEntropy(FunctionNode):
     def forward_many(nodes, inputs):
         """``forward`` of many nodes: max, exp and row sums over all their rows at once."""
         xs = [x for x, _ in inputs]
-        x = lazy.rows_view(xs) if len(xs) > 1 else xs[0]
+        x = rows_view(xs) if len(xs) > 1 else xs[0]
         if x is None:
             x = numpy.concatenate(xs)
         t = numpy.concatenate([node.labels[0] for node in nodes]) if len(nodes) > 1 else nodes[0].labels[0]
