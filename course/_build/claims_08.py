@@ -68,26 +68,31 @@ def dead_without_clipping(seed):
             "every norm from update 10 on below 0.6": bool(np.all(r["norm"][10:] < 0.6))}
 
 
-@claim("08", "With value clipping at 0.2 the loss at ρ = 6 ends below chance for every seed we tried,\n"
-             "at about {v}")
-def value_clip_survives(seed):
-    return {"v": _final(_run(seed, 6.0, "value", 0.2)),
-            "below chance by 0.05": _final(_run(seed, 6.0, "value", 0.2)) < CHANCE - 0.05}
-
-
 EIGHT_SEEDS = range(8)
 
 
-@claim("08", "And norm clipping at 4 ends below chance for most of the eight seeds we tried, but where a\n"
-             "run ends is not fixed by its seed: train the same seed in float64, so that only the rounding\n"
-             "changes, and it ends somewhere else", seeds=(0, 1, 2))
+def _ends(clip, threshold, dtype=None):
+    return np.array([_final(_run(s, 6.0, clip, threshold, dtype)) for s in EIGHT_SEEDS])
+
+
+# Where one run at rho 6 ends moves with the rounding of float32 sums (the engine's order of
+# summation, the BLAS threads: seed 7 with value clipping at 0.2 ended anywhere from 1.14 to
+# 1.39), so the claims about clipped runs at rho 6 are about the eight seeds together, and each
+# claim seed measures the same runs.
+@claim("08", "With value clipping at 0.2 the loss at ρ = 6\nends below chance for most of the eight seeds "
+             "we tried, at about {v} on average, and so does\nnorm clipping at 4", rel=0.05)
+def clipping_survives(seed):
+    value, norm = _ends("value", 0.2), _ends("norm", 4.0)
+    return {"v": float(np.mean(value)),
+            "six value-clipped runs of eight at least end below chance": int(np.sum(value < CHANCE)) >= 6,
+            "six norm-clipped runs of eight at least end below chance": int(np.sum(norm < CHANCE)) >= 6}
+
+
+@claim("08", "But where a single norm-clipped run ends is not fixed by its seed: train the\nsame seed in "
+             "float64, so that only the rounding changes, and it ends somewhere else")
 def norm_clip_erratic(seed):
-    # a statement about the eight seeds together: every claim seed measures the same sixteen runs
-    ends32 = np.array([_final(_run(s, 6.0, "norm", 4.0)) for s in EIGHT_SEEDS])
-    ends64 = np.array([_final(_run(s, 6.0, "norm", 4.0, np.float64)) for s in EIGHT_SEEDS])
-    return {"most float32 runs (five of eight at least) end below chance": int(np.sum(ends32 < CHANCE)) >= 5,
-            "and most float64 runs": int(np.sum(ends64 < CHANCE)) >= 5,
-            "float64 moves a run's end by more than 0.05 on average": float(np.mean(abs(ends64 - ends32))) > 0.05}
+    ends32, ends64 = _ends("norm", 4.0), _ends("norm", 4.0, np.float64)
+    return {"float64 moves a run's end by more than 0.05 on average": float(np.mean(abs(ends64 - ends32))) > 0.05}
 
 
 @claim("08", "the cosine between the applied and the computed gradient, over the larger half of the updates,\n"
