@@ -47,7 +47,7 @@ ifneq ($(LANG),ja)
 endif
 
 test: $(TSTAMP)
-	$(PY) -m pytest -q tests
+	$(PY) -m pytest -q --durations=30 tests
 
 bench: $(STAMP)
 	$(PY) benchmarks/run_all.py
