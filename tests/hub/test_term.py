@@ -166,15 +166,23 @@ def _student_reads_feedback(term: Term, name: str, tag: str, assignment: str = N
         term.assignment_list(page, current=False)
         # a second log-in restores the last layout, and a restored tab may be brought to the
         # front after the list is: bring the list back until its button shows
+        # (it may also come to the front while a click waits: each try is short, and the next
+        # brings the list back again)
         button = _row(page, "#submitted_assignments_list .list_item", NAME) \
             .locator("button >> visible=true", has_text="Fetch Feedback").first
-        for _ in range(20):
-            page.locator(".lm-TabBar-tab", has_text="Assignments").first.click()
-            if button.is_visible():
+        tab = page.locator(".lm-TabBar-tab", has_text="Assignments").first
+        deadline = time.monotonic() + 120
+        while True:
+            tab.click()
+            try:
+                button.click(timeout=3_000)
                 break
-            page.wait_for_timeout(500)
-        button.click()
-        page.locator("#submitted_assignments_list a", has_text="view feedback").first.wait_for()
+            except Exception:
+                if time.monotonic() > deadline:
+                    term.shot(page, f"{tag}-fetch-feedback-failed")
+                    raise
+        page.locator("#submitted_assignments_list a", has_text="view feedback").first \
+            .wait_for(state="attached")     # in the page, whichever tab is in front
         folders = sorted((term.hub.home(name) / NAME / "feedback").iterdir())
         html = next(folders[-1].glob("*.html")).relative_to(term.hub.home(name))
         page.goto(f"{term.url}/user/{name}/lab/tree/{html}")
