@@ -307,11 +307,7 @@ def test_redefining_the_checks_in_a_cell_changes_nothing(name):
 def fake_gpu(monkeypatch):
     import cupy_standin
 
-    import rnnviz
-
     monkeypatch.delenv("RNNVIZ_GRADING_GPU", raising=False)
-    # the stand-in has no cupyx: the batched engine's scatter of embedding rows needs it
-    monkeypatch.setattr(rnnviz.config, "batched_backward", False)
     with cupy_standin.installed() as fake:
         yield fake
 

@@ -233,3 +233,25 @@ def test_perplexity_messages(ppl, gpu, phrase):
 def test_a_diverging_run_that_raises_gets_the_same_hint():
     error = {"type": "FloatingPointError", "message": "Adam.update: the gradient ... holds NaN", "where": []}
     assert "the learning rate is too large" in tb.LanguageModel().explain(error)
+
+
+def test_the_gpu_warm_up_is_the_kits_own_training_and_runs_only_before_a_real_gpu_case(monkeypatch):
+    """CuPy compiles each kernel the first time it runs, seconds of CPU time that the budget would
+    charge to the learner: the check warms up on the GPU first (its own model and optimizers), and
+    only there; on the CPU and on the stand-in the measured run is the first."""
+    from rnnviz.grading.standin import installed
+
+    check = get_check("truncated_bptt.language_model")
+    with installed() as fake:
+        check.warm_up(fake)                    # the kit's own training: runs without error
+    warmed = []
+    monkeypatch.setattr(type(check), "warm_up", lambda self, xp: warmed.append(xp))
+    calls = []
+
+    def learner(train, n_vocab, budget_s, device):
+        calls.append((device, len(warmed)))
+        raise RuntimeError("not trained")
+
+    for device in (CPU, STANDIN):
+        run_case_here(check, [learner], {"budget_s": 0.5}, device)
+    assert calls == [("cpu", 0), ("gpu", 0)] and warmed == []

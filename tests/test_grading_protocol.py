@@ -211,3 +211,122 @@ def test_no_user_namespace_inside_the_sandbox():
                                   text=True, timeout=60, pass_fds=(f.fileno(),))
     assert filtered.returncode == 0, filtered.stderr
     assert "unshare -1 1" in filtered.stdout, filtered.stdout     # EPERM
+
+
+# -- a kernel given the GPU (sandbox.gpu_mode) ------------------------------------------------------
+# The real thing runs in tests/test_gpu.py on a GPU machine; here, what it is made of.
+
+def test_a_gpu_kernel_sees_the_gpu_device_files_and_nothing_more(monkeypatch):
+    from rnnviz.grading import sandbox
+
+    monkeypatch.setattr(sandbox, "bwrap_path", lambda: "/usr/bin/bwrap")
+    monkeypatch.setattr(sandbox, "gpu_device_files", lambda: ["/dev/nvidia0", "/dev/nvidiactl"])
+    limits = sandbox.Limits()
+    plain = sandbox.bwrap_command("/w/sub", "/tmp/run", [], limits)
+    gpu = sandbox.bwrap_command("/w/sub", "/tmp/run", [], limits, gpu=True)
+    assert "/sys" not in plain and not any("nvidia" in a for a in plain)
+    text = " ".join(gpu)
+    # nothing else differs (no /sys: CUDA did not need it on an H200 machine)
+    triples, rest, k = [], [], 0
+    while k < len(gpu):
+        if gpu[k] in ("--dev-bind", "--setenv") and (gpu[k] == "--dev-bind" or gpu[k + 1].startswith("CUPY_")):
+            triples.append(tuple(gpu[k:k + 3]))
+            k += 3
+        else:
+            rest.append(gpu[k])
+            k += 1
+    assert rest == plain
+    assert sorted(triples) == [("--dev-bind", "/dev/nvidia0", "/dev/nvidia0"),
+                               ("--dev-bind", "/dev/nvidiactl", "/dev/nvidiactl"),
+                               ("--setenv", "CUPY_ACCELERATORS", ""),
+                               ("--setenv", "CUPY_GPU_MEMORY_LIMIT", str(limits.memory))]
+    assert text.index("--dev /dev") < text.index("--dev-bind /dev/nvidia0")     # into the sandbox's /dev
+
+
+def test_a_gpu_kernel_is_limited_in_data_memory_not_address_space():
+    assert "as" in sandbox_limits(False) and "data" not in sandbox_limits(False)
+    assert "data" in sandbox_limits(True) and "as" not in sandbox_limits(True)
+
+
+def sandbox_limits(gpu):
+    from rnnviz.grading.sandbox import Limits
+
+    return Limits(memory=1 << 30).rlimits(gpu=gpu)
+
+
+@pytest.mark.parametrize("gpu", [False, True], ids=["cpu", "gpu"])
+def test_the_memory_limit_stops_a_bomb_and_lets_the_gpu_reserve_its_address_space(gpu):
+    """What the CUDA driver does when it starts: reserve a large address range it does not touch
+    (PROT_NONE). Under the GPU kernel's RLIMIT_DATA that succeeds, and a host-memory bomb still
+    fails; under the CPU kernel's RLIMIT_AS the reservation fails too."""
+    probe = ("import ctypes, json, mmap, sys\n"
+             "from rnnviz.grading.kernel import apply_limits\n"
+             "apply_limits(json.loads(sys.argv[1]))\n"
+             "libc = ctypes.CDLL(None, use_errno=True)\n"
+             "libc.mmap.restype = ctypes.c_void_p\n"
+             "libc.mmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int, ctypes.c_int, ctypes.c_int, ctypes.c_long]\n"
+             "MAP_NORESERVE = 0x4000\n"                 # and PROT_NONE is 0
+             "p = libc.mmap(None, 64 << 30, 0, mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS | MAP_NORESERVE, -1, 0)\n"
+             "print('reserved', p not in (None, ctypes.c_void_p(-1).value))\n"
+             "import numpy\n"
+             "try:\n"
+             "    a = numpy.ones(2 << 27)\n"             # 2 GiB of float64
+             "    print('bomb ran')\n"
+             "except MemoryError:\n"
+             "    print('bomb stopped')\n")
+    out = subprocess.run([sys.executable, "-c", probe, json.dumps(sandbox_limits(gpu))],
+                         capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert "bomb stopped" in out.stdout, out.stdout
+    assert ("reserved True" if gpu else "reserved False") in out.stdout, out.stdout
+
+
+def test_a_gpu_kernel_finds_the_driver_where_the_grader_did(monkeypatch):
+    monkeypatch.setenv("LD_LIBRARY_PATH", os.pathsep.join(["/usr/local/nvidia/lib64", "/home/grader/lib", ""]))
+    sandboxed = kernel_environment("/tmp/run", "/opt/rnnviz/2", gpu_memory=1 << 30, sandboxed=True)
+    assert sandboxed["LD_LIBRARY_PATH"] == "/usr/local/nvidia/lib64"     # what the sandbox shows
+    assert sandboxed["CUPY_GPU_MEMORY_LIMIT"] == str(1 << 30) and sandboxed["CUPY_ACCELERATORS"] == ""
+    plain = kernel_environment("/tmp/run", "/opt/rnnviz/2", gpu_memory=1 << 30)
+    assert plain["LD_LIBRARY_PATH"] == os.pathsep.join(["/usr/local/nvidia/lib64", "/home/grader/lib"])
+    cpu = kernel_environment("/tmp/run", "/opt/rnnviz/2")
+    assert not {"LD_LIBRARY_PATH", "CUPY_GPU_MEMORY_LIMIT", "CUPY_ACCELERATORS"} & set(cpu)
+
+
+def test_a_kernel_is_given_the_gpu_only_where_the_gpu_check_runs_on_one(monkeypatch):
+    from rnnviz import backend
+    from rnnviz.grading import sandbox
+
+    for value in ("auto", "1"):      # "1" without a GPU: the grading itself reports it, not this
+        monkeypatch.setenv("RNNVIZ_GRADING_GPU", value)
+        assert sandbox.gpu_mode() is backend.gpu_available()
+    monkeypatch.setenv("RNNVIZ_GRADING_GPU", "0")
+    assert sandbox.gpu_mode() is False
+
+
+def test_a_budgeted_gpu_case_runs_without_cub_and_puts_it_back(monkeypatch):
+    """protocol.cupy_without_cub on a CuPy of the accelerator API's shape (CuPy's own needs a
+    GPU: tests/test_gpu.py): off inside, the learner's setting back afterwards, even after an
+    error; and nothing at all where CuPy or the API is missing."""
+    import types
+
+    state = {"reduction": [1], "routine": [1, 2]}
+    names = {"cub": 1, "cutensor": 2, "cutensornet": 3}
+    acc = types.ModuleType("cupy._core._accelerator")
+    acc.get_reduction_accelerators = lambda: list(state["reduction"])
+    acc.get_routine_accelerators = lambda: list(state["routine"])
+    acc.set_reduction_accelerators = lambda names_: state.update(reduction=[names[n] for n in names_])
+    acc.set_routine_accelerators = lambda names_: state.update(routine=[names[n] for n in names_])
+    core = types.ModuleType("cupy._core")
+    core._accelerator = acc
+    monkeypatch.setitem(sys.modules, "cupy._core", core)
+    monkeypatch.setitem(sys.modules, "cupy._core._accelerator", acc)
+    with pytest.raises(RuntimeError):
+        with p.cupy_without_cub():
+            assert state == {"reduction": [], "routine": []}
+            raise RuntimeError("the learner's code failed")
+    assert state == {"reduction": [1], "routine": [1, 2]}
+    monkeypatch.setitem(sys.modules, "cupy._core._accelerator", None)     # no such API: no change
+    monkeypatch.delattr(core, "_accelerator")
+    with p.cupy_without_cub():
+        pass
+    assert state == {"reduction": [1], "routine": [1, 2]}

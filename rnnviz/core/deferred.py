@@ -121,9 +121,8 @@ class ScatterRowsGrad:
                 sorted_ids = ids[order]
                 starts = numpy.flatnonzero(numpy.r_[True, sorted_ids[1:] != sorted_ids[:-1]])
                 out[sorted_ids[starts]] = numpy.add.reduceat(rows[order], starts, axis=0)
-        else:  # CuPy: scatter_add does the same with atomics
-            import cupyx
-            cupyx.scatter_add(out, ids, rows)
+        else:  # CuPy: add.at does the same with atomics
+            xp.add.at(out, ids, rows)
         return out
 
 

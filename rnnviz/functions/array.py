@@ -152,11 +152,7 @@ class GetItem(FunctionNode):
 
     def backward(self, gy):
         gx = self.xp.zeros(self.in_shape, dtype=gy.dtype)
-        if self.xp.__name__ == "numpy":
-            self.xp.add.at(gx, self.index, gy)
-        else:
-            import cupyx
-            cupyx.scatter_add(gx, self.index, gy)
+        self.xp.add.at(gx, self.index, gy)       # a repeated index adds up (CuPy: with atomics)
         return gx
 
 

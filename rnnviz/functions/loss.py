@@ -16,7 +16,7 @@ _ROWS = {}
 
 def _row_index(xp, n):
     """arange(n), kept: the same batch size comes back every step."""
-    key = (xp.__name__, n)
+    key = (xp, n)        # the module itself: a CuPy stand-in is named "cupy" too
     rows = _ROWS.get(key)
     if rows is None:
         rows = _ROWS[key] = xp.arange(n)

@@ -153,10 +153,12 @@ class VerdictExecute(Execute):
         self._kernel_died = False
         self._verdicts: dict[str, float] = {}
         self._graders_outputs: set[int] = set()
+        self._warmed: set[str] = set()
         self.language = "en"
 
     def preprocess(self, nb, resources=None, km=None):
         self._kernel_died = False
+        self._warmed = set()             # checks warmed up in this kernel (protocol.warm_up)
         self._verdicts = {}
         self._graders_outputs = set()
         self.language = assignment_language(((resources or {}).get("nbgrader") or {}).get("assignment"))
@@ -277,8 +279,12 @@ class VerdictExecute(Execute):
                                                     self.language))
         original = self.nb.cells[cell_index]
         self.nb.cells[cell_index] = probe      # display updates during the case land on the probe
-        start = self._kernel_cpu() if check.measures_cpu else None
         try:
+            if check.measures_cpu and dev.request == "gpu" and check.name not in self._warmed:
+                self._warmed.add(check.name)   # before the clock starts; its outputs are dropped
+                await super().async_execute_cell(new_code_cell(protocol.warm_up_code(check)),
+                                                 cell_index, None, False)
+            start = self._kernel_cpu() if check.measures_cpu else None
             await super().async_execute_cell(probe, cell_index, None, False)
         except DeadKernelError:
             self._kernel_died = True

@@ -24,10 +24,18 @@ bubblewrap (``bwrap``):
 
 Without bubblewrap the kernel still gets the resource limits, and ``containment_warning`` says
 what is not contained. Wall time per cell is nbgrader's own per-cell timeout.
+
+When the grading's GPU check runs on a real GPU (``checks.gpu_status``), each kernel is given the
+GPU (``gpu_mode``): the GPU's device files in the sandbox's ``/dev``, the library path of the
+CUDA driver, a GPU memory limit for CuPy's pool, and the memory limit as data memory rather than
+address space (``Limits.rlimits``), since the CUDA driver reserves far more address space than it
+uses. (Seen on an H200 machine: CuPy works in the sandbox so, without ``/sys``; under the 3 GiB
+address-space limit CUDA fails to start with "out of memory".)
 """
 from __future__ import annotations
 
 import fcntl
+import glob
 import importlib.util
 import json
 import os
@@ -57,7 +65,7 @@ UID_LOCK_DIR = Path(tempfile.gettempdir()) / "rnnviz-sandbox-uids"
 class Limits:
     """Resource limits of one kernel (setrlimit; 0 means "no limit")."""
 
-    memory: int = 3072 * MiB      # RLIMIT_AS: address space of each process
+    memory: int = 3072 * MiB      # RLIMIT_AS: address space of each process (RLIMIT_DATA with the GPU)
     processes: int = 64           # RLIMIT_NPROC: processes and threads of the kernel's user
     file_size: int = 64 * MiB     # RLIMIT_FSIZE: largest file it can write
     cpu_seconds: int = 600        # RLIMIT_CPU: CPU time of each process
@@ -65,8 +73,13 @@ class Limits:
     folder_size: int = 64 * MiB   # size of the writable working folder (tmpfs)
     tmp_size: int = 64 * MiB      # size of /tmp (tmpfs)
 
-    def rlimits(self) -> dict[str, int]:
-        return {"as": self.memory, "nproc": self.processes, "fsize": self.file_size,
+    def rlimits(self, gpu: bool = False) -> dict[str, int]:
+        """The ``RLIMIT_<NAME>`` values. ``memory`` bounds the address space, or with ``gpu`` the
+        data memory (RLIMIT_DATA: private writable mappings, what a host-memory bomb takes): the
+        CUDA driver reserves tens of GiB of address space it never touches, and RLIMIT_AS would
+        keep it from starting."""
+        memory = {"data": self.memory} if gpu else {"as": self.memory}
+        return {**memory, "nproc": self.processes, "fsize": self.file_size,
                 "cpu": self.cpu_seconds, "nofile": self.open_files, "core": 0}
 
 
@@ -122,8 +135,37 @@ def secret_variables(env) -> list[str]:
     return sorted(name for name in env if SECRET_NAME.search(name))
 
 
-def kernel_environment(runtime: str, pythonpath: str) -> dict[str, str]:
-    """The whole environment of a student kernel: fixed values, nothing of the grader's."""
+def gpu_mode() -> bool:
+    """Whether kernels get the GPU: the grading's GPU check runs on a real one (CuPy sees a
+    device and ``RNNVIZ_GRADING_GPU`` does not turn it off). A demanded GPU that is missing is
+    reported by the grading itself, not here."""
+    from .checks import gpu_status
+
+    try:
+        return gpu_status()[0]
+    except RuntimeError:
+        return False
+
+
+def gpu_device_files() -> list[str]:
+    """The GPU's device files the kernel needs: ``/dev/nvidia*`` (the cards, ``nvidiactl``,
+    ``nvidia-uvm``, the ``nvidia-caps`` folder)."""
+    return sorted(glob.glob("/dev/nvidia*"))
+
+
+#: Folders a kernel sees in the sandbox (besides the Python trees): a library path entry of the
+#: grader's (where the CUDA driver may be) is passed on to a GPU kernel only if it lies in them.
+SYSTEM_TREES = ("/usr", "/etc", "/lib", "/lib64", "/lib32")
+
+
+def kernel_environment(runtime: str, pythonpath: str, gpu_memory: int | None = None,
+                       sandboxed: bool = False) -> dict[str, str]:
+    """The whole environment of a student kernel: fixed values, nothing of the grader's.
+
+    ``gpu_memory`` (bytes, 0 for no limit; a kernel given the GPU): CuPy's memory pool is limited
+    to it (``CUPY_GPU_MEMORY_LIMIT``), CuPy runs without CUB (``CUPY_ACCELERATORS``), and the
+    grader's library path is passed on (``sandboxed``: the entries the sandbox shows), so that
+    CuPy finds the CUDA driver where the grader did."""
     env = {"PATH": "/usr/local/bin:/usr/bin:/bin", "LANG": "C.UTF-8", "HOME": "/tmp",
            "TMPDIR": "/tmp", "MPLCONFIGDIR": "/tmp/matplotlib", "IPYTHONDIR": "/tmp/ipython",
            "JUPYTER_RUNTIME_DIR": runtime, "MPLBACKEND": "agg",
@@ -132,6 +174,17 @@ def kernel_environment(runtime: str, pythonpath: str) -> dict[str, str]:
            "PYTHONPATH": pythonpath}
     if "CUDA_VISIBLE_DEVICES" in os.environ:     # which GPU the grader was given
         env["CUDA_VISIBLE_DEVICES"] = os.environ["CUDA_VISIBLE_DEVICES"]
+    if gpu_memory is not None:
+        env["CUPY_GPU_MEMORY_LIMIT"] = str(gpu_memory)
+        # CuPy's own reductions, not CUB's: CUB's are compiled again for every size, seconds of
+        # CPU time each on a kernel's cold cache (see protocol.cupy_without_cub)
+        env["CUPY_ACCELERATORS"] = ""
+        seen = SYSTEM_TREES + tuple(python_trees())
+        path = [d for d in os.environ.get("LD_LIBRARY_PATH", "").split(os.pathsep)
+                if d and (not sandboxed or any(os.path.realpath(d) == t or
+                                               os.path.realpath(d).startswith(t + os.sep) for t in seen))]
+        if path:
+            env["LD_LIBRARY_PATH"] = os.pathsep.join(path)
     return env
 
 
@@ -214,11 +267,13 @@ def _symlinked_dirs() -> list[str]:
     return [d for d in ("/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32") if os.path.lexists(d)]
 
 
-def bwrap_command(workdir: str, runtime: str, inputs: list[str], limits: Limits) -> list[str]:
+def bwrap_command(workdir: str, runtime: str, inputs: list[str], limits: Limits,
+                  gpu: bool = False) -> list[str]:
     """bwrap's arguments that run a command with ``workdir`` as its working folder.
 
     ``workdir`` becomes a size-limited tmpfs with the files ``inputs`` bound read-only into it;
-    ``runtime`` (the connection file and the ipc sockets) is bound read-write.
+    ``runtime`` (the connection file and the ipc sockets) is bound read-write. With ``gpu``, the
+    GPU's device files are bound into the sandbox's ``/dev``.
     """
     exe = bwrap_path()
     args = [exe, "--unshare-net", "--unshare-pid", "--unshare-ipc", "--unshare-uts",
@@ -232,6 +287,9 @@ def bwrap_command(workdir: str, runtime: str, inputs: list[str], limits: Limits)
     args += ["--proc", "/proc", "--dev", "/dev",
              "--perms", "1777", "--size", str(limits.tmp_size), "--tmpfs", "/tmp"]
     made: set[str] = {"/", "/usr", "/etc", "/tmp", "/proc", "/dev", *_symlinked_dirs()}
+    if gpu:
+        for device in gpu_device_files():
+            args += ["--dev-bind", device, device]
 
     def parents(path: str) -> list[str]:
         out = []
@@ -254,7 +312,8 @@ def bwrap_command(workdir: str, runtime: str, inputs: list[str], limits: Limits)
     args += ["--chdir", workdir, "--clearenv"]
     # Only the package is bound from its folder, so naming that folder shows nothing else.
     pythonpath = os.path.dirname(inside(os.path.join(package_path(), "rnnviz")))
-    for name, value in kernel_environment(runtime, pythonpath).items():
+    for name, value in kernel_environment(runtime, pythonpath, limits.memory if gpu else None,
+                                          sandboxed=True).items():
         args += ["--setenv", name, value]
     return args + ["--"]
 
@@ -305,7 +364,11 @@ class SandboxKernelManager(AsyncKernelManager):
     """
 
     sandbox = Bool(True, help="Run the kernel in bubblewrap when it is available.").tag(config=True)
-    memory = Int(Limits.memory, help="Address-space limit of each kernel process, bytes.").tag(config=True)
+    gpu = Bool(True, help="Give the kernel the GPU when the grading's GPU check runs on a real one "
+                          "(see gpu_mode).").tag(config=True)
+    memory = Int(Limits.memory, help="Memory limit of each kernel process, bytes: its address "
+                                     "space; with the GPU, its data memory and CuPy's GPU memory "
+                                     "pool.").tag(config=True)
     processes = Int(Limits.processes, help="Process/thread limit of the kernel's user.").tag(config=True)
     file_size = Int(Limits.file_size, help="Largest file a kernel may write, bytes.").tag(config=True)
     cpu_seconds = Int(Limits.cpu_seconds, help="CPU time limit of each kernel process, s.").tag(config=True)
@@ -328,6 +391,7 @@ class SandboxKernelManager(AsyncKernelManager):
         os.mkdir(self._runtime)
         self._lease = None
         self._bwrap = self.sandbox and bwrap_path() is not None
+        self._gpu = self.gpu and gpu_mode()
         if self._bwrap:
             self.transport = "ipc"
             self.ip = os.path.join(self._runtime, "kernel")
@@ -341,7 +405,8 @@ class SandboxKernelManager(AsyncKernelManager):
         # dies, even if it died before bwrap could arrange to die with it.
         self._lifeline, self._lifeline_w = os.pipe()
         kw["pass_fds"] = (*kw.get("pass_fds", ()), self._lifeline)
-        kw["env"] = kernel_environment(self._runtime, package_path())
+        kw["env"] = kernel_environment(self._runtime, package_path(),
+                                       self.memory if self._gpu else None)
         self._arg_fds = []
         if self._bwrap:
             # bwrap reads its arguments and the seccomp program from files, written once the
@@ -360,7 +425,7 @@ class SandboxKernelManager(AsyncKernelManager):
     def format_kernel_cmd(self, extra_arguments=None):
         python = inside(sys.executable) if self._bwrap else sys.executable
         launcher = [python, "-m", "rnnviz.grading.kernel",
-                    "--limits", json.dumps(self.limits().rlimits()),
+                    "--limits", json.dumps(self.limits().rlimits(gpu=self._gpu)),
                     "--lifeline", str(self._lifeline)]
         if self._lease is not None:
             launcher += ["--uid", str(self._lease.uid), "--own", self.connection_file]
@@ -370,7 +435,7 @@ class SandboxKernelManager(AsyncKernelManager):
         inputs = [str(p) for p in sorted(Path(self._cwd).iterdir())
                   if p.is_file() and not p.is_symlink() and p.suffix != ".ipynb"
                   and not p.name.startswith(".")]
-        command = bwrap_command(self._cwd, self._runtime, inputs, self.limits()) + launcher
+        command = bwrap_command(self._cwd, self._runtime, inputs, self.limits(), gpu=self._gpu) + launcher
         args_fd, seccomp_fd = self._arg_fds
         bpf = no_userns_filter()
         with open(os.path.join(self._scratch, "seccomp.bpf"), "wb") as f:

@@ -118,7 +118,7 @@ def installed():
     from rnnviz.core import backend
 
     fake = make_module()
-    fakex = types.ModuleType("cupyx")  # cupyx.scatter_add, which rnnviz's embedding uses on CuPy
+    fakex = types.ModuleType("cupyx")  # cupyx.scatter_add, for a learner's code that uses it
     fakex.scatter_add = lambda a, ids, rows: numpy.add.at(_unwrap(a), _unwrap(ids), _unwrap(rows))
     saved = (backend._cupy, backend._cupy_checked, sys.modules.get("cupy"), sys.modules.get("cupyx"))
     backend._cupy, backend._cupy_checked = fake, True
