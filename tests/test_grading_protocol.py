@@ -10,18 +10,20 @@
 import base64
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
 import threading
 import time
+from pathlib import Path
 
 import numpy
 import pytest
 
 from rnnviz.grading import CPU
 from rnnviz.grading import protocol as p
-from rnnviz.grading.sandbox import bwrap_path, kernel_environment, no_userns_filter
+from rnnviz.grading.sandbox import bwrap_path, kernel_environment, sandbox_filter
 
 
 def roundtrip(value):
@@ -191,7 +193,7 @@ def test_the_kernel_environment_holds_nothing_of_the_graders(monkeypatch):
     assert set(env) >= {"PATH", "HOME", "PYTHONPATH"} and "JUPYTERHUB_API_TOKEN" not in env
 
 
-@pytest.mark.skipif(bwrap_path() is None or no_userns_filter() is None,
+@pytest.mark.skipif(bwrap_path() is None or sandbox_filter() is None,
                     reason="needs bubblewrap and a known architecture")
 def test_no_user_namespace_inside_the_sandbox():
     base = [bwrap_path(), "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc",
@@ -205,12 +207,74 @@ def test_no_user_namespace_inside_the_sandbox():
     if "unshare 0 " not in free.stdout:
         pytest.skip(f"this machine allows no user namespaces anyway: {free.stdout} {free.stderr}")
     with tempfile.TemporaryFile() as f:
-        f.write(no_userns_filter())
+        f.write(sandbox_filter())
         f.seek(0)
         filtered = subprocess.run(base + ["--seccomp", str(f.fileno()), "--"] + probe, capture_output=True,
                                   text=True, timeout=60, pass_fds=(f.fileno(),))
     assert filtered.returncode == 0, filtered.stderr
     assert "unshare -1 1" in filtered.stdout, filtered.stdout     # EPERM
+
+
+MEMORY_PROBE = r"""
+import ctypes, os
+libc = ctypes.CDLL(None, use_errno=True)
+def errno_of(result):
+    return 0 if result >= 0 else ctypes.get_errno()
+print("shmget", errno_of(libc.shmget(0, 1 << 20, 0o1600)))
+print("memfd_create", errno_of(libc.memfd_create(b"x", 0)))
+for path in ("/dev/x", "/dev/shm/x", "/tmp/x"):
+    try:
+        with open(path, "wb") as f:
+            for _ in range(80):
+                f.write(b"\0" * (1 << 20))
+        print(path, 0)
+    except OSError as e:
+        print(path, e.errno)
+print("devices", open("/dev/null", "w").write("x"), len(open("/dev/urandom", "rb").read(4)))
+"""
+
+
+@pytest.mark.skipif(bwrap_path() is None or sandbox_filter() is None or not os.path.exists("/usr/bin/python3"),
+                    reason="needs bubblewrap, a known architecture and /usr/bin/python3")
+@pytest.mark.parametrize("user", ["root", "a grader without root"])
+def test_no_memory_outside_the_limit_in_the_sandbox(monkeypatch, user):
+    """Memory the address-space limit does not see: System V segments and memfds (refused by the
+    seccomp filter), files in /dev and /dev/shm (read-only, and a 64 MiB tmpfs). Without root,
+    bwrap's own /dev and /dev/shm were the kernel's to fill without limit. A grader without root
+    is played by nobody (so the sandbox holds the system's Python only); a GPU kernel's filter
+    keeps memfd_create, which the CUDA driver needs."""
+    from rnnviz.grading import sandbox
+
+    if user != "root" and (os.geteuid() != 0 or not shutil.which("setpriv")):
+        pytest.skip("needs root and setpriv to play a grader without root")
+    monkeypatch.setattr(sandbox, "python_trees", lambda: [])
+    monkeypatch.setattr(sandbox, "package_path", lambda: "/usr/lib/python3/dist-packages")
+    top = Path(tempfile.mkdtemp(prefix="rnnviz-memory-"))   # not pytest's: nobody cannot reach it
+    work, run = top / "work", top / "run"
+    for d in (top, work, run):
+        d.mkdir(exist_ok=True)
+        d.chmod(0o777)
+
+    def probe(gpu):
+        args = sandbox.bwrap_command(str(work), str(run), [], sandbox.Limits(), gpu=gpu)
+        with tempfile.TemporaryFile() as f:
+            f.write(sandbox.sandbox_filter(shared_memory=gpu))
+            f.seek(0)
+            command = args[:-1] + ["--seccomp", str(f.fileno()), "--", "/usr/bin/python3", "-c", MEMORY_PROBE]
+            if user != "root":
+                command = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", *command]
+            out = subprocess.run(command, capture_output=True, text=True, timeout=60, pass_fds=(f.fileno(),))
+        assert out.returncode == 0, out.stderr
+        return dict(line.rsplit(" ", 1) for line in out.stdout.splitlines() if not line.startswith("devices"))
+
+    try:
+        got = probe(gpu=False)
+        gpu = probe(gpu=True)
+    finally:
+        shutil.rmtree(top, ignore_errors=True)
+    assert got == {"shmget": "1", "memfd_create": "1",                  # EPERM
+                   "/dev/x": "30", "/dev/shm/x": "28", "/tmp/x": "28"}, got   # EROFS, ENOSPC, ENOSPC
+    assert gpu["memfd_create"] == "0"
 
 
 # -- a kernel given the GPU (sandbox.gpu_mode) ------------------------------------------------------
@@ -226,7 +290,8 @@ def test_a_gpu_kernel_sees_the_gpu_device_files_and_nothing_more(monkeypatch):
     gpu = sandbox.bwrap_command("/w/sub", "/tmp/run", [], limits, gpu=True)
     assert "/sys" not in plain and not any("nvidia" in a for a in plain)
     text = " ".join(gpu)
-    # nothing else differs (no /sys: CUDA did not need it on an H200 machine)
+    # nothing else differs (no /sys: CUDA did not need it on an H200 machine), but /dev: a GPU
+    # kernel's is bwrap's as it was seen to work
     triples, rest, k = [], [], 0
     while k < len(gpu):
         if gpu[k] in ("--dev-bind", "--setenv") and (gpu[k] == "--dev-bind" or gpu[k + 1].startswith("CUPY_")):
@@ -235,7 +300,9 @@ def test_a_gpu_kernel_sees_the_gpu_device_files_and_nothing_more(monkeypatch):
         else:
             rest.append(gpu[k])
             k += 1
-    assert rest == plain
+    dev = ["--perms", "1777", "--size", str(limits.tmp_size), "--tmpfs", "/dev/shm", "--remount-ro", "/dev"]
+    at = next(i for i in range(len(plain)) if plain[i:i + len(dev)] == dev)   # a CPU kernel's /dev
+    assert rest == plain[:at] + plain[at + len(dev):]                         # as seen to work with CUDA
     assert sorted(triples) == [("--dev-bind", "/dev/nvidia0", "/dev/nvidia0"),
                                ("--dev-bind", "/dev/nvidiactl", "/dev/nvidiactl"),
                                ("--setenv", "CUPY_ACCELERATORS", ""),

@@ -18,7 +18,10 @@ bubblewrap (``bwrap``):
   bubblewrap; and the grading command itself drops a hub session's token and other secrets from
   its own environment before it starts anything (``secret_variables``), so that no worker or
   helper process holds them either;
-- no new user namespaces (a seccomp filter: ``unshare``/``clone`` with CLONE_NEWUSER fail);
+- no new user namespaces (a seccomp filter: ``unshare``/``clone`` with CLONE_NEWUSER fail), and
+  no memory the address-space limit does not see: the filter refuses System V shared memory and
+  memfds, ``/dev`` is read-only and ``/dev/shm`` a size-limited tmpfs (a kernel given the GPU
+  keeps memfds, which the CUDA driver needs, and bwrap's ``/dev``);
 - bubblewrap reads its arguments from a file descriptor, so the sandbox's process list shows
   ``bwrap --args N`` and no path.
 
@@ -188,40 +191,55 @@ def kernel_environment(runtime: str, pythonpath: str, gpu_memory: int | None = N
     return env
 
 
-# -- a seccomp filter: no new user namespaces inside the sandbox ------------------------------------
+# -- a seccomp filter: no new user namespaces (and no shared memory) inside the sandbox -------------
 #: (AUDIT_ARCH value, {syscall: number}) of the architectures the filter knows.
-_ARCHES = {"x86_64": (0xC000003E, {"unshare": 272, "clone": 56, "clone3": 435}),
-           "aarch64": (0xC00000B7, {"unshare": 97, "clone": 220, "clone3": 435})}
+_ARCHES = {"x86_64": (0xC000003E, {"unshare": 272, "clone": 56, "clone3": 435,
+                                   "shmget": 29, "memfd_create": 319}),
+           "aarch64": (0xC00000B7, {"unshare": 97, "clone": 220, "clone3": 435,
+                                    "shmget": 194, "memfd_create": 279})}
 _CLONE_NEWUSER = 0x10000000
 
 
-def no_userns_filter() -> bytes | None:
+def sandbox_filter(shared_memory: bool = False) -> bytes | None:
     """A classic-BPF seccomp program (bwrap ``--seccomp``) that makes ``unshare`` and ``clone`` with
     CLONE_NEWUSER fail with EPERM, ``clone3`` (whose flags a filter cannot read) with ENOSYS (libc
-    falls back to ``clone``), and every syscall of another ABI (x32, i386) with ENOSYS; everything
-    else is allowed. None on an architecture it does not know."""
+    falls back to ``clone``), and every syscall of another ABI (x32, i386) with ENOSYS. Unless
+    ``shared_memory``, ``shmget`` and ``memfd_create`` fail with EPERM too: memory in a System V
+    segment or a memfd is not in any process's address space, so it would escape the memory limit
+    (seen: 6 GiB kept in segments under a 3 GiB limit). A kernel given the GPU keeps them: the CUDA
+    driver creates a memfd when it starts. Everything else is allowed. None on an architecture it
+    does not know."""
     arch = _ARCHES.get(platform.machine())
     if arch is None:
         return None
     audit_arch, nr = arch
     allow, eperm, enosys = 0x7FFF0000, 0x00050000 | 1, 0x00050000 | 38
     ld, jeq, jge, jset, ret = 0x20, 0x15, 0x35, 0x45, 0x06
-    program = [                                    # (code, jump if true, jump if false, k)
-        (ld, 0, 0, 4),                             # 0  A = arch
-        (jeq, 0, 10, audit_arch),                  # 1  another ABI -> 12
-        (ld, 0, 0, 0),                             # 2  A = syscall number
-        (jge, 8, 0, 0x40000000),                   # 3  x32 -> 12
-        (jeq, 7, 0, nr["clone3"]),                 # 4  -> 12
-        (jeq, 2, 0, nr["unshare"]),                # 5  -> 8
-        (jeq, 1, 0, nr["clone"]),                  # 6  -> 8
-        (ret, 0, 0, allow),                        # 7
-        (ld, 0, 0, 16),                            # 8  A = low word of the first argument (flags)
-        (jset, 1, 0, _CLONE_NEWUSER),              # 9  -> 11
-        (ret, 0, 0, allow),                        # 10
-        (ret, 0, 0, eperm),                        # 11
-        (ret, 0, 0, enosys),                       # 12
+    refused = [] if shared_memory else [nr["shmget"], nr["memfd_create"]]
+    # (code, where to jump if true, if false, k): a label or 0 (the next instruction)
+    program = [
+        (ld, 0, 0, 4),                             # A = arch
+        (jeq, 0, "enosys", audit_arch),            # another ABI
+        (ld, 0, 0, 0),                             # A = syscall number
+        (jge, "enosys", 0, 0x40000000),            # x32
+        (jeq, "enosys", 0, nr["clone3"]),
+        (jeq, "flags", 0, nr["unshare"]),
+        (jeq, "flags", 0, nr["clone"]),
+        *[(jeq, "eperm", 0, n) for n in refused],
+        (ret, 0, 0, allow),
+        ("flags", ld, 0, 0, 16),                   # A = low word of the first argument (flags)
+        (jset, "eperm", 0, _CLONE_NEWUSER),
+        (ret, 0, 0, allow),
+        ("eperm", ret, 0, 0, eperm),
+        ("enosys", ret, 0, 0, enosys),
     ]
-    return b"".join(struct.pack("=HBBI", *ins) for ins in program)
+    labels = {ins[0]: i for i, ins in enumerate(program) if isinstance(ins[0], str)}
+    code = []
+    for i, ins in enumerate(program):
+        op, jt, jf, k = ins[1:] if isinstance(ins[0], str) else ins
+        jt, jf = (labels[j] - i - 1 if isinstance(j, str) else j for j in (jt, jf))
+        code.append(struct.pack("=HBBI", op, jt, jf, k))
+    return b"".join(code)
 
 
 def python_trees() -> list[str]:
@@ -290,6 +308,12 @@ def bwrap_command(workdir: str, runtime: str, inputs: list[str], limits: Limits,
     if gpu:
         for device in gpu_device_files():
             args += ["--dev-bind", device, device]
+    else:
+        # /dev read-only, its shm a size-limited tmpfs: run as the grader's own user (no root),
+        # bwrap's /dev and /dev/shm are the kernel's to write, without a size limit (seen: files
+        # there escape the memory limit). A GPU kernel keeps /dev as it was seen to work.
+        args += ["--perms", "1777", "--size", str(limits.tmp_size), "--tmpfs", "/dev/shm",
+                 "--remount-ro", "/dev"]
 
     def parents(path: str) -> list[str]:
         out = []
@@ -437,7 +461,7 @@ class SandboxKernelManager(AsyncKernelManager):
                   and not p.name.startswith(".")]
         command = bwrap_command(self._cwd, self._runtime, inputs, self.limits(), gpu=self._gpu) + launcher
         args_fd, seccomp_fd = self._arg_fds
-        bpf = no_userns_filter()
+        bpf = sandbox_filter(shared_memory=self._gpu)
         with open(os.path.join(self._scratch, "seccomp.bpf"), "wb") as f:
             f.write(bpf or b"")
         extra = ["--seccomp", str(seccomp_fd)] if bpf else []
