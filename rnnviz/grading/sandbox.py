@@ -32,8 +32,8 @@ When the grading's GPU check runs on a real GPU (``checks.gpu_status``), each ke
 GPU (``gpu_mode``): the GPU's device files in the sandbox's ``/dev``, the library path of the
 CUDA driver, a GPU memory limit for CuPy's pool, and the memory limit as data memory rather than
 address space (``Limits.rlimits``), since the CUDA driver reserves far more address space than it
-uses. (Seen on an H200 machine: CuPy works in the sandbox so, without ``/sys``; under the 3 GiB
-address-space limit CUDA fails to start with "out of memory".)
+uses. (Seen on an H200 machine: so, without ``/sys``, CuPy starts, multiplies and compiles in the
+sandbox; under the 3 GiB address-space limit CUDA fails to start with "out of memory".)
 """
 from __future__ import annotations
 
