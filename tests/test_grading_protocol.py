@@ -310,15 +310,15 @@ def test_a_gpu_kernel_sees_the_gpu_device_files_and_nothing_more(monkeypatch):
     assert text.index("--dev /dev") < text.index("--dev-bind /dev/nvidia0")     # into the sandbox's /dev
 
 
-def test_a_gpu_kernel_is_limited_in_data_memory_not_address_space():
-    assert "as" in sandbox_limits(False) and "data" not in sandbox_limits(False)
-    assert "data" in sandbox_limits(True) and "as" not in sandbox_limits(True)
-
-
 def sandbox_limits(gpu):
     from rnnviz.grading.sandbox import Limits
 
     return Limits(memory=1 << 30).rlimits(gpu=gpu)
+
+
+def test_a_gpu_kernel_is_limited_in_data_memory_not_address_space():
+    assert "as" in sandbox_limits(False) and "data" not in sandbox_limits(False)
+    assert "data" in sandbox_limits(True) and "as" not in sandbox_limits(True)
 
 
 @pytest.mark.parametrize("gpu", [False, True], ids=["cpu", "gpu"])

@@ -138,6 +138,11 @@ def secret_variables(env) -> list[str]:
     return sorted(name for name in env if SECRET_NAME.search(name))
 
 
+def _within(path: str, tree: str) -> bool:
+    """Whether ``path`` is ``tree`` or lies inside it (both absolute, normalised)."""
+    return path == tree or path.startswith(tree + os.sep)
+
+
 def gpu_mode() -> bool:
     """Whether kernels get the GPU: the grading's GPU check runs on a real one (CuPy sees a
     device and ``RNNVIZ_GRADING_GPU`` does not turn it off). A demanded GPU that is missing is
@@ -182,10 +187,10 @@ def kernel_environment(runtime: str, pythonpath: str, gpu_memory: int | None = N
         # CuPy's own reductions, not CUB's: CUB's are compiled again for every size, seconds of
         # CPU time each on a kernel's cold cache (see protocol.cupy_without_cub)
         env["CUPY_ACCELERATORS"] = ""
-        seen = SYSTEM_TREES + tuple(python_trees())
-        path = [d for d in os.environ.get("LD_LIBRARY_PATH", "").split(os.pathsep)
-                if d and (not sandboxed or any(os.path.realpath(d) == t or
-                                               os.path.realpath(d).startswith(t + os.sep) for t in seen))]
+        path = [d for d in os.environ.get("LD_LIBRARY_PATH", "").split(os.pathsep) if d]
+        if sandboxed:
+            seen = SYSTEM_TREES + tuple(python_trees())
+            path = [d for d in path if any(_within(os.path.realpath(d), t) for t in seen)]
         if path:
             env["LD_LIBRARY_PATH"] = os.pathsep.join(path)
     return env
@@ -274,8 +279,8 @@ def inside(path: str) -> str:
     real = os.path.join(os.path.realpath(os.path.dirname(path)), os.path.basename(path))
     base = (os.path.realpath(sys.base_prefix), os.path.dirname(os.path.realpath(sys.executable)))
     for k, tree in enumerate(python_trees()):
-        if real == tree or real.startswith(tree + os.sep):
-            if any(b == tree or b.startswith(tree + os.sep) for b in base):
+        if _within(real, tree):
+            if any(_within(b, tree) for b in base):
                 return real
             return os.path.join(MOUNT_ROOT, str(k), os.path.basename(tree)) + real[len(tree):]
     return path
