@@ -2,7 +2,8 @@
 # The checks that need a GPU, on a machine with an NVIDIA GPU and CuPy (CI has none): the CuPy
 # tests (tests/test_gpu.py: the model, LMTrainer, every assignment's checks, a class graded in the
 # sandbox and without it), what the sandbox lets a kernel do there (.ci/gpu_probe.py), and lesson
-# 07's timing table. Usage: bash .ci/gpu-check.sh [OUTDIR]; PY=python to choose the interpreter.
+# 07's timing table with the statements its answer makes of one H200 machine, measured again.
+# Usage: bash .ci/gpu-check.sh [OUTDIR]; PY=python to choose the interpreter.
 # A machine without the kit's packages: put their wheels (and Debian's bubblewrap .deb) in .whl/.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -39,5 +40,14 @@ t = ns["time_updates"]
 for label, args in (("tutorial size", dict(n_units=650, n_vocab=10000, batch=20, bprop_len=35, updates=1)),):
     cpu, gpu = t("cpu", **args), t("gpu", **args)
     print(f"{label}: CPU {cpu * 1e3:.0f} ms/update, GPU {gpu * 1e3:.0f} ms/update, {cpu / gpu:.1f}x")
+# what the lesson's answer says of one H200 machine, measured again here (a verdict, not a failure:
+# another GPU may differ)
+(_, c64, g64), (_, c256, g256) = ns["rows"]
+said = {"the GPU takes about the same time at 64 and 256 units": abs(g256 / g64 - 1) < 0.25,
+        "the CPU is faster at both sizes": c64 < g64 and c256 < g256,
+        "by less at 256 units": g256 / c256 < g64 / c64,
+        "the GPU is several times faster at the tutorial's size": cpu / gpu >= 2}
+for what, holds in said.items():
+    print(f"lesson 07 says {what}: {'holds here' if holds else 'DOES NOT hold here'}")
 PYEOF
 exit "$status"
